@@ -1,0 +1,300 @@
+import { Packr, Unpackr } from 'msgpackr';
+import { type QuoteUpdate, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type Subprotocol } from './types';
+
+/** Turns protocol objects into WebSocket frames and back, for one subprotocol. */
+export interface Codec {
+  readonly subprotocol: Subprotocol;
+  /** True when frames are binary (MessagePack), false for text frames (JSON). */
+  readonly binary: boolean;
+  encode(message: unknown): string | Uint8Array;
+  /** Decodes one frame; throws on malformed input. */
+  decode(data: string | Uint8Array): unknown;
+}
+
+// Text frames arrive from `ws` as Buffers; invalid UTF-8 must be refused, not replaced with U+FFFD.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export const jsonCodec: Codec = Object.freeze({
+  subprotocol: SUBPROTOCOL_JSON,
+  binary: false,
+  encode(message: unknown): string {
+    return JSON.stringify(message);
+  },
+  decode(data: string | Uint8Array): unknown {
+    return JSON.parse(typeof data === 'string' ? data : utf8.decode(data));
+  },
+});
+
+// Plain MessagePack maps (no msgpackr records or structures) so that any MessagePack library can read frames.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+// structuredClone: false refuses msgpackr's object-reference extensions: left on, a frame of a few hundred
+// bytes can reference the same array 2^n times and block the event loop while msgpackr prints it into an
+// error message.
+const unpackr = new Unpackr({
+  useRecords: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+});
+
+export const msgpackCodec: Codec = Object.freeze({
+  subprotocol: SUBPROTOCOL_MSGPACK,
+  binary: true,
+  encode(message: unknown): Uint8Array {
+    return packr.pack(message);
+  },
+  decode(data: string | Uint8Array): unknown {
+    if (typeof data === 'string') throw new TypeError('MessagePack frames must be binary');
+    return unpackr.unpack(data);
+  },
+});
+
+/**
+ * The codec for a negotiated WebSocket subprotocol; JSON when the client offered none.
+ * Undefined for a subprotocol tickhub does not speak.
+ */
+export function codecForSubprotocol(name: string | undefined): Codec | undefined {
+  if (name === undefined || name === '' || name === SUBPROTOCOL_JSON) return jsonCodec;
+  if (name === SUBPROTOCOL_MSGPACK) return msgpackCodec;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- encode once, write many
+
+/** JSON has no NaN or Infinity; JSON.stringify writes them as null, and so does this. */
+function num(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * The JSON text of one `ticks` entry, holding exactly the fields of a QuoteUpdate in protocol order.
+ * Equal to `JSON.stringify` of those fields.
+ */
+export function encodeUpdateJson(u: QuoteUpdate): string {
+  return (
+    `{"symbol":${JSON.stringify(u.symbol)},"seq":${num(u.seq)},"ts":${num(u.ts)},` +
+    `"bid":${num(u.bid)},"ask":${num(u.ask)},"bidSize":${num(u.bidSize)},"askSize":${num(u.askSize)},` +
+    `"last":${num(u.last)},"lastSize":${num(u.lastSize)},"volume":${num(u.volume)},` +
+    `"open":${num(u.open)},"high":${num(u.high)},"low":${num(u.low)},"n":${num(u.n)}}`
+  );
+}
+
+/** A `ticks` frame from entries made by `encodeUpdateJson`. */
+export function frameTicksJson(parts: readonly string[]): string {
+  return `{"type":"ticks","updates":[${parts.join(',')}]}`;
+}
+
+/** The fields of a QuoteUpdate, in protocol order, as a fresh object (drops anything else the input holds). */
+export function pickQuoteUpdate(u: QuoteUpdate): QuoteUpdate {
+  return {
+    symbol: u.symbol,
+    seq: u.seq,
+    ts: u.ts,
+    bid: u.bid,
+    ask: u.ask,
+    bidSize: u.bidSize,
+    askSize: u.askSize,
+    last: u.last,
+    lastSize: u.lastSize,
+    volume: u.volume,
+    open: u.open,
+    high: u.high,
+    low: u.low,
+    n: u.n,
+  };
+}
+
+// ---------------------------------------------------------------- MessagePack update encoder
+
+// The map header and keys of an update as msgpackr writes them (map16, fixstr keys), so that a
+// hand-encoded update is byte-identical to `packr.pack(pickQuoteUpdate(u))`.
+const UPDATE_KEYS = [
+  'symbol',
+  'seq',
+  'ts',
+  'bid',
+  'ask',
+  'bidSize',
+  'askSize',
+  'last',
+  'lastSize',
+  'volume',
+  'open',
+  'high',
+  'low',
+  'n',
+] as const;
+const KEY_BYTES = UPDATE_KEYS.map((k) => Uint8Array.from([0xa0 | k.length, ...Buffer.from(k, 'latin1')]));
+const MAX_ASCII_SYMBOL = 255;
+// Header (3) + keys + str8 symbol + 13 numbers of at most 9 bytes each.
+const SCRATCH_SIZE = 3 + KEY_BYTES.reduce((n, k) => n + k.length, 0) + 2 + MAX_ASCII_SYMBOL + 13 * 9;
+const scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+const scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+
+function writeKey(pos: number, index: number): number {
+  // A byte loop: TypedArray#set costs more than it copies for a handful of bytes.
+  const key = KEY_BYTES[index]!;
+  const b = scratch;
+  for (let i = 0; i < key.length; i++) b[pos + i] = key[i]!;
+  return pos + key.length;
+}
+
+/** Writes a number exactly as msgpackr does with `useRecords: false` and no float32. */
+function writeNumber(pos: number, value: number): number {
+  const b = scratch;
+  if (value >>> 0 === value) {
+    if (value < 0x80) {
+      b[pos] = value;
+      return pos + 1;
+    }
+    if (value < 0x100) {
+      b[pos] = 0xcc;
+      b[pos + 1] = value;
+      return pos + 2;
+    }
+    if (value < 0x10000) {
+      b[pos] = 0xcd;
+      scratchView.setUint16(pos + 1, value);
+      return pos + 3;
+    }
+    b[pos] = 0xce;
+    scratchView.setUint32(pos + 1, value);
+    return pos + 5;
+  }
+  if (value >> 0 === value) {
+    if (value >= -0x20) {
+      b[pos] = 0x100 + value;
+      return pos + 1;
+    }
+    if (value >= -0x80) {
+      b[pos] = 0xd0;
+      b[pos + 1] = value + 0x100;
+      return pos + 2;
+    }
+    if (value >= -0x8000) {
+      b[pos] = 0xd1;
+      scratchView.setInt16(pos + 1, value);
+      return pos + 3;
+    }
+    b[pos] = 0xd2;
+    scratchView.setInt32(pos + 1, value);
+    return pos + 5;
+  }
+  b[pos] = 0xcb;
+  scratchView.setFloat64(pos + 1, value);
+  return pos + 9;
+}
+
+function isShortAscii(text: string): boolean {
+  if (text.length > MAX_ASCII_SYMBOL) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) return false;
+  }
+  return true;
+}
+
+/** The MessagePack encoding of one `ticks` entry; same fields and order as `encodeUpdateJson`. */
+export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
+  const symbol = u.symbol;
+  // Anything unusual (non-ASCII or very long symbols, non-number fields) goes through msgpackr itself.
+  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return packr.pack(pickQuoteUpdate(u));
+  const seq = u.seq;
+  const ts = u.ts;
+  const bid = u.bid;
+  const ask = u.ask;
+  const bidSize = u.bidSize;
+  const askSize = u.askSize;
+  const last = u.last;
+  const lastSize = u.lastSize;
+  const volume = u.volume;
+  const open = u.open;
+  const high = u.high;
+  const low = u.low;
+  const n = u.n;
+  if (
+    typeof seq !== 'number' ||
+    typeof ts !== 'number' ||
+    typeof bid !== 'number' ||
+    typeof ask !== 'number' ||
+    typeof bidSize !== 'number' ||
+    typeof askSize !== 'number' ||
+    typeof last !== 'number' ||
+    typeof lastSize !== 'number' ||
+    typeof volume !== 'number' ||
+    typeof open !== 'number' ||
+    typeof high !== 'number' ||
+    typeof low !== 'number' ||
+    typeof n !== 'number'
+  ) {
+    return packr.pack(pickQuoteUpdate(u));
+  }
+
+  const b = scratch;
+  b[0] = 0xde;
+  b[1] = 0;
+  b[2] = UPDATE_KEYS.length;
+  let pos = writeKey(3, 0);
+  const length = symbol.length;
+  if (length < 32) {
+    b[pos++] = 0xa0 | length;
+  } else {
+    b[pos++] = 0xd9;
+    b[pos++] = length;
+  }
+  for (let i = 0; i < length; i++) b[pos++] = symbol.charCodeAt(i);
+  pos = writeNumber(writeKey(pos, 1), seq);
+  pos = writeNumber(writeKey(pos, 2), ts);
+  pos = writeNumber(writeKey(pos, 3), bid);
+  pos = writeNumber(writeKey(pos, 4), ask);
+  pos = writeNumber(writeKey(pos, 5), bidSize);
+  pos = writeNumber(writeKey(pos, 6), askSize);
+  pos = writeNumber(writeKey(pos, 7), last);
+  pos = writeNumber(writeKey(pos, 8), lastSize);
+  pos = writeNumber(writeKey(pos, 9), volume);
+  pos = writeNumber(writeKey(pos, 10), open);
+  pos = writeNumber(writeKey(pos, 11), high);
+  pos = writeNumber(writeKey(pos, 12), low);
+  pos = writeNumber(writeKey(pos, 13), n);
+  const out = Buffer.allocUnsafe(pos);
+  b.copy(out, 0, 0, pos);
+  return out;
+}
+
+// The prefix msgpackr writes for `{ type: 'ticks', updates: [...] }`: map16 of 2 entries, "type", "ticks",
+// "updates". Writing the same bytes keeps framed output byte-identical to encoding the whole message.
+const TICKS_PREFIX = Uint8Array.from([
+  0xde, 0x00, 0x02, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa5, 0x74, 0x69, 0x63, 0x6b, 0x73, 0xa7, 0x75, 0x70, 0x64,
+  0x61, 0x74, 0x65, 0x73,
+]);
+
+/** A `ticks` frame from entries made by `encodeUpdateMsgpack`: one allocation, parts copied once. */
+export function frameTicksMsgpack(parts: readonly Uint8Array[]): Uint8Array {
+  const count = parts.length;
+  let headerSize: number;
+  if (count < 16) headerSize = 1;
+  else if (count < 0x10000) headerSize = 3;
+  else headerSize = 5;
+  let size = TICKS_PREFIX.length + headerSize;
+  for (let i = 0; i < count; i++) size += parts[i]!.length;
+
+  const out = Buffer.allocUnsafe(size);
+  out.set(TICKS_PREFIX, 0);
+  let pos = TICKS_PREFIX.length;
+  if (headerSize === 1) {
+    out[pos++] = 0x90 | count;
+  } else if (headerSize === 3) {
+    out[pos++] = 0xdc;
+    out.writeUInt16BE(count, pos);
+    pos += 2;
+  } else {
+    out[pos++] = 0xdd;
+    out.writeUInt32BE(count, pos);
+    pos += 4;
+  }
+  for (let i = 0; i < count; i++) {
+    const part = parts[i]!;
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,28 @@
+export {
+  type Codec,
+  codecForSubprotocol,
+  encodeUpdateJson,
+  encodeUpdateMsgpack,
+  frameTicksJson,
+  frameTicksMsgpack,
+  jsonCodec,
+  msgpackCodec,
+  pickQuoteUpdate,
+} from './codec';
+export { isQuote, isQuoteUpdate } from './guards';
+export {
+  decodeTickRecord,
+  encodeTickRecord,
+  MAX_TICK_RECORD_SYMBOL_BYTES,
+  TICK_HEADER_PRODUCED_AT,
+  TICK_RECORD_VERSION,
+  TickRecordError,
+} from './tick-record';
+export * from './types';
+export {
+  decodeClientFrame,
+  MAX_SYMBOLS_PER_REQUEST,
+  type ParseErrorCode,
+  type ParseResult,
+  parseClientRequest,
+} from './validate';
