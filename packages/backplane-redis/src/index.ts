@@ -1,0 +1,2 @@
+export type { BackplaneLogger, RedisBackplaneOptions, RedisBackplaneStats } from './redis-backplane';
+export { RedisBackplane } from './redis-backplane';
