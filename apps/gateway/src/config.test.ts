@@ -1,0 +1,54 @@
+import { DEFAULT_LIMITS } from '@tickhub/protocol';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives embedded mode on port 8080 with the protocol limits when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.kafkaBrokers).toBeUndefined();
+    expect(c.kafkaTopic).toBe('md.ticks');
+    expect(c.kafkaGroupId).toBe('gateway');
+    expect(c.limits).toEqual(DEFAULT_LIMITS);
+    expect(c.gatewayId).toMatch(/^gw-[0-9a-f]{8}$/);
+    expect(c.allowedOrigins).toEqual([]);
+    expect(c.highWaterMarkBytes).toBe(1024 * 1024);
+    expect(c.slowConsumerTimeoutMs).toBe(10_000);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      PORT: '0',
+      KAFKA_BROKERS: 'a:9092, b:9093',
+      KAFKA_TOPIC: 't',
+      MAX_HZ: '20',
+      MIN_HZ: '1',
+      DEFAULT_HZ: '2',
+      MAX_SUBSCRIPTIONS: '7',
+      ALLOWED_ORIGINS: 'http://a, http://b',
+      ENTITLED_SYMBOLS: 'AAPL,EUR*',
+    });
+    expect(c.port).toBe(0);
+    expect(c.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
+    expect(c.limits).toMatchObject({ maxHz: 20, minHz: 1, defaultHz: 2, maxSubscriptions: 7 });
+    expect(c.allowedOrigins).toEqual(['http://a', 'http://b']);
+    expect(c.entitledSymbols).toEqual(['AAPL', 'EUR*']);
+  });
+
+  it.each([
+    ['PORT', '99999'],
+    ['MAX_HZ', 'fast'],
+    ['MIN_HZ', '100'],
+    ['MAX_SUBSCRIPTIONS', '1.5'],
+    ['KAFKA_BROKERS', 'no-port'],
+    ['REDIS_URL', 'http://x'],
+    ['LOG_LEVEL', 'loud'],
+    ['GATEWAY_ID', 'has space'],
+    ['KAFKA_FROM_BEGINNING', 'maybe'],
+    ['HEARTBEAT_MS', '-1'],
+    ['KAFKA_SESSION_TIMEOUT_MS', '5'],
+    ['ENTITLED_SYMBOLS', 'A B'],
+  ])('names %s when its value %p is wrong', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  gatewayId: string;
+  kafkaBrokers: string[] | undefined;
+  kafkaTopic: string;
+  kafkaGroupId: string;
+  kafkaClientId: string;
+  kafkaFromBeginning: boolean;
+  kafkaSessionTimeoutMs: number;
+  redisUrl: string | undefined;
+  simRate: number;
+  simSeed: number;
+  simSymbols: number;
+  limits: Limits;
+  heartbeatMs: number;
+  highWaterMarkBytes: number;
+  slowConsumerTimeoutMs: number;
+  allowedOrigins: string[];
+  /** Symbol patterns every connection is entitled to unless its token says otherwise; undefined = all. */
+  entitledSymbols: string[] | undefined;
+  drainGraceMs: number;
+  logLevel: LogLevel;
+  dashboardDir: string | undefined;
+  /** Rejected frames within one abuse episode that close the connection with 4008. */
+  abuseMaxRejections: number;
+  /** How long a connection may keep exceeding its inbound rate before it is closed with 4008. */
+  abuseWindowMs: number;
+}
+
+/** A configuration value that is missing or wrong; the message names the variable. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? fallback : v.trim();
+}
+
+function num(
+  env: Env,
+  name: string,
+  fallback: number,
+  check: { min?: number; max?: number; integer?: boolean } = {},
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim());
+  const { min, max, integer } = check;
+  const wanted = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` >= ${min}` : ''}${
+    max !== undefined ? ` and <= ${max}` : ''
+  }`;
+  if (
+    !Number.isFinite(value) ||
+    (integer && !Number.isInteger(value)) ||
+    (min !== undefined && value < min) ||
+    (max !== undefined && value > max)
+  ) {
+    throw new ConfigError(`${name} must be ${wanted}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
+}
+
+function patterns(env: Env, name: string): string[] | undefined {
+  const items = list(env, name);
+  if (items.length === 0) return undefined;
+  for (const p of items) {
+    if (!/^[A-Za-z0-9._:/-]*\*?$/.test(p))
+      throw new ConfigError(`${name} has an invalid symbol pattern "${p}"`);
+  }
+  return items;
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Reads and validates every setting; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const gatewayId = str(env, 'GATEWAY_ID', `gw-${randomBytes(4).toString('hex')}`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(gatewayId)) {
+    throw new ConfigError('GATEWAY_ID must be 1-64 characters of letters, digits, ".", "_" or "-"');
+  }
+  const brokers = list(env, 'KAFKA_BROKERS');
+  for (const b of brokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b))
+      throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port], got "${b}"`);
+  }
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+  }
+  const maxHz = num(env, 'MAX_HZ', DEFAULT_LIMITS.maxHz, { min: 0.001, max: 1000 });
+  const minHz = num(env, 'MIN_HZ', DEFAULT_LIMITS.minHz, { min: 0.001, max: maxHz });
+  const defaultHz = num(env, 'DEFAULT_HZ', Math.min(DEFAULT_LIMITS.defaultHz, maxHz), {
+    min: minHz,
+    max: maxHz,
+  });
+  const limits: Limits = {
+    maxSubscriptions: num(env, 'MAX_SUBSCRIPTIONS', DEFAULT_LIMITS.maxSubscriptions, {
+      min: 1,
+      max: 100_000,
+      integer: true,
+    }),
+    minHz,
+    maxHz,
+    defaultHz,
+    maxInboundPerSec: num(env, 'MAX_INBOUND_PER_SEC', DEFAULT_LIMITS.maxInboundPerSec, {
+      min: 1,
+      max: 1_000_000,
+    }),
+    maxPayloadBytes: num(env, 'MAX_PAYLOAD_BYTES', DEFAULT_LIMITS.maxPayloadBytes, {
+      min: 256,
+      max: 16 * 1024 * 1024,
+      integer: true,
+    }),
+  };
+  const logLevel = str(env, 'LOG_LEVEL', 'info');
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, got "${logLevel}"`);
+  }
+  const topic = str(env, 'KAFKA_TOPIC', 'md.ticks');
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new ConfigError('KAFKA_TOPIC is not a valid topic name');
+  return {
+    port: num(env, 'PORT', 8080, { min: 0, max: 65535, integer: true }),
+    host: str(env, 'HOST', '0.0.0.0'),
+    gatewayId,
+    kafkaBrokers: brokers.length > 0 ? brokers : undefined,
+    kafkaTopic: topic,
+    kafkaGroupId: str(env, 'KAFKA_GROUP_ID', 'gateway'),
+    kafkaClientId: str(env, 'KAFKA_CLIENT_ID', gatewayId),
+    kafkaFromBeginning: bool(env, 'KAFKA_FROM_BEGINNING', false),
+    kafkaSessionTimeoutMs: num(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, {
+      min: 1000,
+      max: 300_000,
+      integer: true,
+    }),
+    redisUrl,
+    simRate: num(env, 'SIM_RATE', 2000, { min: 0, max: 1_000_000 }),
+    simSeed: num(env, 'SIM_SEED', 42, { integer: true }),
+    simSymbols: num(env, 'SIM_SYMBOLS', 500, { min: 1, max: 100_000, integer: true }),
+    limits,
+    heartbeatMs: num(env, 'HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 100, max: 3_600_000, integer: true }),
+    highWaterMarkBytes: num(env, 'HIGH_WATER_MARK_BYTES', 1024 * 1024, { min: 1024, integer: true }),
+    slowConsumerTimeoutMs: num(env, 'SLOW_CONSUMER_TIMEOUT_MS', 10_000, { min: 100, integer: true }),
+    allowedOrigins: list(env, 'ALLOWED_ORIGINS'),
+    entitledSymbols: patterns(env, 'ENTITLED_SYMBOLS'),
+    drainGraceMs: num(env, 'DRAIN_GRACE_MS', 10_000, { min: 0, max: 600_000, integer: true }),
+    logLevel: logLevel as LogLevel,
+    dashboardDir: env.DASHBOARD_DIR?.trim() || undefined,
+    abuseMaxRejections: num(env, 'ABUSE_MAX_REJECTIONS', 100, { min: 1, integer: true }),
+    abuseWindowMs: num(env, 'ABUSE_WINDOW_MS', 3000, { min: 100, integer: true }),
+  };
+}

@@ -1,0 +1,346 @@
+import { MemoryBackplane } from '@tickhub/backplane';
+import { DEFAULT_LIMITS, encodeTickRecord, type Limits, type Quote } from '@tickhub/protocol';
+import fc from 'fast-check';
+import { quote, RecordingSink, settle } from '../../test/support/core';
+import { ManualClock } from './clock';
+import { EdgeStage } from './edge-stage';
+
+const SYMBOLS = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
+
+function setup(options: { hwm?: number; slowMs?: number; limits?: Partial<Limits> } = {}) {
+  const clock = new ManualClock();
+  const backplane = new MemoryBackplane({ podId: 'test' });
+  const edge = new EdgeStage({
+    backplane,
+    clock,
+    isKnownSymbol: (s) => SYMBOLS.includes(s),
+    highWaterMarkBytes: options.hwm ?? 1000,
+    slowConsumerTimeoutMs: options.slowMs ?? 10_000,
+  });
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const open = () => {
+    const sink = new RecordingSink(clock);
+    const session = edge.openSession(sink, { limits });
+    return { sink, session };
+  };
+  /** Publishes as the source stage does (last value first) and lets the delivery run. */
+  const publish = async (q: Quote, n = 1) => {
+    const record = encodeTickRecord({ ...q, n });
+    backplane.setLastValue(q.symbol, record);
+    backplane.publish(q.symbol, record);
+    await settle(1);
+  };
+  return { clock, backplane, edge, open, publish };
+}
+
+describe('EdgeStage subscriptions', () => {
+  it('accepts known symbols and answers the rest with UNKNOWN_SYMBOL, then snapshots', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    await publish(quote('AAPL', 7));
+    const { sink, session } = open();
+    const r = session.subscribe(['AAPL', 'NOPE', 'MSFT', 'AAPL'], 4);
+    expect(r.accepted).toEqual(['AAPL', 'MSFT']);
+    expect(r.maxHz).toBe(4);
+    expect(r.errors).toEqual([{ code: 'UNKNOWN_SYMBOL', message: expect.any(String), symbols: ['NOPE'] }]);
+    // Snapshots never come from inside subscribe(): the transport answers first.
+    expect(sink.snapshots).toHaveLength(0);
+    await settle();
+    clock.runDeferred();
+    expect(sink.snapshots.map((s) => [s.quote.symbol, s.quote.seq])).toEqual([['AAPL', 7]]);
+    expect(backplane.interests().sort()).toEqual(['AAPL', 'MSFT']);
+  });
+
+  it('refuses maxHz outside [minHz, maxHz] with BAD_REQUEST and uses defaultHz when absent', () => {
+    const { open } = setup();
+    const { session } = open();
+    expect(session.subscribe(['AAPL'], 51).errors[0]?.code).toBe('BAD_REQUEST');
+    expect(session.subscribe(['AAPL'], 0.1).errors[0]?.code).toBe('BAD_REQUEST');
+    expect(session.subscribe(['AAPL'], 0.1).accepted).toEqual([]);
+    expect(session.subscribe(['AAPL']).maxHz).toBe(DEFAULT_LIMITS.defaultHz);
+  });
+
+  it('caps subscriptions per connection, accepting those that fit', () => {
+    const { open } = setup({ limits: { maxSubscriptions: 2 } });
+    const { session } = open();
+    const r = session.subscribe(['AAPL', 'MSFT', 'EURUSD'], 1);
+    expect(r.accepted).toEqual(['AAPL', 'MSFT']);
+    expect(r.errors).toEqual([
+      { code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.any(String), symbols: ['EURUSD'] },
+    ]);
+    // Re-subscribing an existing symbol does not count against the cap.
+    expect(session.subscribe(['AAPL'], 2).accepted).toEqual(['AAPL']);
+  });
+
+  it('answers FORBIDDEN for symbols outside the entitlements and narrows the limits', () => {
+    const { edge } = setup();
+    const clock = new ManualClock();
+    const session = edge.openSession(new RecordingSink(clock), {
+      limits: DEFAULT_LIMITS,
+      entitlements: { symbols: ['AAPL', 'EUR*'], maxHz: 10, maxSubscriptions: 5 },
+    });
+    expect(session.limits.maxHz).toBe(10);
+    expect(session.limits.maxSubscriptions).toBe(5);
+    const r = session.subscribe(['AAPL', 'EURUSD', 'MSFT'], 10);
+    expect(r.accepted).toEqual(['AAPL', 'EURUSD']);
+    expect(r.errors).toEqual([{ code: 'FORBIDDEN', message: expect.any(String), symbols: ['MSFT'] }]);
+    expect(session.subscribe(['AAPL'], 20).errors[0]?.code).toBe('BAD_REQUEST');
+  });
+
+  it('drops interest when the last local subscriber leaves', async () => {
+    const { backplane, open } = setup();
+    await backplane.connect();
+    const a = open();
+    const b = open();
+    a.session.subscribe(['AAPL'], 1);
+    b.session.subscribe(['AAPL'], 1);
+    await settle();
+    expect(backplane.interests()).toEqual(['AAPL']);
+    expect(a.session.unsubscribe(['AAPL', 'AAPL', 'MSFT'])).toEqual(['AAPL', 'MSFT']);
+    await settle();
+    expect(backplane.interests()).toEqual(['AAPL']);
+    b.session.close();
+    await settle();
+    expect(backplane.interests()).toEqual([]);
+  });
+});
+
+describe('EdgeStage throttling (PROTOCOL.md rules 1-5)', () => {
+  it('sends a tick at once on the leading edge and conflates the rest to the trailing edge', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL'], 2); // 500 ms interval
+    await settle();
+    clock.runDeferred();
+    const t0 = clock.now();
+    await publish(quote('AAPL', 1));
+    clock.runDeferred();
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.frames[0]!.at).toBe(t0);
+    expect(sink.frames[0]!.updates.map((u) => [u.seq, u.n])).toEqual([[1, 1]]);
+    for (let seq = 2; seq <= 6; seq++) {
+      clock.advance(50);
+      await publish(quote('AAPL', seq, { volume: 1000 + seq }));
+    }
+    clock.advance(100);
+    expect(sink.frames).toHaveLength(1);
+    clock.advance(200);
+    expect(sink.frames).toHaveLength(2);
+    const trailing = sink.frames[1]!;
+    expect(trailing.at - t0).toBeGreaterThanOrEqual(500);
+    expect(trailing.updates).toHaveLength(1);
+    expect(trailing.updates[0]).toMatchObject({ seq: 6, n: 5, volume: 1006 });
+    // Nothing pending: no more frames.
+    clock.advance(5000);
+    expect(sink.frames).toHaveLength(2);
+  });
+
+  it('gives the first update after a snapshot a higher seq than the snapshot', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    await publish(quote('AAPL', 10));
+    const { sink, session } = open();
+    session.subscribe(['AAPL'], 10);
+    // An update that races the snapshot read must not go out before it, nor with a lower seq.
+    await publish(quote('AAPL', 11));
+    await settle();
+    clock.advance(1000);
+    await publish(quote('AAPL', 12));
+    clock.advance(1000);
+    const seqs = sink.events.map((e) => `${e.kind}:${e.seq}`);
+    expect(seqs[0]).toMatch(/^snapshot:1[01]$/);
+    const snapSeq = sink.events[0]!.seq;
+    const ticks = sink.events.filter((e) => e.kind === 'tick');
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(ticks[0]!.seq).toBeGreaterThan(snapSeq);
+    expect(ticks.at(-1)!.seq).toBe(12);
+  });
+
+  it('batches all updates due for a connection at one moment into one frame', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL', 'MSFT', 'EURUSD'], 4);
+    await settle();
+    clock.runDeferred();
+    await publish(quote('AAPL', 1));
+    await publish(quote('MSFT', 1));
+    await publish(quote('EURUSD', 1));
+    clock.runDeferred();
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.frames[0]!.updates.map((u) => u.symbol).sort()).toEqual(['AAPL', 'EURUSD', 'MSFT']);
+    clock.advance(10);
+    await publish(quote('AAPL', 2));
+    clock.advance(30);
+    await publish(quote('MSFT', 2));
+    await publish(quote('EURUSD', 2));
+    clock.advance(1000);
+    // Trailing deadlines at the same rate share a wheel slot: one frame for the three.
+    expect(sink.frames).toHaveLength(2);
+    expect(sink.frames[1]!.updates.map((u) => u.seq)).toEqual([2, 2, 2]);
+  });
+
+  it('encodes an update once for every subscriber sharing an encoding', async () => {
+    const { backplane, open, publish, clock, edge } = setup();
+    await backplane.connect();
+    const sinks = [open(), open(), open()];
+    for (const s of sinks) s.session.subscribe(['AAPL'], 4);
+    await settle();
+    clock.runDeferred();
+    await publish(quote('AAPL', 1));
+    clock.runDeferred();
+    expect(sinks.every((s) => s.sink.frames.length === 1)).toBe(true);
+    expect(edge.counters.encodes).toBe(1);
+    expect(edge.counters.updatesSent).toBe(3);
+  });
+
+  it('changes the rate of an existing subscription on re-subscribe', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL'], 1);
+    await settle();
+    clock.runDeferred();
+    await publish(quote('AAPL', 1));
+    clock.runDeferred();
+    await publish(quote('AAPL', 2));
+    session.subscribe(['AAPL'], 50);
+    await settle();
+    clock.advance(100);
+    await publish(quote('AAPL', 3));
+    clock.advance(100);
+    const ticks = sink.events.filter((e) => e.kind === 'tick').map((e) => e.seq);
+    expect(ticks).toContain(3);
+    expect(sink.events.at(-1)!.seq).toBe(3);
+  });
+
+  it('holds for any tick sequence and rate: rate <= maxHz, last state arrives, seq monotone, n sums, one frame per moment', async () => {
+    const tickArb = fc.record({
+      dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 600 })),
+      symbol: fc.integer({ min: 0, max: 2 }),
+      n: fc.integer({ min: 1, max: 5 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(0.2, 1, 3, 4, 7.5, 20, 50),
+        fc.array(tickArb, { minLength: 1, maxLength: 120 }),
+        fc.boolean(),
+        async (hz, ticks, withLastValue) => {
+          const { backplane, open, publish, clock } = setup();
+          await backplane.connect();
+          const seqs = [0, 0, 0];
+          if (withLastValue) for (let i = 0; i < 3; i++) await publish(quote(SYMBOLS[i]!, ++seqs[i]!));
+          const { sink, session } = open();
+          session.subscribe(SYMBOLS.slice(0, 3), hz);
+          await settle();
+          clock.runDeferred();
+          const startSeqs = [...seqs];
+          const nSent = [0, 0, 0];
+          for (const t of ticks) {
+            clock.advance(t.dt);
+            seqs[t.symbol]!++;
+            nSent[t.symbol]! += t.n;
+            await publish(quote(SYMBOLS[t.symbol]!, seqs[t.symbol]!), t.n);
+          }
+          clock.advance(2 * (1000 / hz) + 10);
+          const interval = 1000 / hz;
+          for (let i = 0; i < 3; i++) {
+            const symbol = SYMBOLS[i]!;
+            const events = sink.events.filter((e) => e.symbol === symbol);
+            // Rule 1: consecutive writes of a pair are at least one interval apart.
+            for (let k = 1; k < events.length; k++) {
+              expect(events[k]!.at - events[k - 1]!.at).toBeGreaterThanOrEqual(interval - 1e-9);
+            }
+            // Rule 4: seq strictly increases, a snapshot included.
+            for (let k = 1; k < events.length; k++)
+              expect(events[k]!.seq).toBeGreaterThan(events[k - 1]!.seq);
+            // Rule 3: the last state always arrives.
+            if (seqs[i]! > 0) expect(events.at(-1)?.seq).toBe(seqs[i]);
+            // n sums to the source ticks after the snapshot.
+            const nTicks = events.filter((e) => e.kind === 'tick').reduce((a, e) => a + e.n, 0);
+            if (!withLastValue) expect(nTicks).toBe(nSent[i]);
+            else expect(events[0]?.kind).toBe('snapshot');
+            if (withLastValue) expect(events[0]!.seq).toBeGreaterThanOrEqual(startSeqs[i]!);
+          }
+          // Rule 5: one frame per connection per moment.
+          const turns = sink.frames.map((f) => f.turn);
+          expect(new Set(turns).size).toBe(turns.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('EdgeStage slow consumers (rule 6)', () => {
+  it('pauses above the high-water mark, keeps the latest state and resumes when drained', async () => {
+    const { backplane, open, publish, clock, edge } = setup({ hwm: 1000 });
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL', 'MSFT'], 50);
+    await settle();
+    clock.runDeferred();
+    sink.buffered = 5000;
+    for (let seq = 1; seq <= 20; seq++) {
+      await publish(quote('AAPL', seq));
+      await publish(quote('MSFT', seq));
+      clock.advance(25);
+    }
+    expect(sink.frames).toHaveLength(0);
+    expect(edge.pausedCount()).toBe(1);
+    sink.buffered = 0;
+    clock.advance(100);
+    expect(edge.pausedCount()).toBe(0);
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.frames[0]!.updates.map((u) => [u.symbol, u.seq, u.n])).toEqual([
+      ['AAPL', 20, 20],
+      ['MSFT', 20, 20],
+    ]);
+    expect(sink.closed).toBeUndefined();
+  });
+
+  it('closes with 4009 when above the mark for longer than the timeout', async () => {
+    const { backplane, open, publish, clock, edge } = setup({ hwm: 1000, slowMs: 2000 });
+    await backplane.connect();
+    const slow = open();
+    const normal = open();
+    slow.session.subscribe(['AAPL'], 10);
+    normal.session.subscribe(['AAPL'], 10);
+    await settle();
+    clock.runDeferred();
+    slow.sink.buffered = 2000;
+    for (let seq = 1; seq <= 30; seq++) {
+      await publish(quote('AAPL', seq));
+      clock.advance(100);
+    }
+    expect(slow.sink.closed).toEqual({ code: 4009, reason: 'slow consumer' });
+    expect(edge.counters.slowConsumerCloses).toBe(1);
+    // The normal consumer kept receiving at its rate all along, up to the latest state.
+    expect(normal.sink.frames.length).toBeGreaterThanOrEqual(25);
+    expect(normal.sink.events.at(-1)!.seq).toBe(30);
+    expect(edge.sessionCount()).toBe(1);
+  });
+
+  it('writes a snapshot that was due while paused on resume, before any update', async () => {
+    const { backplane, open, publish, clock } = setup({ hwm: 1000 });
+    await backplane.connect();
+    await publish(quote('AAPL', 5));
+    const { sink, session } = open();
+    session.subscribe(['MSFT'], 10);
+    await settle();
+    clock.runDeferred();
+    sink.buffered = 5000;
+    await publish(quote('MSFT', 1));
+    clock.runDeferred();
+    session.subscribe(['AAPL'], 10);
+    await settle();
+    await publish(quote('AAPL', 6));
+    clock.advance(200);
+    expect(sink.snapshots).toHaveLength(0);
+    sink.buffered = 0;
+    clock.advance(200);
+    const aapl = sink.events.filter((e) => e.symbol === 'AAPL');
+    expect(aapl[0]).toMatchObject({ kind: 'snapshot', seq: 6 });
+  });
+});

@@ -1,0 +1,701 @@
+import type { Backplane } from '@tickhub/backplane';
+import {
+  CloseCode,
+  decodeTickRecord,
+  type ErrorCode,
+  type Limits,
+  type Quote,
+  type QuoteUpdate,
+  type SnapshotMessage,
+} from '@tickhub/protocol';
+import type { Clock } from './clock';
+import type { UpdateEncoding } from './encodings';
+import { type Entitlements, symbolMatcher } from './entitlements';
+import { TimerWheel, type WheelEntry } from './timer-wheel';
+
+// ------------------------------------------------------------------ the session API (transport-neutral)
+
+/**
+ * One client connection as the edge stage sees it. Transports (native /ws, SignalR hubs) implement it.
+ * Every method is called from the tick path: keep them cheap and never throw.
+ */
+export interface SessionSink<P> {
+  /** Sinks sharing an encoding object share encoded update bytes within a flush. */
+  readonly encoding: UpdateEncoding<P>;
+  /** Writes one snapshot (a full quote, no `n`). */
+  writeSnapshot(quote: Quote): void;
+  /** Writes one `ticks` frame made of the given pre-encoded updates, in order. */
+  writeTicks(parts: P[]): void;
+  /** Bytes written but not yet handed to the network (the slow-consumer guard watches this). */
+  bufferedBytes(): number;
+  /** Closes the connection with a close code (4009 for a slow consumer). */
+  close(code: number, reason: string): void;
+}
+
+export interface SessionOptions {
+  limits: Limits;
+  entitlements?: Entitlements;
+}
+
+export interface SubscribeError {
+  code: ErrorCode;
+  message: string;
+  symbols?: string[];
+}
+
+export interface SubscribeResult {
+  /** Symbols now subscribed at `maxHz` (in request order, without duplicates). */
+  accepted: string[];
+  maxHz: number;
+  /** At most one error per code; `symbols` lists what that error refused. */
+  errors: SubscribeError[];
+}
+
+export interface FeedSession {
+  /** The limits of this connection: the gateway's, narrowed by its entitlements. Announce these. */
+  readonly limits: Readonly<Limits>;
+  /**
+   * Subscribes (or changes the rate of) symbols. Validation is synchronous; a snapshot of each accepted
+   * symbol that has a price is written to the sink afterwards, never from inside this call, so the
+   * caller can answer "subscribed" first.
+   */
+  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult;
+  /** Unsubscribes; returns the requested symbols without duplicates (none of them is subscribed after). */
+  unsubscribe(symbols: readonly string[]): string[];
+  /** Symbols currently subscribed. */
+  subscriptions(): string[];
+  /**
+   * Tells the slow-consumer guard that the transport wrote something else (e.g. an answer to a
+   * request): above the high-water mark the session is paused and the 4009 timer runs, even for a
+   * session whose updates alone never filled the buffer.
+   */
+  checkBackpressure(): void;
+  /** Ends the session (the transport closes the connection itself). Idempotent. */
+  close(): void;
+}
+
+// ------------------------------------------------------------------ internal state
+
+class SymbolEntry {
+  latest: QuoteUpdate | undefined = undefined;
+  readonly pairs = new Set<Pair>();
+  ready: Promise<void> = Promise.resolve();
+  readyDone = false;
+  constructor(readonly symbol: string) {}
+}
+
+/** State of one (connection, symbol) subscription. Constant size whatever the tick rate. */
+class Pair implements WheelEntry {
+  dueSlot = -1;
+  lastSentAt = Number.NEGATIVE_INFINITY;
+  lastSentSeq = -1;
+  /** The latest state not yet sent (shared, immutable), and the source ticks folded into it. */
+  pending: QuoteUpdate | undefined = undefined;
+  pendingN = 0;
+  queued = false;
+  active = true;
+  awaitingSnapshot = true;
+  /** A snapshot was due while the connection was paused: write it on resume. */
+  needsSnapshot = false;
+  snapshotRequest = 0;
+  constructor(
+    readonly session: Session,
+    readonly entry: SymbolEntry,
+    public intervalMs: number,
+  ) {}
+}
+
+class Session implements FeedSession {
+  readonly pairs = new Map<string, Pair>();
+  outbox: Pair[] = [];
+  inFlushQueue = false;
+  paused = false;
+  overSince = 0;
+  closed = false;
+  readonly allowed: (symbol: string) => boolean;
+
+  constructor(
+    readonly edge: EdgeStage,
+    readonly sink: SessionSink<unknown>,
+    readonly limits: Readonly<Limits>,
+    entitlements: Entitlements | undefined,
+  ) {
+    this.allowed = symbolMatcher(entitlements?.symbols);
+  }
+
+  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult {
+    return this.edge.subscribe(this, symbols, maxHz);
+  }
+
+  unsubscribe(symbols: readonly string[]): string[] {
+    return this.edge.unsubscribe(this, symbols);
+  }
+
+  subscriptions(): string[] {
+    return [...this.pairs.keys()];
+  }
+
+  checkBackpressure(): void {
+    this.edge.checkBackpressure(this);
+  }
+
+  close(): void {
+    this.edge.closeSession(this);
+  }
+}
+
+export interface EdgeStageOptions {
+  backplane: Backplane;
+  clock: Clock;
+  /** True for symbols clients may subscribe to (the symbol universe). */
+  isKnownSymbol: (symbol: string) => boolean;
+  /** Unsent bytes above which a connection is paused (default 1 MiB). */
+  highWaterMarkBytes?: number;
+  /** How long a connection may stay above the mark before it is closed with 4009 (default 10 s). */
+  slowConsumerTimeoutMs?: number;
+  /** Slot of the timer wheel; trailing deadlines are rounded up to it (default 5 ms). */
+  slotMs?: number;
+  /** How often paused connections are checked (default 50 ms). */
+  guardIntervalMs?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface EdgeStageCounters {
+  updatesIn: number;
+  updatesStale: number;
+  decodeErrors: number;
+  framesSent: number;
+  updatesSent: number;
+  snapshotsSent: number;
+  encodes: number;
+  conflated: number;
+  pauses: number;
+  slowConsumerCloses: number;
+}
+
+/** The fields of a snapshot, in protocol order, without `n`. */
+export function snapshotMessage(q: Quote): SnapshotMessage {
+  return {
+    type: 'snapshot',
+    symbol: q.symbol,
+    seq: q.seq,
+    ts: q.ts,
+    bid: q.bid,
+    ask: q.ask,
+    bidSize: q.bidSize,
+    askSize: q.askSize,
+    last: q.last,
+    lastSize: q.lastSize,
+    volume: q.volume,
+    open: q.open,
+    high: q.high,
+    low: q.low,
+  };
+}
+
+/**
+ * The edge stage: receives symbol updates from the backplane for the symbols local connections want,
+ * and delivers them to every subscribed connection through one scheduler.
+ *
+ * Throttling per (connection, symbol), PROTOCOL.md rules 1–6: leading edge at once (gathered per
+ * connection and flushed at the end of the current turn), trailing edge on a shared timer wheel with the
+ * latest state and the summed `n`, one `ticks` frame per connection per moment, updates encoded once per
+ * flush per encoding, and a slow-consumer guard that pauses a connection above the high-water mark,
+ * resumes it when drained and closes it with 4009 when it stays above for too long.
+ */
+export class EdgeStage {
+  private readonly entries = new Map<string, SymbolEntry>();
+  private readonly sessions = new Set<Session>();
+  private readonly wheel: TimerWheel<Pair>;
+  private flushQueue: Session[] = [];
+  private flushScheduled = false;
+  private readonly paused = new Set<Session>();
+  private guardTimer: unknown;
+  private readonly flushCache = new Map<UpdateEncoding<unknown>, Map<string, unknown>>();
+  private readonly hwm: number;
+  private readonly slowTimeoutMs: number;
+  private readonly guardIntervalMs: number;
+  private subscriptionCount = 0;
+  /** Entries created by the subscribe in progress, loaded together at its end. */
+  private newEntries: SymbolEntry[] = [];
+  readonly counters: EdgeStageCounters = {
+    updatesIn: 0,
+    updatesStale: 0,
+    decodeErrors: 0,
+    framesSent: 0,
+    updatesSent: 0,
+    snapshotsSent: 0,
+    encodes: 0,
+    conflated: 0,
+    pauses: 0,
+    slowConsumerCloses: 0,
+  };
+
+  constructor(private readonly options: EdgeStageOptions) {
+    this.hwm = options.highWaterMarkBytes ?? 1024 * 1024;
+    this.slowTimeoutMs = options.slowConsumerTimeoutMs ?? 10_000;
+    this.guardIntervalMs = options.guardIntervalMs ?? 50;
+    this.wheel = new TimerWheel<Pair>(options.clock, options.slotMs ?? 5, this.onDue);
+    options.backplane.onUpdate((symbol, payload) => this.onUpdate(symbol, payload));
+  }
+
+  openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession {
+    const limits = effectiveLimits(options.limits, options.entitlements);
+    const session = new Session(this, sink as SessionSink<unknown>, limits, options.entitlements);
+    this.sessions.add(session);
+    return session;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  subscriptionTotal(): number {
+    return this.subscriptionCount;
+  }
+
+  /** Local subscriber count per symbol (for presence reports). */
+  subscriberCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [symbol, entry] of this.entries) out[symbol] = entry.pairs.size;
+    return out;
+  }
+
+  /** The latest state known locally (only for symbols with local subscribers). */
+  latest(symbol: string): QuoteUpdate | undefined {
+    return this.entries.get(symbol)?.latest;
+  }
+
+  pausedCount(): number {
+    return this.paused.size;
+  }
+
+  stop(): void {
+    for (const s of [...this.sessions]) this.closeSession(s);
+    this.wheel.stop();
+    if (this.guardTimer !== undefined) this.options.clock.clearTimeout(this.guardTimer as object);
+    this.guardTimer = undefined;
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /** @internal */
+  subscribe(session: Session, symbols: readonly string[], maxHz?: number): SubscribeResult {
+    const { limits } = session;
+    const hz = maxHz ?? limits.defaultHz;
+    if (session.closed) {
+      return { accepted: [], maxHz: hz, errors: [{ code: 'BAD_REQUEST', message: 'session is closed' }] };
+    }
+    if (!(typeof hz === 'number' && hz >= limits.minHz && hz <= limits.maxHz)) {
+      return {
+        accepted: [],
+        maxHz: hz,
+        errors: [{ code: 'BAD_REQUEST', message: `maxHz must lie in [${limits.minHz}, ${limits.maxHz}]` }],
+      };
+    }
+    const intervalMs = 1000 / hz;
+    const accepted: string[] = [];
+    const unknown: string[] = [];
+    const forbidden: string[] = [];
+    const tooMany: string[] = [];
+    const seen = new Set<string>();
+    const touched: Pair[] = [];
+    const now = this.options.clock.now();
+    try {
+      for (const symbol of symbols) {
+        if (seen.has(symbol)) continue;
+        seen.add(symbol);
+        if (!this.options.isKnownSymbol(symbol)) {
+          unknown.push(symbol);
+          continue;
+        }
+        if (!session.allowed(symbol)) {
+          forbidden.push(symbol);
+          continue;
+        }
+        let pair = session.pairs.get(symbol);
+        if (pair) {
+          this.changeRate(pair, intervalMs, now);
+        } else {
+          if (session.pairs.size >= limits.maxSubscriptions) {
+            tooMany.push(symbol);
+            continue;
+          }
+          pair = this.addPair(session, symbol, intervalMs);
+        }
+        pair.awaitingSnapshot = true;
+        pair.snapshotRequest++;
+        accepted.push(symbol);
+        touched.push(pair);
+      }
+    } finally {
+      // Also after an unexpected failure: created entries never stay without interest, and
+      // subscriptions already made never wait for a snapshot that does not come.
+      this.loadNewEntries();
+      if (touched.length > 0) this.deliverSnapshots(touched);
+    }
+    const errors: SubscribeError[] = [];
+    if (unknown.length > 0) {
+      errors.push({ code: 'UNKNOWN_SYMBOL', message: 'unknown symbols', symbols: unknown });
+    }
+    if (forbidden.length > 0) {
+      errors.push({
+        code: 'FORBIDDEN',
+        message: 'symbols not allowed for this connection',
+        symbols: forbidden,
+      });
+    }
+    if (tooMany.length > 0) {
+      errors.push({
+        code: 'TOO_MANY_SUBSCRIPTIONS',
+        message: `at most ${limits.maxSubscriptions} subscriptions per connection`,
+        symbols: tooMany,
+      });
+    }
+    return { accepted, maxHz: hz, errors };
+  }
+
+  /** @internal */
+  unsubscribe(session: Session, symbols: readonly string[]): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const symbol of symbols) {
+      if (seen.has(symbol)) continue;
+      seen.add(symbol);
+      out.push(symbol);
+      const pair = session.pairs.get(symbol);
+      if (pair) this.removePair(pair);
+    }
+    return out;
+  }
+
+  /** @internal */
+  closeSession(session: Session): void {
+    if (session.closed) return;
+    session.closed = true;
+    for (const pair of [...session.pairs.values()]) this.removePair(pair);
+    this.sessions.delete(session);
+    this.paused.delete(session);
+  }
+
+  private addPair(session: Session, symbol: string, intervalMs: number): Pair {
+    let entry = this.entries.get(symbol);
+    if (!entry) entry = this.createEntry(symbol);
+    const pair = new Pair(session, entry, intervalMs);
+    entry.pairs.add(pair);
+    session.pairs.set(symbol, pair);
+    this.subscriptionCount++;
+    return pair;
+  }
+
+  private removePair(pair: Pair): void {
+    pair.active = false;
+    pair.pending = undefined;
+    this.wheel.cancel(pair);
+    const { entry, session } = pair;
+    session.pairs.delete(entry.symbol);
+    entry.pairs.delete(pair);
+    this.subscriptionCount--;
+    if (entry.pairs.size === 0 && this.entries.get(entry.symbol) === entry) {
+      this.entries.delete(entry.symbol);
+      const { backplane } = this.options;
+      entry.ready
+        .then(() => backplane.removeInterest(entry.symbol))
+        .catch((error: unknown) => this.options.onError?.(error, `removeInterest ${entry.symbol}`));
+    }
+  }
+
+  private changeRate(pair: Pair, intervalMs: number, now: number): void {
+    if (pair.intervalMs === intervalMs) return;
+    pair.intervalMs = intervalMs;
+    if (pair.dueSlot >= 0) {
+      this.wheel.cancel(pair);
+      this.due(pair, now);
+    }
+  }
+
+  private createEntry(symbol: string): SymbolEntry {
+    const entry = new SymbolEntry(symbol);
+    this.entries.set(symbol, entry);
+    entry.readyDone = false;
+    this.newEntries.push(entry);
+    return entry;
+  }
+
+  /**
+   * Declares interest in the symbols that got their first local subscriber during one subscribe, then
+   * reads their last values in one batched call (one round trip with Redis, whatever the count).
+   */
+  private loadNewEntries(): void {
+    const entries = this.newEntries;
+    if (entries.length === 0) return;
+    this.newEntries = [];
+    const { backplane } = this.options;
+    const symbols = entries.map((e) => e.symbol);
+    const ready = (async () => {
+      try {
+        await Promise.all(symbols.map((s) => backplane.addInterest(s)));
+        const values = await backplane.getLastValues(symbols);
+        for (const entry of entries) {
+          const bytes = values.get(entry.symbol);
+          if (!bytes) continue;
+          const last = decodeTickRecord(bytes);
+          if (!entry.latest || last.seq > entry.latest.seq) entry.latest = last;
+        }
+      } catch (error) {
+        this.options.onError?.(error, `addInterest ${symbols.length} symbols`);
+      } finally {
+        for (const entry of entries) entry.readyDone = true;
+      }
+    })();
+    for (const entry of entries) entry.ready = ready;
+  }
+
+  private deliverSnapshots(pairs: Pair[]): void {
+    const waits: Promise<void>[] = [];
+    for (const p of pairs) if (!p.entry.readyDone) waits.push(p.entry.ready);
+    const requests = pairs.map((p) => p.snapshotRequest);
+    // Always asynchronous: the transport answers "subscribed" before the first snapshot.
+    Promise.all(waits)
+      .then(() => {
+        const now = this.options.clock.now();
+        for (let i = 0; i < pairs.length; i++) {
+          const p = pairs[i]!;
+          if (!p.active || p.snapshotRequest !== requests[i]) continue;
+          this.snapshot(p, now);
+        }
+        this.flushSoon();
+      })
+      .catch((error: unknown) => this.options.onError?.(error, 'deliverSnapshots'));
+  }
+
+  private snapshot(pair: Pair, now: number): void {
+    pair.awaitingSnapshot = false;
+    const q = pair.entry.latest;
+    const { session } = pair;
+    if (!q) {
+      if (pair.pending) this.due(pair, now);
+      return;
+    }
+    if (session.paused) {
+      pair.needsSnapshot = true;
+      return;
+    }
+    pair.needsSnapshot = false;
+    try {
+      session.sink.writeSnapshot(q);
+      this.counters.snapshotsSent++;
+    } catch (error) {
+      this.options.onError?.(error, 'writeSnapshot');
+    }
+    pair.lastSentSeq = q.seq;
+    pair.lastSentAt = now;
+    if (pair.pending && pair.pending.seq <= q.seq) {
+      pair.pending = undefined;
+      pair.pendingN = 0;
+    }
+    if (pair.pending) this.due(pair, now);
+  }
+
+  // ---------------------------------------------------------------- the tick path
+
+  private onUpdate(symbol: string, payload: Uint8Array): void {
+    const entry = this.entries.get(symbol);
+    if (!entry) return;
+    let update: QuoteUpdate;
+    try {
+      update = decodeTickRecord(payload);
+    } catch (error) {
+      this.counters.decodeErrors++;
+      this.options.onError?.(error, `decode ${symbol}`);
+      return;
+    }
+    if (entry.latest && update.seq <= entry.latest.seq) {
+      this.counters.updatesStale++;
+      return;
+    }
+    entry.latest = update;
+    this.counters.updatesIn++;
+    const now = this.options.clock.now();
+    for (const pair of entry.pairs) this.offer(pair, update, now);
+  }
+
+  private offer(pair: Pair, update: QuoteUpdate, now: number): void {
+    if (update.seq <= pair.lastSentSeq) return;
+    if (pair.pending) this.counters.conflated++;
+    pair.pending = update;
+    pair.pendingN += update.n;
+    if (pair.awaitingSnapshot || pair.needsSnapshot || pair.queued || pair.dueSlot >= 0) return;
+    if (pair.session.paused) return;
+    this.due(pair, now);
+  }
+
+  /** Sends at once when an interval has passed since the last update (leading edge), else schedules. */
+  private due(pair: Pair, now: number): void {
+    if (now - pair.lastSentAt >= pair.intervalMs) {
+      this.enqueue(pair);
+      this.flushSoon();
+    } else {
+      this.wheel.schedule(pair, pair.lastSentAt + pair.intervalMs);
+    }
+  }
+
+  private enqueue(pair: Pair): void {
+    if (pair.queued) return;
+    pair.queued = true;
+    const s = pair.session;
+    s.outbox.push(pair);
+    if (!s.inFlushQueue) {
+      s.inFlushQueue = true;
+      this.flushQueue.push(s);
+    }
+  }
+
+  private flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.options.clock.defer(this.flushAll);
+  }
+
+  private readonly onDue = (due: Pair[], now: number): void => {
+    for (const pair of due) {
+      if (!pair.active || !pair.pending || pair.awaitingSnapshot || pair.needsSnapshot) continue;
+      if (pair.session.paused) continue;
+      this.enqueue(pair);
+    }
+    this.flush(now);
+  };
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    this.flush(this.options.clock.now());
+  };
+
+  private flush(now: number): void {
+    const queue = this.flushQueue;
+    if (queue.length === 0) return;
+    this.flushQueue = [];
+    for (const s of queue) {
+      s.inFlushQueue = false;
+      this.flushSession(s, now);
+    }
+    for (const cache of this.flushCache.values()) cache.clear();
+  }
+
+  private flushSession(s: Session, now: number): void {
+    const outbox = s.outbox;
+    s.outbox = [];
+    if (s.closed) return;
+    if (s.sink.bufferedBytes() > this.hwm) {
+      for (const p of outbox) p.queued = false;
+      this.pause(s, now);
+      return;
+    }
+    const encoding = s.sink.encoding;
+    let cache = this.flushCache.get(encoding);
+    if (!cache) {
+      cache = new Map();
+      this.flushCache.set(encoding, cache);
+    }
+    const parts: unknown[] = [];
+    for (const p of outbox) {
+      p.queued = false;
+      const u = p.pending;
+      if (!p.active || !u || p.awaitingSnapshot || p.needsSnapshot) continue;
+      const n = p.pendingN;
+      p.pending = undefined;
+      p.pendingN = 0;
+      if (u.seq <= p.lastSentSeq) continue;
+      const key = `${u.symbol}\u0000${u.seq}\u0000${n}`;
+      let part = cache.get(key);
+      if (part === undefined) {
+        part = encoding.encodeUpdate(n === u.n ? u : { ...u, n });
+        cache.set(key, part);
+        this.counters.encodes++;
+      }
+      parts.push(part);
+      p.lastSentSeq = u.seq;
+      p.lastSentAt = now;
+    }
+    if (parts.length === 0) return;
+    try {
+      s.sink.writeTicks(parts);
+      this.counters.framesSent++;
+      this.counters.updatesSent += parts.length;
+    } catch (error) {
+      this.options.onError?.(error, 'writeTicks');
+    }
+  }
+
+  // ---------------------------------------------------------------- slow consumers
+
+  /** @internal */
+  checkBackpressure(s: Session): void {
+    if (!s.paused && !s.closed && s.sink.bufferedBytes() > this.hwm) this.pause(s, this.options.clock.now());
+  }
+
+  private pause(s: Session, now: number): void {
+    if (s.paused) return;
+    s.paused = true;
+    s.overSince = now;
+    this.paused.add(s);
+    this.counters.pauses++;
+    this.armGuard();
+  }
+
+  private armGuard(): void {
+    if (this.guardTimer !== undefined || this.paused.size === 0) return;
+    this.guardTimer = this.options.clock.setTimeout(this.guard, this.guardIntervalMs);
+  }
+
+  private readonly guard = (): void => {
+    this.guardTimer = undefined;
+    const now = this.options.clock.now();
+    for (const s of [...this.paused]) {
+      if (s.closed) {
+        this.paused.delete(s);
+      } else if (s.sink.bufferedBytes() <= this.hwm) {
+        this.resume(s, now);
+      } else if (now - s.overSince >= this.slowTimeoutMs) {
+        this.paused.delete(s);
+        this.counters.slowConsumerCloses++;
+        this.closeSession(s);
+        try {
+          s.sink.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+        } catch (error) {
+          this.options.onError?.(error, 'close slow consumer');
+        }
+      }
+    }
+    this.flush(now);
+    this.armGuard();
+  };
+
+  private resume(s: Session, now: number): void {
+    s.paused = false;
+    this.paused.delete(s);
+    for (const p of s.pairs.values()) {
+      if (p.needsSnapshot) this.snapshot(p, now);
+      else if (p.pending && !p.awaitingSnapshot && !p.queued && p.dueSlot < 0) {
+        if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
+        else this.wheel.schedule(p, p.lastSentAt + p.intervalMs);
+      }
+    }
+  }
+}
+
+function effectiveLimits(limits: Limits, entitlements: Entitlements | undefined): Limits {
+  if (!entitlements) return { ...limits };
+  const maxHz = Math.min(limits.maxHz, entitlements.maxHz ?? limits.maxHz);
+  const maxSubscriptions = Math.min(
+    limits.maxSubscriptions,
+    entitlements.maxSubscriptions ?? limits.maxSubscriptions,
+  );
+  return {
+    ...limits,
+    maxHz,
+    minHz: Math.min(limits.minHz, maxHz),
+    defaultHz: Math.min(limits.defaultHz, maxHz),
+    maxSubscriptions,
+  };
+}

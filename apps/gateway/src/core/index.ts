@@ -1,0 +1,25 @@
+export { type Clock, ManualClock, realClock, type TimerHandle } from './clock';
+export {
+  EdgeStage,
+  type EdgeStageOptions,
+  type FeedSession,
+  type SessionOptions,
+  type SessionSink,
+  type SubscribeError,
+  type SubscribeResult,
+  snapshotMessage,
+} from './edge-stage';
+export {
+  frameTicksJsonBytes,
+  jsonBytesUpdateEncoding,
+  jsonUpdateEncoding,
+  msgpackUpdateEncoding,
+  type UpdateEncoding,
+} from './encodings';
+export { type Entitlements, symbolMatcher } from './entitlements';
+export { KafkaTickSource, type KafkaTickSourceOptions } from './kafka-tick-source';
+export { SimTickSource, type SimTickSourceOptions } from './sim-tick-source';
+export { SourceStage, type SourceStageOptions } from './source-stage';
+export type { TickSource, TickSourceHandler } from './tick-source';
+export { TimerWheel, type WheelEntry } from './timer-wheel';
+export { TokenBucket } from './token-bucket';

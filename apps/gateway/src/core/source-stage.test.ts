@@ -1,0 +1,115 @@
+import { MemoryBackplane } from '@tickhub/backplane';
+import { decodeTickRecord, encodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
+import fc from 'fast-check';
+import { quote, settle } from '../../test/support/core';
+import { ManualClock } from './clock';
+import { SourceStage } from './source-stage';
+
+async function setup(maxHz = 50) {
+  const clock = new ManualClock();
+  const backplane = new MemoryBackplane({ podId: 'source-test' });
+  await backplane.connect();
+  const published: Array<{ at: number; update: QuoteUpdate }> = [];
+  // Records the moment of each publish (deliveries to other pods happen later, in a microtask).
+  const publish = backplane.publish.bind(backplane);
+  backplane.publish = (symbol: string, payload: Uint8Array) => {
+    published.push({ at: clock.now(), update: decodeTickRecord(payload) });
+    publish(symbol, payload);
+  };
+  const stage = new SourceStage({ backplane, clock, maxHz });
+  return { clock, backplane, stage, published };
+}
+
+describe('SourceStage', () => {
+  it('publishes the first tick at once and writes the last value', async () => {
+    const { stage, published, backplane } = await setup();
+    stage.onTicks([quote('AAPL', 1)]);
+    await settle();
+    expect(published.map((p) => [p.update.seq, p.update.n])).toEqual([[1, 1]]);
+    const last = await backplane.getLastValue('AAPL');
+    expect(decodeTickRecord(last!).seq).toBe(1);
+  });
+
+  it('drops ticks whose seq is not above the known seq', async () => {
+    const { stage, published, clock } = await setup();
+    stage.onTicks([quote('AAPL', 5)]);
+    await settle();
+    clock.advance(100);
+    stage.onTicks([quote('AAPL', 3), quote('AAPL', 5)]);
+    await settle();
+    clock.advance(100);
+    await settle();
+    expect(published.map((p) => p.update.seq)).toEqual([5]);
+    expect(stage.counters.ticksStale).toBe(2);
+  });
+
+  it('starts from the last value of the backplane, so a moved symbol never goes backwards', async () => {
+    const { stage, published, backplane, clock } = await setup();
+    // Another pod owned AAPL before and published seq 100.
+    backplane.setLastValue('AAPL', encodeTickRecord({ ...quote('AAPL', 100), n: 1 }));
+    stage.onTicks([quote('AAPL', 90), quote('AAPL', 100)]);
+    await settle();
+    clock.advance(100);
+    await settle();
+    expect(published).toEqual([]);
+    stage.onTicks([quote('AAPL', 101)]);
+    await settle();
+    expect(published.map((p) => p.update.seq)).toEqual([101]);
+    // An ownership change makes it read the last value again.
+    backplane.setLastValue('AAPL', encodeTickRecord({ ...quote('AAPL', 200), n: 1 }));
+    stage.onOwnershipChange();
+    stage.onTicks([quote('AAPL', 150)]);
+    await settle();
+    clock.advance(100);
+    await settle();
+    expect(published.map((p) => p.update.seq)).toEqual([101]);
+  });
+
+  it('pre-conflates each symbol to maxHz with the summed n (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ dt: fc.integer({ min: 0, max: 40 }), symbol: fc.constantFrom('AAPL', 'MSFT') }),
+          {
+            minLength: 1,
+            maxLength: 80,
+          },
+        ),
+        async (ticks) => {
+          const { stage, published, clock } = await setup(50);
+          const seqs: Record<string, number> = { AAPL: 0, MSFT: 0 };
+          for (const t of ticks) {
+            clock.advance(t.dt);
+            seqs[t.symbol]!++;
+            stage.onTicks([quote(t.symbol, seqs[t.symbol]!)]);
+            await settle(1);
+          }
+          clock.advance(100);
+          await settle();
+          for (const symbol of ['AAPL', 'MSFT']) {
+            const mine = published.filter((p) => p.update.symbol === symbol);
+            for (let k = 1; k < mine.length; k++) {
+              expect(mine[k]!.at - mine[k - 1]!.at).toBeGreaterThanOrEqual(20);
+              expect(mine[k]!.update.seq).toBeGreaterThan(mine[k - 1]!.update.seq);
+            }
+            expect(mine.reduce((a, p) => a + p.update.n, 0)).toBe(seqs[symbol]);
+            if (seqs[symbol]! > 0) expect(mine.at(-1)!.update.seq).toBe(seqs[symbol]);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('drops ticks of symbols outside the universe, keeping no state for them', async () => {
+    const clock = new ManualClock();
+    const backplane = new MemoryBackplane({ podId: 'universe-test' });
+    await backplane.connect();
+    const stage = new SourceStage({ backplane, clock, maxHz: 50, isKnownSymbol: (s) => s === 'AAPL' });
+    stage.onTicks([quote('AAPL', 1), quote('JUNK1', 1), quote('JUNK2', 1)]);
+    await settle();
+    expect(stage.size()).toBe(1);
+    expect(stage.counters.ticksUnknown).toBe(2);
+    expect(await backplane.getLastValue('JUNK1')).toBeUndefined();
+  });
+});

@@ -1,0 +1,103 @@
+import type { Clock, TimerHandle } from './clock';
+
+/** Something a TimerWheel can hold: it records the slot it is due in (-1 when not scheduled). */
+export interface WheelEntry {
+  dueSlot: number;
+}
+
+/**
+ * One timer for many deadlines. Deadlines are rounded up to slots of `slotMs`, so entries due at about
+ * the same time fire together (and, for the edge stage, subscribers at the same rate batch together).
+ * Rescheduling or cancelling is O(1): stale bucket entries are skipped when their slot fires
+ * (an entry is live in a bucket only while its `dueSlot` equals that slot).
+ */
+export class TimerWheel<T extends WheelEntry> {
+  private readonly buckets = new Map<number, T[]>();
+  private timer: TimerHandle | undefined;
+  private armedSlot = Number.POSITIVE_INFINITY;
+  private live = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly slotMs: number,
+    /** Receives the entries due at one moment, in slot order. */
+    private readonly onDue: (entries: T[], now: number) => void,
+  ) {
+    if (!(slotMs > 0)) throw new RangeError('slotMs must be positive');
+  }
+
+  /** The time at which an entry scheduled for `dueAt` will fire. */
+  slotTime(dueAt: number): number {
+    return Math.ceil(dueAt / this.slotMs) * this.slotMs;
+  }
+
+  schedule(entry: T, dueAt: number): void {
+    const slot = Math.ceil(dueAt / this.slotMs);
+    if (entry.dueSlot === slot) return;
+    if (entry.dueSlot < 0) this.live++;
+    entry.dueSlot = slot;
+    let bucket = this.buckets.get(slot);
+    if (!bucket) {
+      bucket = [];
+      this.buckets.set(slot, bucket);
+    }
+    bucket.push(entry);
+    if (slot < this.armedSlot) this.arm(slot);
+  }
+
+  cancel(entry: T): void {
+    if (entry.dueSlot >= 0) {
+      entry.dueSlot = -1;
+      this.live--;
+    }
+  }
+
+  /** Entries currently scheduled. */
+  size(): number {
+    return this.live;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedSlot = Number.POSITIVE_INFINITY;
+    for (const bucket of this.buckets.values()) for (const e of bucket) e.dueSlot = -1;
+    this.buckets.clear();
+    this.live = 0;
+  }
+
+  private arm(slot: number): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.armedSlot = slot;
+    const delay = Math.max(0, slot * this.slotMs - this.clock.now());
+    this.timer = this.clock.setTimeout(this.fire, delay);
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    this.armedSlot = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    const current = Math.floor(now / this.slotMs);
+    const dueSlots: number[] = [];
+    let nextSlot = Number.POSITIVE_INFINITY;
+    for (const slot of this.buckets.keys()) {
+      if (slot <= current) dueSlots.push(slot);
+      else if (slot < nextSlot) nextSlot = slot;
+    }
+    dueSlots.sort((a, b) => a - b);
+    const due: T[] = [];
+    for (const slot of dueSlots) {
+      const bucket = this.buckets.get(slot)!;
+      this.buckets.delete(slot);
+      for (const entry of bucket) {
+        if (entry.dueSlot !== slot) continue;
+        entry.dueSlot = -1;
+        this.live--;
+        due.push(entry);
+      }
+    }
+    // Entries scheduled from inside onDue re-arm the timer themselves.
+    if (nextSlot !== Number.POSITIVE_INFINITY) this.arm(nextSlot);
+    if (due.length > 0) this.onDue(due, now);
+  };
+}

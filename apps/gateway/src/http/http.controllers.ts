@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import type { SymbolInfo } from '@tickhub/protocol';
+import type { Response } from 'express';
+import { GatewayRuntime } from '../runtime';
+import { DASHBOARD_DIR } from '../tokens';
+import { MetricsService } from './metrics.service';
+
+@Controller('api')
+export class SymbolsController {
+  constructor(private readonly runtime: GatewayRuntime) {}
+
+  @Get('symbols')
+  symbols(): SymbolInfo[] {
+    return this.runtime.symbols;
+  }
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(private readonly runtime: GatewayRuntime) {}
+
+  @Get('live')
+  live(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  ready(@Res() res: Response): void {
+    const rt = this.runtime;
+    const body = {
+      status: rt.isReady() ? 'ready' : 'not ready',
+      draining: rt.isDraining(),
+      tickSource: { kind: rt.tickSource.kind, connected: rt.tickSource.isConnected() },
+      backplane: { ready: rt.backplane.isReady() },
+    };
+    res.status(rt.isReady() ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
+  }
+}
+
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  async metricsText(): Promise<string> {
+    return this.metrics.text();
+  }
+}
+
+const FALLBACK_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tickhub gateway</title></head>
+<body><h1>tickhub gateway</h1>
+<p>The dashboard is not built. Build it with <code>npx turbo run build --filter=@tickhub/dashboard</code>.</p>
+<p>Endpoints: <a href="/api/symbols">/api/symbols</a>, <a href="/health/ready">/health/ready</a>,
+<a href="/metrics">/metrics</a>, WebSocket <code>/ws</code>.</p></body></html>`;
+
+@Controller()
+export class DashboardController {
+  constructor(@Inject(DASHBOARD_DIR) private readonly dir: string) {}
+
+  @Get()
+  index(@Res() res: Response): void {
+    const file = join(this.dir, 'index.html');
+    res.type('html');
+    if (existsSync(file)) res.send(readFileSync(file));
+    else res.send(FALLBACK_PAGE);
+  }
+}

@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { GatewayConfig } from '../config';
+import { GatewayRuntime } from '../runtime';
+import { GATEWAY_CONFIG } from '../tokens';
+import { UpgradeRouter } from '../ws/upgrade-router';
+import { WsConnections } from '../ws/ws-connections';
+
+const P = 'tickhub_gateway_';
+
+/**
+ * Prometheus metrics. The tick path keeps plain counters; they are read here at scrape time, so
+ * counting costs an increment, never a metrics call per update.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  constructor(
+    runtime: GatewayRuntime,
+    connections: WsConnections,
+    router: UpgradeRouter,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    const r = this.registry;
+    r.setDefaultLabels({ gateway: config.gatewayId });
+    collectDefaultMetrics({ register: r, prefix: P });
+    const edge = runtime.edge.counters;
+    const source = runtime.source.counters;
+    const ws = connections.counters;
+
+    gauge(r, 'connections', 'Open native /ws connections', () => connections.size());
+    gauge(r, 'sessions', 'Open feed sessions over every transport', () => runtime.edge.sessionCount());
+    gauge(r, 'subscriptions', 'Subscriptions (connection, symbol) over every transport', () =>
+      runtime.edge.subscriptionTotal(),
+    );
+    gauge(r, 'paused_connections', 'Connections paused above the high-water mark', () =>
+      runtime.edge.pausedCount(),
+    );
+    gauge(r, 'ready', '1 when the gateway is ready to serve', () => (runtime.isReady() ? 1 : 0));
+    gauge(r, 'kafka_lag', 'Messages behind the head of md.ticks over owned partitions', () =>
+      runtime.tickSource.lag(),
+    );
+    counter(r, 'frames_sent_total', 'ticks frames written to connections', () => edge.framesSent);
+    counter(r, 'updates_sent_total', 'Symbol updates written to connections', () => edge.updatesSent);
+    counter(r, 'snapshots_sent_total', 'Snapshots written to connections', () => edge.snapshotsSent);
+    counter(
+      r,
+      'update_encodes_total',
+      'Symbol updates encoded (once per flush per encoding)',
+      () => edge.encodes,
+    );
+    counter(
+      r,
+      'conflated_updates_total',
+      'Updates folded into a later one for a connection',
+      () => edge.conflated,
+    );
+    counter(
+      r,
+      'slow_consumer_pauses_total',
+      'Connections paused above the high-water mark',
+      () => edge.pauses,
+    );
+    counter(r, 'slow_consumer_closes_total', 'Connections closed with 4009', () => edge.slowConsumerCloses);
+    counter(
+      r,
+      'backplane_updates_in_total',
+      'Symbol updates received from the backplane',
+      () => edge.updatesIn,
+    );
+    counter(r, 'source_ticks_total', 'Source ticks received by the source stage', () => source.ticksIn);
+    counter(r, 'source_ticks_stale_total', 'Source ticks dropped for an old seq', () => source.ticksStale);
+    counter(
+      r,
+      'source_ticks_unknown_total',
+      'Source ticks of symbols outside the universe, dropped',
+      () => source.ticksUnknown,
+    );
+    counter(r, 'source_published_total', 'Updates published on the backplane', () => source.published);
+    counter(r, 'frames_in_total', 'Frames received on /ws', () => ws.framesIn);
+    counter(r, 'messages_sent_total', 'Control messages (non-ticks) written on /ws', () => ws.messagesSent);
+    counter(
+      r,
+      'heartbeat_terminations_total',
+      'Connections terminated for a missed pong',
+      () => ws.heartbeatTerminations,
+    );
+    counter(
+      r,
+      'origin_rejections_total',
+      'Upgrades closed with 1008 for their origin',
+      () => router.rejectedOrigins,
+    );
+
+    let lastErrors: Record<string, number> = {};
+    const errors = new Counter({
+      name: `${P}inbound_errors_total`,
+      help: 'Error frames sent to clients, by code',
+      labelNames: ['code'],
+      registers: [r],
+      collect() {
+        for (const [code, value] of Object.entries(ws.errors)) {
+          const delta = value - (lastErrors[code] ?? 0);
+          if (delta > 0) errors.inc({ code }, delta);
+          else errors.inc({ code }, 0);
+        }
+        lastErrors = { ...ws.errors };
+      },
+    });
+    const lastCloses = new Map<number, number>();
+    const closes = new Counter({
+      name: `${P}closes_total`,
+      help: 'Connections closed by the server, by close code',
+      labelNames: ['code'],
+      registers: [r],
+      collect() {
+        for (const [code, value] of ws.closes) {
+          const delta = value - (lastCloses.get(code) ?? 0);
+          closes.inc({ code: String(code) }, Math.max(0, delta));
+          lastCloses.set(code, value);
+        }
+      },
+    });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function gauge(r: Registry, name: string, help: string, read: () => number): void {
+  const g: Gauge = new Gauge({
+    name: `${P}${name}`,
+    help,
+    registers: [r],
+    collect() {
+      g.set(read());
+    },
+  });
+}
+
+function counter(r: Registry, name: string, help: string, read: () => number): void {
+  let last = 0;
+  const c: Counter = new Counter({
+    name: `${P}${name}`,
+    help,
+    registers: [r],
+    collect() {
+      const value = read();
+      if (value > last) c.inc(value - last);
+      last = value;
+    },
+  });
+}

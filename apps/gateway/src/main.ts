@@ -1,0 +1,145 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { CloseCode } from '@tickhub/protocol';
+import { AppModule, type AppModuleDeps } from './app.module';
+import { ConfigError, type GatewayConfig, loadConfig } from './config';
+import { Logger, NestLogger } from './logger';
+import { GatewayRuntime } from './runtime';
+import { gatewayHubsModule } from './signalr/gateway-hubs.module';
+import { UpgradeRouter } from './ws/upgrade-router';
+import { TickhubWsAdapter } from './ws/ws-adapter';
+import { WsConnections } from './ws/ws-connections';
+
+export interface Gateway {
+  readonly app: NestExpressApplication;
+  readonly runtime: GatewayRuntime;
+  readonly router: UpgradeRouter;
+  readonly connections: WsConnections;
+  readonly port: number;
+  /** Graceful drain: not ready, refuse upgrades, close clients with 1001, stop the source, close all. */
+  drain(reason?: string): Promise<void>;
+}
+
+export interface CreateGatewayOptions {
+  logger?: Logger;
+  imports?: AppModuleDeps['imports'];
+}
+
+/** Builds, starts and binds a gateway; resolves once it listens (readiness follows the tick source). */
+export async function createGateway(
+  config: GatewayConfig,
+  options: CreateGatewayOptions = {},
+): Promise<Gateway> {
+  const logger = options.logger ?? new Logger(config.logLevel, { gateway: config.gatewayId });
+  const runtime = new GatewayRuntime(config, logger);
+  const router = new UpgradeRouter(config.allowedOrigins, (error) =>
+    logger.warn('upgrade failed', { error: String(error) }),
+  );
+  const connections = new WsConnections(config.heartbeatMs);
+  const dashboardDir = config.dashboardDir ?? resolve(__dirname, '../../dashboard/dist');
+
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.create({
+      config,
+      logger,
+      runtime,
+      router,
+      connections,
+      dashboardDir,
+      imports: options.imports,
+    }),
+    { logger: new NestLogger(logger), abortOnError: false },
+  );
+  app.useWebSocketAdapter(
+    new TickhubWsAdapter(app, { router, maxPayloadBytes: config.limits.maxPayloadBytes }),
+  );
+  app.disable('x-powered-by');
+  if (existsSync(dashboardDir)) app.useStaticAssets(dashboardDir, { index: false });
+
+  logger.info('starting', {
+    mode: config.kafkaBrokers ? 'kafka' : 'embedded',
+    tickSource: runtime.mode.tickSource,
+    backplane: runtime.mode.backplane,
+    kafkaTopic: config.kafkaBrokers ? config.kafkaTopic : undefined,
+    kafkaGroupId: config.kafkaBrokers ? config.kafkaGroupId : undefined,
+    symbols: runtime.symbols.length,
+    limits: config.limits,
+  });
+
+  await app.listen(config.port, config.host);
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  logger.info('listening', { port, host: config.host });
+  runtime.startInBackground();
+
+  let draining: Promise<void> | undefined;
+  const drain = (reason = 'drain'): Promise<void> => {
+    draining ??= (async () => {
+      logger.info('draining', { reason, graceMs: config.drainGraceMs });
+      router.setDraining();
+      runtime.markDraining();
+      connections.closeAll(CloseCode.GOING_AWAY, 'server going away');
+      await runtime.runDrainHooks();
+      const deadline = Date.now() + config.drainGraceMs / 2;
+      while (connections.size() > 0 && Date.now() < deadline) await sleep(25);
+      connections.terminateAll();
+      connections.stop();
+      await runtime.stop();
+      await app.close();
+      logger.info('drained', { reason });
+    })();
+    return draining;
+  };
+
+  return { app, runtime, router, connections, port, drain };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Entry point of `npm start`: configuration from the environment, drain on SIGTERM and SIGINT. */
+export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promise<Gateway | undefined> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : String(error);
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: `invalid configuration: ${message}` })}\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  const logger = new Logger(config.logLevel, { gateway: config.gatewayId });
+  process.on('uncaughtException', (error) => logger.error('uncaught exception', { error }));
+  process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error: String(error) }));
+  const gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
+  const onSignal = (signal: NodeJS.Signals) => {
+    const timer = setTimeout(() => {
+      logger.warn('drain grace period over, exiting', { graceMs: config.drainGraceMs });
+      process.exit(0);
+    }, config.drainGraceMs);
+    timer.unref();
+    gateway.drain(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('drain failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return gateway;
+}
+
+if (require.main === module) {
+  startGateway().catch((error: unknown) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', msg: 'gateway failed to start', error: String(error) })}\n`,
+    );
+    process.exit(1);
+  });
+}

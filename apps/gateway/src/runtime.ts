@@ -1,0 +1,196 @@
+import { type Backplane, MemoryBackplane } from '@tickhub/backplane';
+import { createUniverse } from '@tickhub/market-sim';
+import type { SymbolInfo } from '@tickhub/protocol';
+import type { GatewayConfig } from './config';
+import { type Clock, realClock } from './core/clock';
+import { EdgeStage } from './core/edge-stage';
+import { KafkaTickSource } from './core/kafka-tick-source';
+import { SimTickSource } from './core/sim-tick-source';
+import { SourceStage } from './core/source-stage';
+import type { TickSource } from './core/tick-source';
+import type { Logger } from './logger';
+
+/** The one place that chooses the backplane implementation from the configuration. */
+export function createBackplane(config: GatewayConfig, logger?: Logger): Backplane {
+  if (config.redisUrl) {
+    logger?.warn('REDIS_URL is set but this build uses the in-memory backplane: pods do not share updates');
+  }
+  return new MemoryBackplane({ podId: config.gatewayId });
+}
+
+/**
+ * Logs an error of the tick path at most once per second per kind, with the number left out, so that a
+ * flood of bad records cannot flood the logs.
+ */
+export function throttledWarn(
+  logger: Logger,
+  msg: string,
+): (fields: Record<string, unknown>, kind: string) => void {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (fields, kind) => {
+    const now = Date.now();
+    const entry = last.get(kind);
+    if (entry && now - entry.at < 1000) {
+      entry.suppressed++;
+      return;
+    }
+    if (last.size > 1000) last.clear();
+    last.set(kind, { at: now, suppressed: 0 });
+    logger.warn(msg, entry && entry.suppressed > 0 ? { ...fields, suppressed: entry.suppressed } : fields);
+  };
+}
+
+export function createTickSource(config: GatewayConfig, symbols: SymbolInfo[], logger: Logger): TickSource {
+  if (config.kafkaBrokers) {
+    return new KafkaTickSource({
+      brokers: config.kafkaBrokers,
+      topic: config.kafkaTopic,
+      groupId: config.kafkaGroupId,
+      clientId: config.kafkaClientId,
+      fromBeginning: config.kafkaFromBeginning,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+  }
+  return new SimTickSource({ symbols, seed: config.simSeed, ratePerSec: config.simRate });
+}
+
+/**
+ * The tick path of one gateway, without any transport: tick source → source stage → backplane → edge
+ * stage. Transports open sessions on `edge`.
+ */
+export class GatewayRuntime {
+  readonly symbols: SymbolInfo[];
+  readonly symbolIndex: ReadonlyMap<string, SymbolInfo>;
+  readonly backplane: Backplane;
+  readonly tickSource: TickSource;
+  readonly source: SourceStage;
+  readonly edge: EdgeStage;
+  readonly startedAt = Date.now();
+  private draining = false;
+  private started = false;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  private readonly drainHooks: Array<() => void | Promise<void>> = [];
+
+  constructor(
+    readonly config: GatewayConfig,
+    readonly logger: Logger,
+    readonly clock: Clock = realClock,
+  ) {
+    this.symbols = createUniverse(config.simSymbols);
+    this.symbolIndex = new Map(this.symbols.map((s) => [s.symbol, s]));
+    this.backplane = createBackplane(config, logger);
+    const sourceWarn = throttledWarn(logger, 'source stage error');
+    const edgeWarn = throttledWarn(logger, 'edge stage error');
+    this.tickSource = createTickSource(config, this.symbols, logger);
+    this.source = new SourceStage({
+      backplane: this.backplane,
+      clock,
+      maxHz: config.limits.maxHz,
+      isKnownSymbol: (s) => this.symbolIndex.has(s),
+      onError: (error, symbol) => sourceWarn({ symbol, error: String(error) }, errorKind(error)),
+    });
+    this.edge = new EdgeStage({
+      backplane: this.backplane,
+      clock,
+      isKnownSymbol: (s) => this.symbolIndex.has(s),
+      highWaterMarkBytes: config.highWaterMarkBytes,
+      slowConsumerTimeoutMs: config.slowConsumerTimeoutMs,
+      onError: (error, context) => edgeWarn({ context, error: String(error) }, errorKind(error)),
+    });
+  }
+
+  get mode(): { tickSource: string; backplane: string } {
+    return {
+      tickSource: this.tickSource.kind,
+      backplane: this.backplane instanceof MemoryBackplane ? 'memory' : 'redis',
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (!this.backplane.isReady()) {
+      this.backplane.onStateChange((state) => this.logger.info('backplane state', { state }));
+      await this.backplane.connect();
+    }
+    await this.tickSource.start(this.source);
+    this.presenceTimer = setInterval(() => {
+      try {
+        this.backplane.reportPresence({
+          connections: this.edge.sessionCount(),
+          subscribers: this.edge.subscriberCounts(),
+        });
+      } catch (error) {
+        this.logger.warn('presence report failed', { error: String(error) });
+      }
+    }, 5000);
+    this.presenceTimer.unref();
+  }
+
+  /** Starts in the background, retrying while the tick source or backplane cannot be reached. */
+  startInBackground(retryMs = 2000): void {
+    const attempt = () => {
+      if (this.draining) return;
+      this.start().then(
+        () => this.logger.info('tick source connected', this.mode),
+        (error: unknown) => {
+          this.started = false;
+          this.logger.error('start failed, retrying', { error: String(error), retryMs });
+          this.tickSource.stop().catch(() => undefined);
+          setTimeout(attempt, retryMs).unref();
+        },
+      );
+    };
+    attempt();
+  }
+
+  /** Registers work to do when the gateway drains (e.g. other transports closing their clients). */
+  onDrain(hook: () => void | Promise<void>): void {
+    this.drainHooks.push(hook);
+  }
+
+  async runDrainHooks(): Promise<void> {
+    for (const hook of this.drainHooks) {
+      try {
+        await hook();
+      } catch (error) {
+        this.logger.warn('drain hook failed', { error: String(error) });
+      }
+    }
+  }
+
+  isReady(): boolean {
+    return !this.draining && this.started && this.tickSource.isConnected() && this.backplane.isReady();
+  }
+
+  isDraining(): boolean {
+    return this.draining;
+  }
+
+  markDraining(): void {
+    this.draining = true;
+  }
+
+  /** Stops the tick source (leaving the consumer group) and closes the backplane. */
+  async stop(): Promise<void> {
+    this.draining = true;
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    try {
+      await this.tickSource.stop();
+    } catch (error) {
+      this.logger.warn('tick source stop failed', { error: String(error) });
+    }
+    this.source.stop();
+    this.edge.stop();
+    try {
+      await this.backplane.close();
+    } catch (error) {
+      this.logger.warn('backplane close failed', { error: String(error) });
+    }
+  }
+}
+
+function errorKind(error: unknown): string {
+  return error instanceof Error ? `${error.name}:${error.message.slice(0, 40)}` : typeof error;
+}

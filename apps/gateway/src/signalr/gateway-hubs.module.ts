@@ -1,0 +1,59 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { GatewayConfig } from '../config';
+import type { Entitlements } from '../core/entitlements';
+import type { Logger } from '../logger';
+import { GatewayRuntime } from '../runtime';
+import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
+import { UpgradeRouter, upgradeContextOf } from '../ws/upgrade-router';
+import { ChatHub } from './hubs/chat.hub';
+import { MARKET_FEED, type MarketFeed, MarketHub } from './hubs/market.hub';
+import { SignalRModule } from './nest/signalr.module';
+
+/**
+ * The gateway's hubs: `/chathub` and `/hubs/market`, joined across pods by the gateway's backplane,
+ * with WebSocket upgrades decided by the gateway's UpgradeRouter (origin, draining, guards) and
+ * drained with the gateway.
+ */
+export function gatewayHubsModule(): DynamicModule {
+  return SignalRModule.forRoot({
+    hubs: [
+      { path: '/chathub', hub: ChatHub },
+      { path: '/hubs/market', hub: MarketHub },
+    ],
+    providers: [
+      {
+        provide: MARKET_FEED,
+        inject: [GatewayRuntime, GATEWAY_CONFIG],
+        useFactory: (runtime: GatewayRuntime, config: GatewayConfig): MarketFeed => ({
+          symbols: runtime.symbols,
+          limits: config.limits,
+          openSession: (sink, options) => runtime.edge.openSession(sink, options),
+        }),
+      },
+    ],
+    inject: [GatewayRuntime, UpgradeRouter, GATEWAY_LOGGER, GATEWAY_CONFIG],
+    useFactory: (runtime: GatewayRuntime, router: UpgradeRouter, logger: Logger, config: GatewayConfig) => ({
+      backplane: runtime.backplane,
+      upgradeRouter: router,
+      transport: {
+        // The same list that the upgrade router applies to WebSockets (ALLOWED_ORIGINS).
+        allowedOrigins: config.allowedOrigins,
+        // `?id=<gateway id>.<random>`: a load balancer can route SSE and long polling to the pod
+        // that holds the connection by the part before the last dot.
+        connectionIdPrefix: `${config.gatewayId}.`,
+        principalOf: (req) => {
+          const context = upgradeContextOf(req);
+          const entitlements: Entitlements | undefined = context?.entitlements;
+          return {
+            ...(context?.user ? { userId: context.user } : {}),
+            ...(entitlements ? { claims: { entitlements } } : {}),
+          };
+        },
+      },
+      hubOptions: {
+        onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
+      },
+      onDrain: (hook: () => Promise<void>) => runtime.onDrain(hook),
+    }),
+  });
+}

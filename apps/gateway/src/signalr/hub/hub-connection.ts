@@ -1,0 +1,373 @@
+import {
+  type CompletionMessage,
+  type HubMessage,
+  type HubMessageReader,
+  type HubProtocol,
+  type InvocationMessage,
+  MessageType,
+  readHandshake,
+  writeHandshakeResponse,
+} from '../protocol';
+import {
+  type ConnectionApplication,
+  type SignalRConnection,
+  TRANSFER_FORMATS,
+} from '../transports/connection';
+import {
+  type ClientProxy,
+  type Hub,
+  type HubCallerClients,
+  type HubCallerContext,
+  HubException,
+} from './hub';
+import { createGroupManager, createHubClients, type HubEndpoint, proxy } from './hub-endpoint';
+import type { HubConnectionHandle } from './lifetime-manager';
+
+type State = 'handshake' | 'connected' | 'closed';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reading pauses at `maxPendingInvocations`; messages already read (one WebSocket frame or one
+ * POST chunk can hold many) still queue, up to this many times that before the connection closes.
+ */
+const PENDING_HARD_LIMIT_FACTOR = 64;
+
+/**
+ * The hub protocol on one connection: handshake, parsing, dispatch of invocations to the hub (one
+ * at a time, in order, as ASP.NET Core does by default), completions, keep-alive and timeouts.
+ */
+export class HubConnectionContext implements ConnectionApplication, HubConnectionHandle {
+  private state: State = 'handshake';
+  private handshakeBuffer: Uint8Array = EMPTY;
+  private reader: HubMessageReader | undefined;
+  private selected: HubProtocol | undefined;
+  private readonly startedAt: number;
+  private lastReceived: number;
+  private lastSent: number;
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private view: Hub | undefined;
+  readonly groups = new Set<string>();
+
+  constructor(
+    private readonly endpoint: HubEndpoint,
+    private readonly connection: SignalRConnection,
+  ) {
+    const now = Date.now();
+    this.startedAt = now;
+    this.lastReceived = now;
+    this.lastSent = now;
+  }
+
+  get connectionId(): string {
+    return this.connection.connectionId;
+  }
+
+  get userId(): string | undefined {
+    return this.connection.principal.userId;
+  }
+
+  get protocol(): HubProtocol {
+    if (!this.selected) throw new Error('the handshake has not completed');
+    return this.selected;
+  }
+
+  // ---------------------------------------------------------------- ConnectionApplication
+
+  onData(data: Uint8Array): void {
+    if (this.state === 'closed') return;
+    this.lastReceived = Date.now();
+    if (this.state === 'handshake') {
+      this.readHandshake(data);
+      return;
+    }
+    this.readMessages(data);
+  }
+
+  onTick(now: number): void {
+    if (this.state === 'handshake') {
+      if (now - this.startedAt > this.endpoint.options.handshakeTimeoutMs)
+        this.failHandshake('Handshake was canceled.');
+      return;
+    }
+    if (this.state !== 'connected') return;
+    // Long polling has inherent keep-alive: the client neither pings nor expects pings, and the
+    // server notices a vanished client by its missing polls.
+    if (this.connection.transport === 'LongPolling') return;
+    if (now - this.lastReceived > this.endpoint.options.clientTimeoutMs) {
+      this.closeWithError('Connection closed with an error. The client timed out.');
+      return;
+    }
+    if (now - this.lastSent >= this.endpoint.options.keepAliveIntervalMs) {
+      this.sendMessage({ type: MessageType.Ping });
+    }
+  }
+
+  shutdown(reason: string): void {
+    if (this.state === 'connected') {
+      this.sendMessage({ type: MessageType.Close, error: reason, allowReconnect: true });
+    }
+    this.connection.close(reason);
+  }
+
+  onClosed(error?: string): void {
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    if (!wasConnected) return;
+    this.endpoint.lifetime.remove(this);
+    const view = this.view;
+    if (!view) return;
+    // After every queued invocation, so that onDisconnected is the last thing the hub sees.
+    this.queue = this.queue.then(async () => {
+      try {
+        await view.onDisconnected(error);
+      } catch (e) {
+        this.endpoint.reportError(e, 'onDisconnected');
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  sendBytes(data: Uint8Array): void {
+    if (this.state !== 'connected') return;
+    this.lastSent = Date.now();
+    this.connection.send(data);
+  }
+
+  private sendMessage(message: HubMessage): void {
+    if (this.state !== 'connected' || !this.selected) return;
+    this.lastSent = Date.now();
+    this.connection.send(this.selected.write(message));
+  }
+
+  private closeWithError(error: string, allowReconnect?: boolean): void {
+    if (this.state === 'closed') return;
+    this.sendMessage({ type: MessageType.Close, error, ...(allowReconnect ? { allowReconnect } : {}) });
+    this.connection.close(error);
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  private readHandshake(data: Uint8Array): void {
+    const buffer = joinBytes(this.handshakeBuffer, data);
+    const transport = this.connection.transport ?? 'WebSockets';
+    const result = readHandshake(buffer, this.endpoint.options.protocols, TRANSFER_FORMATS[transport]);
+    if (result.state === 'incomplete') {
+      this.handshakeBuffer = buffer.slice();
+      return;
+    }
+    this.handshakeBuffer = EMPTY;
+    if (result.state === 'error') {
+      this.failHandshake(result.error);
+      return;
+    }
+    const protocol = result.protocol;
+    this.selected = protocol;
+    this.reader = protocol.createReader(this.endpoint.options.maxMessageSize);
+    // WebSocket frames follow the protocol's format from the handshake response on.
+    this.connection.transferFormat = protocol.transferFormat;
+    this.state = 'connected';
+    this.lastSent = Date.now();
+    this.connection.send(writeHandshakeResponse());
+    this.endpoint.lifetime.add(this);
+    this.view = this.createView();
+    const view = this.view;
+    this.enqueue(async () => {
+      try {
+        await view.onConnected();
+      } catch (error) {
+        this.endpoint.reportError(error, 'onConnected');
+        this.closeWithError(
+          error instanceof HubException
+            ? `Connection closed with an error. HubException: ${error.message}`
+            : 'Connection closed with an error.',
+        );
+      }
+    });
+    if (result.rest.length > 0) this.readMessages(result.rest);
+  }
+
+  private failHandshake(error: string): void {
+    if (this.state !== 'handshake') return;
+    this.state = 'closed';
+    this.connection.send(writeHandshakeResponse(error));
+    this.connection.close(error);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private readMessages(data: Uint8Array): void {
+    if (!this.reader) return;
+    const result = this.reader.read(data);
+    for (const message of result.messages) {
+      if (this.state !== 'connected') return;
+      this.dispatch(message);
+    }
+    if (result.error !== undefined && this.state === 'connected') {
+      this.closeWithError(`Connection closed with an error. InvalidDataException: ${result.error}`);
+    }
+  }
+
+  private dispatch(message: HubMessage): void {
+    switch (message.type) {
+      case MessageType.Invocation:
+        if (message.streamIds && message.streamIds.length > 0) {
+          this.complete(message.invocationId, {
+            error: `Failed to invoke '${message.target}': client-to-server streaming is not supported.`,
+          });
+          return;
+        }
+        if (this.pending >= this.endpoint.options.maxPendingInvocations * PENDING_HARD_LIMIT_FACTOR) {
+          this.closeWithError('Connection closed with an error. Too many pending invocations.');
+          return;
+        }
+        this.enqueue(() => this.invoke(message));
+        return;
+      case MessageType.StreamInvocation:
+        this.complete(message.invocationId, {
+          error: `Failed to invoke '${message.target}': streaming hub methods are not supported.`,
+        });
+        return;
+      case MessageType.Close:
+        // The client is leaving; nothing more is sent.
+        this.connection.close();
+        return;
+      case MessageType.Ping:
+      case MessageType.CancelInvocation:
+      case MessageType.StreamItem:
+      case MessageType.Completion:
+      case MessageType.Ack:
+      case MessageType.Sequence:
+        // Invocations run to completion; uploads, client results and stateful reconnect are not offered.
+        return;
+    }
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.pending++;
+    if (this.pending >= this.endpoint.options.maxPendingInvocations) this.connection.pauseReceiving();
+    const done = () => {
+      this.pending--;
+      if (this.pending <= this.endpoint.options.maxPendingInvocations / 2) this.connection.resumeReceiving();
+    };
+    this.queue = this.queue.then(work).then(done, (error: unknown) => {
+      done();
+      this.endpoint.reportError(error, 'invocation');
+    });
+  }
+
+  private async invoke(message: InvocationMessage): Promise<void> {
+    if (this.state !== 'connected' || !this.view) return;
+    const { target, invocationId } = message;
+    const method = this.endpoint.methods.get(target.toLowerCase());
+    if (!method) {
+      this.complete(invocationId, { error: `Unknown hub method '${target}'` });
+      return;
+    }
+    const count = message.arguments.length;
+    if (count < method.minArgs || count > method.maxArgs) {
+      const expected =
+        method.minArgs === method.maxArgs ? `${method.maxArgs}` : `${method.minArgs} to ${method.maxArgs}`;
+      this.complete(invocationId, {
+        error: `Failed to invoke '${target}' due to an error on the server. InvalidDataException: Invocation provides ${count} argument(s) but target expects ${expected}.`,
+      });
+      return;
+    }
+    const fn = (this.view as unknown as Record<string, unknown>)[method.propertyKey];
+    if (typeof fn !== 'function') {
+      this.complete(invocationId, { error: `Unknown hub method '${target}'` });
+      return;
+    }
+    let result: unknown;
+    try {
+      result = await (fn as (...args: unknown[]) => unknown).apply(this.view, message.arguments);
+    } catch (error) {
+      if (!(error instanceof HubException)) this.endpoint.reportError(error, `invoking ${method.name}`);
+      this.complete(invocationId, {
+        error:
+          error instanceof HubException
+            ? `An unexpected error occurred invoking '${target}' on the server. HubException: ${error.message}`
+            : `An unexpected error occurred invoking '${target}' on the server.`,
+      });
+      return;
+    }
+    this.complete(invocationId, { result });
+  }
+
+  /** Answers an invocation; non-blocking invocations (no id) get no answer, errors included. */
+  private complete(invocationId: string | undefined, outcome: { result?: unknown; error?: string }): void {
+    if (invocationId === undefined || this.state !== 'connected' || !this.selected) return;
+    const message: CompletionMessage = { type: MessageType.Completion, invocationId };
+    if (outcome.error !== undefined) message.error = outcome.error;
+    else if (outcome.result !== undefined) message.result = outcome.result;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.selected.write(message);
+    } catch (error) {
+      this.endpoint.reportError(error, 'serializing a result');
+      bytes = this.selected.write({
+        type: MessageType.Completion,
+        invocationId,
+        error: 'An unexpected error occurred: the result could not be serialized.',
+      });
+    }
+    this.lastSent = Date.now();
+    this.connection.send(bytes);
+  }
+
+  // ---------------------------------------------------------------- the hub as this connection sees it
+
+  private createView(): Hub {
+    const lifetime = this.endpoint.lifetime;
+    const connectionId = this.connectionId;
+    const connection = this.connection;
+    const caller: ClientProxy = {
+      send: (method: string, ...args: unknown[]) => {
+        if (typeof method !== 'string' || method.length === 0) {
+          return Promise.reject(new TypeError('method must be a non-empty string'));
+        }
+        try {
+          this.sendMessage({ type: MessageType.Invocation, target: method, arguments: args });
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    };
+    const clients: HubCallerClients = {
+      ...createHubClients(lifetime),
+      caller,
+      others: proxy(lifetime, [{ kind: 'all' }], [connectionId]),
+      othersInGroup: (group) => proxy(lifetime, [{ kind: 'group', group }], [connectionId]),
+    };
+    const context: HubCallerContext = {
+      connectionId,
+      userIdentifier: connection.principal.userId,
+      principal: connection.principal,
+      items: connection.items,
+      transport: connection.transport ?? 'WebSockets',
+      protocol: this.protocol.name,
+      bufferedBytes: () => connection.bufferedBytes(),
+      sendEncoded: (data: Uint8Array) => this.sendBytes(data),
+      abort: (error?: string, allowReconnect?: boolean) => {
+        if (error === undefined) connection.close();
+        else this.closeWithError(error, allowReconnect);
+      },
+    };
+    return Object.create(this.endpoint.hub, {
+      context: { value: context, enumerable: true },
+      clients: { value: clients, enumerable: true },
+      groups: { value: createGroupManager(lifetime), enumerable: true },
+    }) as Hub;
+  }
+}
+
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

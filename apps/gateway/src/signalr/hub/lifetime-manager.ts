@@ -1,0 +1,233 @@
+import type { Backplane, ClusterMessage, MessageTarget } from '@tickhub/backplane';
+import { Packr, Unpackr } from 'msgpackr';
+import { type HubProtocol, type InvocationMessage, MessageType } from '../protocol';
+
+/** The part of the backplane hubs use: cluster messages addressed to all, a group, a user or a connection. */
+export type HubBackplane = Pick<Backplane, 'podId' | 'sendMessage' | 'onMessage'>;
+
+/** A connection as the lifetime manager sees it. */
+export interface HubConnectionHandle {
+  readonly connectionId: string;
+  readonly userId: string | undefined;
+  readonly protocol: HubProtocol;
+  /** Group names this connection belongs to (kept by the manager). */
+  readonly groups: Set<string>;
+  sendBytes(data: Uint8Array): void;
+}
+
+// Cluster payloads: [kind, ...]. MessagePack keeps binary arguments intact between pods.
+const KIND_INVOCATION = 0;
+const KIND_GROUP_ADD = 1;
+const KIND_GROUP_REMOVE = 2;
+
+/** Groups one connection may belong to; membership is per-connection state and must be bounded. */
+export const MAX_GROUPS_PER_CONNECTION = 1000;
+
+const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+/**
+ * Knows the hub's connections on this pod, their groups and users, and delivers invocations to
+ * them. With a backplane every send to more than one known local connection travels through it, so
+ * each pod delivers to its own connections; without one (a single process) delivery is local.
+ */
+export class HubLifetimeManager {
+  private readonly connections = new Map<string, HubConnectionHandle>();
+  private readonly groupMembers = new Map<string, Set<string>>();
+  private readonly userConnections = new Map<string, Set<string>>();
+
+  constructor(
+    /** Backplane topic of this hub. */
+    readonly topic: string,
+    private readonly backplane?: HubBackplane,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    backplane?.onMessage(topic, (message) => {
+      try {
+        this.onClusterMessage(message);
+      } catch (error) {
+        this.onError(error);
+      }
+    });
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  get(connectionId: string): HubConnectionHandle | undefined {
+    return this.connections.get(connectionId);
+  }
+
+  add(connection: HubConnectionHandle): void {
+    this.connections.set(connection.connectionId, connection);
+    if (connection.userId !== undefined)
+      addTo(this.userConnections, connection.userId, connection.connectionId);
+  }
+
+  remove(connection: HubConnectionHandle): void {
+    if (this.connections.get(connection.connectionId) !== connection) return;
+    this.connections.delete(connection.connectionId);
+    if (connection.userId !== undefined) {
+      removeFrom(this.userConnections, connection.userId, connection.connectionId);
+    }
+    for (const group of connection.groups) removeFrom(this.groupMembers, group, connection.connectionId);
+    connection.groups.clear();
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  send(target: MessageTarget, method: string, args: unknown[], except?: readonly string[]): void {
+    if (target.kind === 'connection') {
+      const local = this.connections.get(target.connectionId);
+      if (local) {
+        if (!except?.includes(local.connectionId))
+          local.sendBytes(local.protocol.write(invocation(method, args)));
+        return;
+      }
+    }
+    if (!this.backplane) {
+      this.deliver(target, method, args, except);
+      return;
+    }
+    const payload = packr.pack([KIND_INVOCATION, method, args]);
+    this.backplane.sendMessage({
+      topic: this.topic,
+      target,
+      payload,
+      ...(except && except.length > 0 ? { except: [...except] } : {}),
+    });
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  addToGroup(connectionId: string, group: string): void {
+    const local = this.connections.get(connectionId);
+    if (local) {
+      this.joinLocal(local, group);
+      return;
+    }
+    // The connection lives on another pod (or nowhere): its pod applies the change.
+    this.backplane?.sendMessage({
+      topic: this.topic,
+      target: { kind: 'connection', connectionId },
+      payload: packr.pack([KIND_GROUP_ADD, group]),
+    });
+  }
+
+  removeFromGroup(connectionId: string, group: string): void {
+    const local = this.connections.get(connectionId);
+    if (local) {
+      this.leaveLocal(local, group);
+      return;
+    }
+    this.backplane?.sendMessage({
+      topic: this.topic,
+      target: { kind: 'connection', connectionId },
+      payload: packr.pack([KIND_GROUP_REMOVE, group]),
+    });
+  }
+
+  private joinLocal(connection: HubConnectionHandle, group: string): void {
+    if (!connection.groups.has(group) && connection.groups.size >= MAX_GROUPS_PER_CONNECTION) {
+      throw new RangeError(`a connection belongs to at most ${MAX_GROUPS_PER_CONNECTION} groups`);
+    }
+    connection.groups.add(group);
+    addTo(this.groupMembers, group, connection.connectionId);
+  }
+
+  private leaveLocal(connection: HubConnectionHandle, group: string): void {
+    connection.groups.delete(group);
+    removeFrom(this.groupMembers, group, connection.connectionId);
+  }
+
+  // ---------------------------------------------------------------- delivery on this pod
+
+  private onClusterMessage(message: ClusterMessage): void {
+    let decoded: unknown;
+    try {
+      decoded = unpackr.unpack(message.payload);
+    } catch {
+      this.onError(new Error(`undecodable hub message on ${this.topic}`));
+      return;
+    }
+    if (!Array.isArray(decoded)) return;
+    const [kind, a, b] = decoded as unknown[];
+    if (kind === KIND_INVOCATION && typeof a === 'string' && Array.isArray(b)) {
+      this.deliver(message.target, a, b, message.except);
+      return;
+    }
+    if ((kind === KIND_GROUP_ADD || kind === KIND_GROUP_REMOVE) && typeof a === 'string') {
+      if (message.target.kind !== 'connection') return;
+      const local = this.connections.get(message.target.connectionId);
+      if (!local) return;
+      // A refused remote join (group limit) ends in the error handler: no one is waiting for it.
+      if (kind === KIND_GROUP_ADD) this.joinLocal(local, a);
+      else this.leaveLocal(local, a);
+    }
+  }
+
+  /** Writes the invocation to the matching local connections, encoding it once per protocol. */
+  private deliver(target: MessageTarget, method: string, args: unknown[], except?: readonly string[]): void {
+    const recipients = this.localRecipients(target);
+    if (recipients.length === 0) return;
+    const message = invocation(method, args);
+    const encoded = new Map<HubProtocol, Uint8Array>();
+    for (const connection of recipients) {
+      if (except?.includes(connection.connectionId)) continue;
+      let bytes = encoded.get(connection.protocol);
+      if (!bytes) {
+        try {
+          bytes = connection.protocol.write(message);
+        } catch (error) {
+          this.onError(error);
+          return;
+        }
+        encoded.set(connection.protocol, bytes);
+      }
+      connection.sendBytes(bytes);
+    }
+  }
+
+  private localRecipients(target: MessageTarget): HubConnectionHandle[] {
+    switch (target.kind) {
+      case 'all':
+        return [...this.connections.values()];
+      case 'connection': {
+        const connection = this.connections.get(target.connectionId);
+        return connection ? [connection] : [];
+      }
+      case 'group':
+        return this.lookup(this.groupMembers.get(target.group));
+      case 'user':
+        return this.lookup(this.userConnections.get(target.user));
+    }
+  }
+
+  private lookup(ids: Set<string> | undefined): HubConnectionHandle[] {
+    if (!ids) return [];
+    const out: HubConnectionHandle[] = [];
+    for (const id of ids) {
+      const connection = this.connections.get(id);
+      if (connection) out.push(connection);
+    }
+    return out;
+  }
+}
+
+function invocation(target: string, args: unknown[]): InvocationMessage {
+  return { type: MessageType.Invocation, target, arguments: args };
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (set) set.add(id);
+  else map.set(key, new Set([id]));
+}
+
+function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,197 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type Limits,
+  MAX_SYMBOL_LENGTH,
+  MAX_SYMBOLS_PER_REQUEST,
+  type Quote,
+  type SymbolInfo,
+} from '@tickhub/protocol';
+import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
+import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
+import type { Entitlements } from '../../core/entitlements';
+import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
+import { jsonHubProtocol, MessageType, messagePackHubProtocol, writeBinaryFrame } from '../protocol';
+
+/** What the market hub needs from the gateway core: the symbol universe, the limits and feed sessions. */
+export interface MarketFeed {
+  readonly symbols: readonly SymbolInfo[];
+  readonly limits: Readonly<Limits>;
+  openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession;
+}
+
+export const MARKET_FEED = Symbol('MARKET_FEED');
+
+const SESSION = 'market.session';
+
+const TICKS_JSON_HEAD = '{"type":1,"target":"ticks","arguments":[[';
+const TICKS_JSON_TAIL = ']]}\u001e';
+// [1, {}, nil, "ticks", [ <updates array> ]]: an Invocation without id, one argument.
+const TICKS_MSGPACK_HEAD = Uint8Array.from([
+  0x95, 0x01, 0x80, 0xc0, 0xa5, 0x74, 0x69, 0x63, 0x6b, 0x73, 0x91,
+]);
+
+function msgpackArrayHeader(length: number): Uint8Array {
+  if (length < 16) return Uint8Array.of(0x90 | length);
+  if (length < 0x10000) return Uint8Array.of(0xdc, length >> 8, length & 0xff);
+  return Uint8Array.of(
+    0xdd,
+    (length >>> 24) & 0xff,
+    (length >>> 16) & 0xff,
+    (length >>> 8) & 0xff,
+    length & 0xff,
+  );
+}
+
+/** The fields of a quote in protocol order (a snapshot carries exactly these). */
+function quoteOf(q: Quote): Quote {
+  return {
+    symbol: q.symbol,
+    seq: q.seq,
+    ts: q.ts,
+    bid: q.bid,
+    ask: q.ask,
+    bidSize: q.bidSize,
+    askSize: q.askSize,
+    last: q.last,
+    lastSize: q.lastSize,
+    volume: q.volume,
+    open: q.open,
+    high: q.high,
+    low: q.low,
+  };
+}
+
+/**
+ * Feeds one hub connection from the edge stage: the same throttle, conflation and slow-consumer
+ * guard as /ws. Updates are encoded once per flush for every sink of the same encoding (shared with
+ * /ws sinks of that format) and wrapped here in a `ticks` invocation of the connection's protocol.
+ */
+abstract class HubSessionSink<P> implements SessionSink<P> {
+  abstract readonly encoding: UpdateEncoding<P>;
+
+  constructor(protected readonly context: HubCallerContext) {}
+
+  writeSnapshot(quote: Quote): void {
+    this.context.sendEncoded(this.encodeSnapshot(quoteOf(quote)));
+  }
+
+  abstract writeTicks(parts: P[]): void;
+  protected abstract encodeSnapshot(quote: Quote): Uint8Array;
+
+  bufferedBytes(): number {
+    return this.context.bufferedBytes();
+  }
+
+  close(code: number, reason: string): void {
+    // A slow consumer (4009) may come back and subscribe to less.
+    this.context.abort(`Connection closed with an error. ${reason} (${code})`, true);
+  }
+}
+
+class JsonHubSessionSink extends HubSessionSink<string> {
+  readonly encoding = jsonUpdateEncoding;
+
+  writeTicks(parts: string[]): void {
+    this.context.sendEncoded(Buffer.from(TICKS_JSON_HEAD + parts.join(',') + TICKS_JSON_TAIL));
+  }
+
+  protected encodeSnapshot(quote: Quote): Uint8Array {
+    return jsonHubProtocol.write({ type: MessageType.Invocation, target: 'snapshot', arguments: [quote] });
+  }
+}
+
+class MessagePackHubSessionSink extends HubSessionSink<Uint8Array> {
+  readonly encoding = msgpackUpdateEncoding;
+
+  writeTicks(parts: Uint8Array[]): void {
+    this.context.sendEncoded(
+      writeBinaryFrame(Buffer.concat([TICKS_MSGPACK_HEAD, msgpackArrayHeader(parts.length), ...parts])),
+    );
+  }
+
+  protected encodeSnapshot(quote: Quote): Uint8Array {
+    return messagePackHubProtocol.write({
+      type: MessageType.Invocation,
+      target: 'snapshot',
+      arguments: [quote],
+    });
+  }
+}
+
+function describeErrors(result: SubscribeResult): string {
+  return result.errors
+    .map((e) => `${e.code}: ${e.message}${e.symbols ? ` (${e.symbols.join(', ')})` : ''}`)
+    .join('; ');
+}
+
+function readSymbols(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_SYMBOLS_PER_REQUEST) {
+    throw new HubException(
+      `BAD_REQUEST: symbols must be an array of 1 to ${MAX_SYMBOLS_PER_REQUEST} strings.`,
+    );
+  }
+  for (const symbol of value) {
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      throw new HubException(
+        `BAD_REQUEST: each symbol must be a string of 1 to ${MAX_SYMBOL_LENGTH} characters.`,
+      );
+    }
+  }
+  return value as string[];
+}
+
+/**
+ * `/hubs/market`: the market feed as a SignalR hub. Clients call Subscribe, Unsubscribe and
+ * ListSymbols; the server invokes `snapshot(quote)` and `ticks(updates[])` on them.
+ */
+@Injectable()
+export class MarketHub extends Hub {
+  constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {
+    super();
+  }
+
+  override onConnected(): void {
+    const entitlements = this.context.principal.claims?.entitlements as Entitlements | undefined;
+    const options: SessionOptions = { limits: this.feed.limits, ...(entitlements ? { entitlements } : {}) };
+    const session =
+      this.context.protocol === 'messagepack'
+        ? this.feed.openSession(new MessagePackHubSessionSink(this.context), options)
+        : this.feed.openSession(new JsonHubSessionSink(this.context), options);
+    this.context.items.set(SESSION, session);
+  }
+
+  override onDisconnected(): void {
+    (this.context.items.get(SESSION) as FeedSession | undefined)?.close();
+    this.context.items.delete(SESSION);
+  }
+
+  /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
+  @HubMethod({ name: 'Subscribe', minArgs: 1, maxArgs: 2 })
+  subscribe(symbols: unknown, maxHz?: unknown): string[] {
+    const list = readSymbols(symbols);
+    if (maxHz !== undefined && maxHz !== null && typeof maxHz !== 'number') {
+      throw new HubException('BAD_REQUEST: maxHz must be a number.');
+    }
+    const result = this.session().subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
+    if (result.accepted.length === 0) {
+      throw new HubException(describeErrors(result) || 'No symbol was accepted.');
+    }
+    return result.accepted;
+  }
+
+  @HubMethod({ name: 'Unsubscribe' })
+  unsubscribe(symbols: unknown): string[] {
+    return this.session().unsubscribe(readSymbols(symbols));
+  }
+
+  @HubMethod({ name: 'ListSymbols' })
+  listSymbols(): readonly SymbolInfo[] {
+    return this.feed.symbols;
+  }
+
+  private session(): FeedSession {
+    const session = this.context.items.get(SESSION) as FeedSession | undefined;
+    if (!session) throw new HubException('The market session is not open.');
+    return session;
+  }
+}

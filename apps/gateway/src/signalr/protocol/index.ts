@@ -1,0 +1,5 @@
+export * from './framing';
+export * from './handshake';
+export { decodeJsonMessage, jsonHubProtocol } from './json-hub-protocol';
+export { decodeMessagePackMessage, messagePackHubProtocol } from './messagepack-hub-protocol';
+export * from './messages';

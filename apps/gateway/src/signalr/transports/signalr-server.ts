@@ -1,0 +1,677 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  ALL_TRANSPORTS,
+  type ConnectionApplication,
+  type ConnectionPrincipal,
+  SignalRConnection,
+  TRANSFER_FORMATS,
+  type TransportKind,
+} from './connection';
+import { LongPollingSink, respond } from './long-polling';
+import { ServerSentEventsSink, WebSocketSink } from './sinks';
+
+/** Decides who is connecting; `null` refuses the request with 401. */
+export type Authenticate = (
+  req: IncomingMessage,
+) => ConnectionPrincipal | null | Promise<ConnectionPrincipal | null>;
+
+export interface SignalRTransportOptions {
+  /** Transports offered by negotiate and accepted by the endpoints. */
+  transports: readonly TransportKind[];
+  /** A waiting long poll is answered with an empty 200 after this long. */
+  longPollTimeoutMs: number;
+  /**
+   * A long-polling connection with no poll for this long, or a negotiated connection that never
+   * started a transport, is closed.
+   */
+  disconnectTimeoutMs: number;
+  /** Unsent bytes above which a connection is dropped. */
+  maxBufferedBytes: number;
+  /** Largest WebSocket frame or HTTP POST body accepted from a client, a hard bound below the hub's checks. */
+  maxTransportMessageBytes: number;
+  /** Connections this server holds at most; negotiate answers 503 beyond it. */
+  maxConnections: number;
+  /** How often timeouts and keep-alives are checked: the resolution of every timer above. */
+  tickIntervalMs: number;
+  /**
+   * Browser origins of other sites allowed to use the HTTP transports (CORS, with credentials).
+   * Empty: no CORS headers, so only pages of the gateway's own origin can negotiate and poll; a
+   * request from a listed origin gets CORS headers, one from an unlisted origin 403.
+   */
+  allowedOrigins: readonly string[];
+  /**
+   * Starts every connection id and token, e.g. `<pod>.`: lets a load balancer send the SSE and
+   * long-polling requests of a connection (`?id=<token>`) to the pod that negotiated it.
+   */
+  connectionIdPrefix: string;
+  authenticate?: Authenticate;
+  /** Who connects on a WebSocket whose upgrade an outside router authenticated. */
+  principalOf?: (req: IncomingMessage) => ConnectionPrincipal;
+}
+
+export const DEFAULT_TRANSPORT_OPTIONS: SignalRTransportOptions = {
+  transports: ALL_TRANSPORTS,
+  longPollTimeoutMs: 90_000,
+  disconnectTimeoutMs: 15_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxTransportMessageBytes: 1024 * 1024,
+  maxConnections: 20_000,
+  tickIntervalMs: 1000,
+  allowedOrigins: [],
+  connectionIdPrefix: '',
+};
+
+/** What the server needs from a hub endpoint: something to run on each started connection. */
+export interface SignalREndpoint {
+  readonly path: string;
+  createApplication(connection: SignalRConnection): ConnectionApplication;
+}
+
+const NEGOTIATE_VERSION = 1;
+
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function parseUrl(req: IncomingMessage): URL | undefined {
+  const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  try {
+    return new URL(raw, 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  respond(res, status, 'application/json', JSON.stringify(body));
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  respond(res, status, 'text/plain', text);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+  );
+}
+
+/**
+ * The HTTP side of SignalR (TransportProtocols.md): negotiate, the three transports and the
+ * connection table. Framework-neutral: it takes plain node:http requests and upgrade events, so the
+ * gateway can mount it behind Express (Nest) and route WebSocket upgrades of hub paths to it.
+ */
+export class SignalRServer {
+  readonly options: SignalRTransportOptions;
+  private readonly endpoints = new Map<string, SignalREndpoint>();
+  /** By connection token: the only id transports accept. */
+  private readonly connections = new Map<string, SignalRConnection>();
+  private readonly longPolls = new Map<SignalRConnection, LongPollingSink>();
+  private readonly posting = new Set<SignalRConnection>();
+  /** Connections whose WebSocket upgrade is in progress. */
+  private readonly claimed = new Set<SignalRConnection>();
+  private readonly wss: WebSocketServer;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(options: Partial<SignalRTransportOptions> = {}) {
+    this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxTransportMessageBytes,
+      perMessageDeflate: false,
+    });
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), this.options.tickIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  addEndpoint(endpoint: SignalREndpoint): void {
+    const path = normalizePath(endpoint.path);
+    if (this.endpoints.has(path)) throw new Error(`A hub is already mapped to ${path}`);
+    this.endpoints.set(path, endpoint);
+  }
+
+  get paths(): string[] {
+    return [...this.endpoints.keys()];
+  }
+
+  /** Open connections (negotiated or started), for metrics and tests. */
+  get connectionCount(): number {
+    let count = 0;
+    for (const connection of this.connections.values()) if (!connection.closed) count++;
+    return count;
+  }
+
+  /** Started connections per transport (for metrics). */
+  connectionsByTransport(): Record<TransportKind, number> {
+    const counts: Record<TransportKind, number> = { WebSockets: 0, ServerSentEvents: 0, LongPolling: 0 };
+    for (const connection of this.connections.values()) {
+      if (!connection.closed && connection.transport && connection.application)
+        counts[connection.transport]++;
+    }
+    return counts;
+  }
+
+  /** True when the path (without query) belongs to a hub or its negotiate endpoint. */
+  matches(pathname: string): boolean {
+    const path = normalizePath(pathname);
+    if (this.endpoints.has(path)) return true;
+    return path.endsWith('/negotiate') && this.endpoints.has(path.slice(0, -'/negotiate'.length));
+  }
+
+  /**
+   * Serves a hub HTTP request (negotiate, SSE, long polling, send, delete). Returns false, without
+   * touching the response, when the path is not a hub's.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = parseUrl(req);
+    if (!url) return false;
+    const path = normalizePath(url.pathname);
+    const negotiate = path.endsWith('/negotiate');
+    const endpoint = this.endpoints.get(negotiate ? path.slice(0, -'/negotiate'.length) : path);
+    if (!endpoint) return false;
+    if (!this.applyCors(req, res)) return true;
+    if (req.method === 'OPTIONS') {
+      drain(req);
+      respond(res, 204);
+      return true;
+    }
+    this.guard(
+      res,
+      negotiate ? this.negotiate(req, res, url, endpoint) : this.connectionRequest(req, res, url, endpoint),
+    );
+    return true;
+  }
+
+  /** CORS for browsers on other origins; false when the request was refused (403). */
+  private applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.options.allowedOrigins.length === 0) return true;
+    if (!this.options.allowedOrigins.includes(origin)) {
+      drain(req);
+      sendText(res, 403, 'Origin not allowed');
+      return false;
+    }
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+      const requested = req.headers['access-control-request-headers'];
+      if (typeof requested === 'string') res.setHeader('Access-Control-Allow-Headers', requested);
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    return true;
+  }
+
+  /**
+   * Takes a WebSocket upgrade for a hub path. Returns false, leaving the socket alone, when the
+   * path is not a hub's.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = parseUrl(req);
+    if (!url) return false;
+    const endpoint = this.endpoints.get(normalizePath(url.pathname));
+    if (!endpoint) return false;
+    this.upgrade(req, socket, head, url, endpoint).catch(() =>
+      rejectUpgrade(socket, 500, 'Internal Server Error'),
+    );
+    return true;
+  }
+
+  /** Closes every connection, telling hub clients they may reconnect elsewhere. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    for (const connection of [...this.connections.values()]) {
+      if (connection.application) connection.application.shutdown('Server is shutting down.');
+      else connection.close();
+    }
+    for (const sink of this.longPolls.values()) sink.abort();
+    this.connections.clear();
+    this.longPolls.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  // ---------------------------------------------------------------- negotiate
+
+  private async negotiate(req: IncomingMessage, res: ServerResponse, url: URL, endpoint: SignalREndpoint) {
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      sendText(res, 405, 'Method Not Allowed');
+      return;
+    }
+    drain(req);
+    const requested = url.searchParams.get('negotiateVersion');
+    let version = 0;
+    if (requested !== null) {
+      const parsed = Number(requested);
+      if (!Number.isInteger(parsed) || parsed < 0 || requested.trim() === '') {
+        sendJson(res, 400, { error: `The client requested an invalid protocol version '${requested}'` });
+        return;
+      }
+      version = Math.min(parsed, NEGOTIATE_VERSION);
+    }
+    if (this.closing) {
+      sendJson(res, 503, { error: 'The server is shutting down.' });
+      return;
+    }
+    if (this.connectionCount >= this.options.maxConnections) {
+      sendJson(res, 503, { error: 'The server has reached its connection limit.' });
+      return;
+    }
+    const principal = await this.authenticate(req);
+    if (!principal) {
+      sendJson(res, 401, { error: 'Unauthorized.' });
+      return;
+    }
+    const connection = this.createConnection(endpoint, principal, version);
+    const body: Record<string, unknown> = { connectionId: connection.connectionId };
+    if (version >= 1) body.connectionToken = connection.connectionToken;
+    body.negotiateVersion = version;
+    body.availableTransports = this.options.transports.map((transport) => ({
+      transport,
+      transferFormats: TRANSFER_FORMATS[transport],
+    }));
+    sendJson(res, 200, body);
+  }
+
+  private createConnection(
+    endpoint: SignalREndpoint,
+    principal: ConnectionPrincipal,
+    version: number,
+  ): SignalRConnection {
+    const prefix = this.options.connectionIdPrefix;
+    const connectionId = prefix + newId();
+    // Version 0 clients address the connection by its id; version 1 by a separate secret token.
+    const token = version >= 1 ? prefix + newId() : connectionId;
+    const connection = new SignalRConnection(
+      connectionId,
+      token,
+      endpoint.path,
+      principal,
+      this.options.maxBufferedBytes,
+      Date.now(),
+      (c) => this.onDisposed(c),
+    );
+    this.connections.set(token, connection);
+    return connection;
+  }
+
+  private onDisposed(connection: SignalRConnection): void {
+    const sink = this.longPolls.get(connection);
+    // A long-polling client still has to fetch what was queued (such as the Close message) and
+    // then be told with 204 that the connection is over; it stays addressable until then.
+    if (sink && !sink.finished) return;
+    this.forget(connection);
+  }
+
+  private forget(connection: SignalRConnection): void {
+    if (this.connections.get(connection.connectionToken) === connection) {
+      this.connections.delete(connection.connectionToken);
+    }
+    this.longPolls.delete(connection);
+    this.claimed.delete(connection);
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<ConnectionPrincipal | null> {
+    if (!this.options.authenticate) return {};
+    try {
+      return await this.options.authenticate(req);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The user of a transport request must be the one who negotiated. */
+  private async sameUser(req: IncomingMessage, connection: SignalRConnection): Promise<boolean> {
+    if (!this.options.authenticate) return true;
+    const principal = await this.authenticate(req);
+    return principal !== null && principal.userId === connection.principal.userId;
+  }
+
+  // ---------------------------------------------------------------- transports over HTTP
+
+  private async connectionRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    endpoint: SignalREndpoint,
+  ) {
+    const token = url.searchParams.get('id');
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') {
+      res.setHeader('Allow', 'GET, POST, DELETE');
+      sendText(res, 405, 'Method Not Allowed');
+      return;
+    }
+    if (token === null || token === '') {
+      drain(req);
+      sendText(res, 400, 'Connection ID required');
+      return;
+    }
+    const connection = this.connections.get(token);
+    if (!connection || connection.hubPath !== endpoint.path) {
+      drain(req);
+      sendText(res, 404, 'No Connection with that ID');
+      return;
+    }
+    if (req.method === 'POST') return this.send(req, res, connection);
+    drain(req);
+    if (req.method === 'DELETE') return this.delete(res, connection);
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('text/event-stream')) return this.serverSentEvents(req, res, connection, endpoint);
+    return this.longPoll(req, res, connection, endpoint);
+  }
+
+  private async serverSentEvents(
+    req: IncomingMessage,
+    res: ServerResponse,
+    connection: SignalRConnection,
+    endpoint: SignalREndpoint,
+  ) {
+    if (!this.options.transports.includes('ServerSentEvents')) {
+      sendText(res, 404, 'The ServerSentEvents transport is disabled.');
+      return;
+    }
+    if (connection.closed) {
+      sendText(res, 404, 'No Connection with that ID');
+      return;
+    }
+    if (connection.started || this.claimed.has(connection)) {
+      sendText(res, 409, 'Another transport is already active for this connection.');
+      return;
+    }
+    if (!(await this.sameUser(req, connection))) {
+      sendText(res, 403, 'Forbidden');
+      return;
+    }
+    // Checked again: another request may have started the connection while this one authenticated.
+    if (connection.closed || connection.started) {
+      sendText(res, 409, 'Another transport is already active for this connection.');
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      // Proxies such as nginx must pass events through as they come.
+      'X-Accel-Buffering': 'no',
+    });
+    res.socket?.setNoDelay(true);
+    // Some EventSource implementations only report the stream open once a first byte arrives.
+    res.write(':\r\n\r\n');
+    connection.start(
+      'ServerSentEvents',
+      new ServerSentEventsSink(res),
+      endpoint.createApplication(connection),
+    );
+    res.on('close', () => connection.transportClosed());
+  }
+
+  private async longPoll(
+    req: IncomingMessage,
+    res: ServerResponse,
+    connection: SignalRConnection,
+    endpoint: SignalREndpoint,
+  ) {
+    const existing = this.longPolls.get(connection);
+    if (existing) {
+      existing.accept(res);
+      if (existing.finished) this.forget(connection);
+      return;
+    }
+    if (!this.options.transports.includes('LongPolling')) {
+      sendText(res, 404, 'The LongPolling transport is disabled.');
+      return;
+    }
+    if (connection.closed) {
+      sendText(res, 404, 'No Connection with that ID');
+      return;
+    }
+    if (connection.started || this.claimed.has(connection)) {
+      sendText(res, 400, 'Cannot poll a connection that uses another transport.');
+      return;
+    }
+    if (!(await this.sameUser(req, connection))) {
+      sendText(res, 403, 'Forbidden');
+      return;
+    }
+    if (connection.closed || connection.started || this.longPolls.has(connection)) {
+      sendText(res, 409, 'Another transport is already active for this connection.');
+      return;
+    }
+    const now = Date.now();
+    const sink = new LongPollingSink('application/octet-stream', this.options.longPollTimeoutMs, now, () =>
+      this.forget(connection),
+    );
+    this.longPolls.set(connection, sink);
+    connection.start('LongPolling', sink, endpoint.createApplication(connection));
+    // The first poll only starts the transport: it returns at once, empty.
+    respond(res, 200, 'application/octet-stream');
+  }
+
+  private async send(req: IncomingMessage, res: ServerResponse, connection: SignalRConnection) {
+    if (connection.transport === 'WebSockets') {
+      drain(req);
+      sendText(res, 405, 'POST requests are not allowed for WebSocket connections.');
+      return;
+    }
+    if (connection.closed || !connection.started) {
+      drain(req);
+      sendText(res, 404, 'No Connection with that ID');
+      return;
+    }
+    if (this.posting.has(connection)) {
+      drain(req);
+      sendText(res, 409, 'Another send request is in progress.');
+      return;
+    }
+    this.posting.add(connection);
+    try {
+      const preParsed = (req as IncomingMessage & { body?: unknown }).body;
+      if (req.readableEnded && (Buffer.isBuffer(preParsed) || typeof preParsed === 'string')) {
+        // A body parser upstream already consumed the stream.
+        connection.receive(typeof preParsed === 'string' ? Buffer.from(preParsed) : preParsed);
+      } else {
+        let received = 0;
+        for await (const chunk of req as AsyncIterable<Buffer>) {
+          received += chunk.length;
+          if (received > this.options.maxTransportMessageBytes) {
+            connection.close('The request body is too large.');
+            sendText(res, 413, 'Payload Too Large');
+            req.resume();
+            return;
+          }
+          // Hub messages are parsed as they arrive; an incomplete one waits for the next chunk.
+          connection.receive(chunk);
+          // The hub is busy with earlier invocations: stop reading the body until it catches up.
+          await connection.whenReceiving();
+          if (connection.closed) {
+            // The hub ended the connection (e.g. an oversized message): the rest is not read.
+            drain(req);
+            break;
+          }
+        }
+      }
+      sendText(res, 200, '');
+    } finally {
+      this.posting.delete(connection);
+    }
+  }
+
+  private delete(res: ServerResponse, connection: SignalRConnection): void {
+    if (connection.transport !== 'LongPolling') {
+      sendText(res, 400, 'Cannot terminate this connection using the DELETE endpoint.');
+      return;
+    }
+    sendText(res, 202, '');
+    connection.close();
+  }
+
+  // ---------------------------------------------------------------- WebSockets
+
+  /**
+   * The synchronous part of the upgrade decision for a hub path, for an upgrade router that owns the
+   * HTTP server's upgrades: an unknown connection token gets 404, a connection that already has a
+   * transport 409, a full or closing server 503. Undefined lets the upgrade through (and for paths
+   * that are not a hub's).
+   */
+  checkUpgrade(req: IncomingMessage): { status: number; reason: string } | undefined {
+    const url = parseUrl(req);
+    if (!url) return undefined;
+    const endpoint = this.endpoints.get(normalizePath(url.pathname));
+    if (!endpoint) return undefined;
+    if (!this.options.transports.includes('WebSockets')) return { status: 404, reason: 'Not Found' };
+    const token = url.searchParams.get('id');
+    if (token === null) {
+      if (this.closing || this.connectionCount >= this.options.maxConnections) {
+        return { status: 503, reason: 'Service Unavailable' };
+      }
+      return undefined;
+    }
+    const connection = this.connections.get(token);
+    if (!connection || connection.closed || connection.hubPath !== endpoint.path) {
+      return { status: 404, reason: 'Not Found' };
+    }
+    if (connection.started || this.claimed.has(connection)) return { status: 409, reason: 'Conflict' };
+    return undefined;
+  }
+
+  /** The WebSocket server of every hub path, for an upgrade router to hand upgraded sockets to. */
+  get webSocketServer(): WebSocketServer {
+    return this.wss;
+  }
+
+  private async upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    endpoint: SignalREndpoint,
+  ) {
+    const refusal = this.checkUpgrade(req);
+    if (refusal) {
+      rejectUpgrade(socket, refusal.status, refusal.reason);
+      return;
+    }
+    const token = url.searchParams.get('id');
+    let principal: ConnectionPrincipal | undefined;
+    if (token === null) {
+      principal = (await this.authenticate(req)) ?? undefined;
+      if (!principal) {
+        rejectUpgrade(socket, 401, 'Unauthorized');
+        return;
+      }
+    } else {
+      const connection = this.connections.get(token);
+      if (!connection || !(await this.sameUser(req, connection))) {
+        rejectUpgrade(socket, connection ? 403 : 404, connection ? 'Forbidden' : 'Not Found');
+        return;
+      }
+      // Claimed before the asynchronous upgrade so that a second attempt gets 409.
+      this.claimed.add(connection);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptWebSocket(ws, req, principal, endpoint));
+  }
+
+  /**
+   * Binds an upgraded WebSocket of a hub path to its connection (the one named by `id`, or a new
+   * one without negotiate). `principal` is who connects when the upgrade was authenticated
+   * elsewhere; by default `options.principalOf(req)`.
+   */
+  acceptWebSocket(
+    ws: WebSocket,
+    req: IncomingMessage,
+    principal?: ConnectionPrincipal,
+    known?: SignalREndpoint,
+  ): void {
+    const url = parseUrl(req);
+    const endpoint = known ?? (url ? this.endpoints.get(normalizePath(url.pathname)) : undefined);
+    if (!url || !endpoint) {
+      ws.close(1008, 'Not a hub path');
+      return;
+    }
+    const token = url.searchParams.get('id');
+    let connection: SignalRConnection | undefined;
+    if (token === null) {
+      connection = this.createConnection(endpoint, principal ?? this.options.principalOf?.(req) ?? {}, 1);
+    } else {
+      connection = this.connections.get(token);
+      const claimedHere = connection !== undefined && this.claimed.delete(connection);
+      if (!connection || connection.closed || connection.hubPath !== endpoint.path) {
+        ws.close(1008, 'No Connection with that ID');
+        return;
+      }
+      if (connection.started && !claimedHere) {
+        ws.close(1008, 'Another transport is already active for this connection.');
+        return;
+      }
+    }
+    const target = connection;
+    target.setFlowControl({ pause: () => ws.pause(), resume: () => ws.resume() });
+    target.start('WebSockets', new WebSocketSink(ws, target), endpoint.createApplication(target));
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : data;
+      target.receive(bytes);
+    });
+    ws.on('close', () => target.transportClosed());
+    ws.on('error', () => target.transportClosed('WebSocket error.'));
+  }
+
+  // ---------------------------------------------------------------- housekeeping
+
+  private guard(res: ServerResponse, work: Promise<void>): void {
+    work.catch(() => {
+      if (!res.headersSent) sendText(res, 500, 'Internal Server Error');
+      else res.destroy();
+    });
+  }
+
+  private sweep(now: number): void {
+    const idleLimit = this.options.disconnectTimeoutMs;
+    for (const connection of [...this.connections.values()]) {
+      if (connection.closed) {
+        // Ended long-polling connections whose client never came back for the final poll.
+        const sink = this.longPolls.get(connection);
+        if (!sink || now - sink.lastPollEnded > idleLimit) {
+          sink?.abort();
+          this.forget(connection);
+        }
+        continue;
+      }
+      if (!connection.started) {
+        // Negotiated but never used (or a WebSocket upgrade that failed half-way).
+        if (now - connection.createdAt > idleLimit) connection.close();
+        continue;
+      }
+      const sink = this.longPolls.get(connection);
+      if (sink && !sink.polling && now - sink.lastPollEnded > idleLimit) {
+        // The client stopped polling: it is gone.
+        connection.abort('The client stopped polling.');
+        continue;
+      }
+      try {
+        connection.application?.onTick(now);
+      } catch {
+        connection.abort('Internal error.');
+      }
+    }
+  }
+}
+
+function normalizePath(path: string): string {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+/** Discards a request body we do not read, so the socket can be reused. */
+function drain(req: IncomingMessage): void {
+  if (!req.readableEnded) req.resume();
+}

@@ -1,0 +1,153 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode } from '@tickhub/protocol';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Entitlements } from '../core/entitlements';
+
+/** What the upgrade decision learned about a connection, for the transport that serves it. */
+export interface UpgradeContext {
+  path: string;
+  origin: string | undefined;
+  /** Set by an upgrade guard (e.g. from JWT claims). */
+  entitlements?: Entitlements;
+  /** Set by an upgrade guard: the authenticated user, if any. */
+  user?: string;
+}
+
+/**
+ * Decides on an upgrade before the WebSocket exists. Return undefined to let it through (possibly after
+ * filling in `context`), or a refusal answered with that HTTP status (e.g. 401 for a bad token).
+ */
+export type UpgradeGuard = (
+  req: IncomingMessage,
+  context: UpgradeContext,
+) => { status: number; reason: string } | undefined;
+
+const contexts = new WeakMap<IncomingMessage, UpgradeContext>();
+
+/** The upgrade context of a connection's request (set before the `connection` event). */
+export function upgradeContextOf(req: IncomingMessage): UpgradeContext | undefined {
+  return contexts.get(req);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The single place where every WebSocket upgrade of the gateway is decided: path, draining, origin
+ * allow-list and guards (authentication). Paths map to WebSocketServers registered by the WebSocket
+ * adapter (one per @WebSocketGateway path: `/ws`, `/hubs/...`).
+ *
+ * Origin: a connection from an origin outside ALLOWED_ORIGINS is accepted and closed at once with 1008,
+ * so that browsers (which cannot read an HTTP status of a refused upgrade) see why.
+ */
+export class UpgradeRouter {
+  private readonly servers = new Map<string, WebSocketServer>();
+  private readonly guards: UpgradeGuard[] = [];
+  private draining = false;
+  private attached: Server | undefined;
+  private readonly allowedOrigins: Set<string> | undefined;
+  rejectedOrigins = 0;
+  rejectedUpgrades = 0;
+
+  constructor(
+    allowedOrigins: readonly string[],
+    private readonly onError?: (error: unknown) => void,
+  ) {
+    this.allowedOrigins = allowedOrigins.length > 0 ? new Set(allowedOrigins) : undefined;
+  }
+
+  attach(server: Server): void {
+    if (this.attached === server) return;
+    if (this.attached) throw new Error('upgrade router is already attached to another server');
+    this.attached = server;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.handleUpgrade(req, socket, head);
+      } catch (error) {
+        this.onError?.(error);
+        refuse(socket, 400, 'bad upgrade request');
+      }
+    });
+  }
+
+  register(path: string, wss: WebSocketServer): void {
+    if (this.servers.has(path)) throw new Error(`a WebSocket server is already registered on ${path}`);
+    this.servers.set(path, wss);
+  }
+
+  addGuard(guard: UpgradeGuard): void {
+    this.guards.push(guard);
+  }
+
+  /** From now on upgrades are refused with 503 (the pod is draining). */
+  setDraining(): void {
+    this.draining = true;
+  }
+
+  isOriginAllowed(origin: string | undefined): boolean {
+    // Non-browser clients send no Origin; the allow-list is about browsers on other sites.
+    if (!this.allowedOrigins || origin === undefined) return true;
+    return this.allowedOrigins.has(origin);
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = pathOf(req.url);
+    const wss = path === undefined ? undefined : this.servers.get(path);
+    if (!wss || path === undefined) {
+      this.rejectedUpgrades++;
+      refuse(socket, 404, 'no WebSocket endpoint here');
+      return;
+    }
+    if (this.draining) {
+      this.rejectedUpgrades++;
+      refuse(socket, 503, 'draining');
+      return;
+    }
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const context: UpgradeContext = { path, origin };
+    for (const guard of this.guards) {
+      const refusal = guard(req, context);
+      if (refusal) {
+        this.rejectedUpgrades++;
+        refuse(socket, refusal.status, refusal.reason);
+        return;
+      }
+    }
+    const originAllowed = this.isOriginAllowed(origin);
+    contexts.set(req, context);
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      if (!originAllowed) {
+        this.rejectedOrigins++;
+        ws.close(CloseCode.POLICY_VIOLATION, 'origin not allowed');
+        return;
+      }
+      wss.emit('connection', ws, req);
+    });
+  }
+}
+
+function pathOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const q = url.indexOf('?');
+  const raw = q < 0 ? url : url.slice(0, q);
+  if (raw.length > 1 && raw.endsWith('/')) return raw.slice(0, -1);
+  return raw;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  if (socket.writable) {
+    const body = `${reason}\n`;
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\n` +
+        `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}

@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type ClientRequest,
+  CloseCode,
+  type Codec,
+  decodeClientFrame,
+  type ErrorCode,
+  frameTicksMsgpack,
+  type Limits,
+  PROTOCOL_VERSION,
+  type Quote,
+  type ServerMessage,
+  type SymbolInfo,
+} from '@tickhub/protocol';
+import type { WebSocket } from 'ws';
+import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
+import { snapshotMessage } from '../core/edge-stage';
+import {
+  frameTicksJsonBytes,
+  jsonBytesUpdateEncoding,
+  msgpackUpdateEncoding,
+  type UpdateEncoding,
+} from '../core/encodings';
+import type { Entitlements } from '../core/entitlements';
+import { TokenBucket } from '../core/token-bucket';
+import type { Logger } from '../logger';
+
+/** Counters of the native protocol, summed over connections (read by /metrics). */
+export class WsCounters {
+  opened = 0;
+  closed = 0;
+  framesIn = 0;
+  /** Error frames sent, by code. */
+  readonly errors: Record<ErrorCode, number> = {
+    BAD_REQUEST: 0,
+    UNKNOWN_TYPE: 0,
+    UNKNOWN_SYMBOL: 0,
+    FORBIDDEN: 0,
+    TOO_MANY_SUBSCRIPTIONS: 0,
+    RATE_LIMITED: 0,
+    INTERNAL: 0,
+  };
+  /** Connections closed by the server, by close code. */
+  readonly closes = new Map<number, number>();
+  heartbeatTerminations = 0;
+  messagesSent = 0;
+}
+
+export interface WsConnectionDeps {
+  edge: EdgeStage;
+  limits: Limits;
+  gatewayId: string;
+  heartbeatMs: number;
+  symbols: readonly SymbolInfo[];
+  counters: WsCounters;
+  logger: Logger;
+  abuseMaxRejections: number;
+  abuseWindowMs: number;
+  /** Unsent bytes past which the connection is closed with 4009 at once (a multiple of the high-water mark). */
+  maxBufferedBytes: number;
+  now: () => number;
+}
+
+let connectionSeq = 0;
+const connectionPrefix = randomBytes(3).toString('hex');
+
+function newConnectionId(): string {
+  connectionSeq = (connectionSeq + 1) % Number.MAX_SAFE_INTEGER;
+  return `c-${connectionPrefix}${connectionSeq.toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** One client of the native /ws protocol: request handling, limits and the sink of its feed session. */
+export class WsConnection implements SessionSink<unknown> {
+  readonly id = newConnectionId();
+  readonly encoding: UpdateEncoding<unknown>;
+  private readonly session: FeedSession;
+  private readonly bucket: TokenBucket;
+  private abuseStartedAt = -1;
+  private lastRejectAt = -1;
+  private rejections = 0;
+  alive = true;
+  private closing = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly codec: Codec,
+    private readonly deps: WsConnectionDeps,
+    entitlements: Entitlements | undefined,
+    private readonly onGone: (conn: WsConnection) => void,
+  ) {
+    this.encoding = (
+      codec.binary ? msgpackUpdateEncoding : jsonBytesUpdateEncoding
+    ) as UpdateEncoding<unknown>;
+    this.session = deps.edge.openSession(this, { limits: deps.limits, entitlements });
+    const { maxInboundPerSec } = this.session.limits;
+    this.bucket = new TokenBucket(maxInboundPerSec, maxInboundPerSec, deps.now());
+    deps.counters.opened++;
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error).
+      this.deps.logger.debug('connection error', {
+        connectionId: this.id,
+        error: error.message,
+        code: error.code,
+      });
+    });
+    ws.on('close', () => this.gone());
+
+    this.send({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      connectionId: this.id,
+      server: deps.gatewayId,
+      heartbeatMs: deps.heartbeatMs,
+      limits: { ...this.session.limits },
+    });
+  }
+
+  // ---------------------------------------------------------------- SessionSink
+
+  writeSnapshot(quote: Quote): void {
+    this.send(snapshotMessage(quote));
+  }
+
+  writeTicks(parts: unknown[]): void {
+    if (this.ws.readyState !== 1) return;
+    if (this.codec.binary) this.ws.send(frameTicksMsgpack(parts as Uint8Array[]), { binary: true });
+    else this.ws.send(frameTicksJsonBytes(parts as Buffer[]), { binary: false });
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.session.close();
+    const closes = this.deps.counters.closes;
+    closes.set(code, (closes.get(code) ?? 0) + 1);
+    try {
+      this.ws.close(code, reason);
+    } catch (error) {
+      this.deps.logger.warn('close failed', { connectionId: this.id, error: String(error) });
+      this.ws.terminate();
+    }
+  }
+
+  // ---------------------------------------------------------------- heartbeat
+
+  /** Called by the heartbeat: terminates a peer that did not answer the previous ping. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.deps.counters.heartbeatTerminations++;
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closing) return;
+    this.alive = true;
+    this.deps.counters.framesIn++;
+    let id: string | undefined;
+    try {
+      const now = this.deps.now();
+      if (!this.bucket.take(now)) {
+        this.rateLimited(now, data, isBinary);
+        return;
+      }
+      if (isBinary !== this.codec.binary) {
+        this.sendError(
+          'BAD_REQUEST',
+          `${this.codec.subprotocol} takes ${this.codec.binary ? 'binary' : 'text'} frames`,
+          undefined,
+        );
+        return;
+      }
+      const parsed = decodeClientFrame(data, this.codec);
+      if (!parsed.ok) {
+        this.sendError(parsed.code, parsed.message, parsed.id);
+        return;
+      }
+      id = parsed.request.id;
+      this.handle(parsed.request);
+    } catch (error) {
+      this.deps.logger.error('request failed', { connectionId: this.id, error });
+      try {
+        this.sendError('INTERNAL', 'internal error', id);
+      } catch {
+        // The connection cannot even carry an error: nothing more to say on it.
+        this.close(CloseCode.INTERNAL_ERROR, 'internal error');
+      }
+    }
+  }
+
+  /** The id of a frame that is not processed, so its RATE_LIMITED answer can still echo it. */
+  private idOf(data: Buffer, isBinary: boolean): string | undefined {
+    if (isBinary !== this.codec.binary) return undefined;
+    const parsed = decodeClientFrame(data, this.codec);
+    return parsed.ok ? parsed.request.id : parsed.id;
+  }
+
+  private rateLimited(now: number, data: Buffer, isBinary: boolean): void {
+    if (this.abuseStartedAt < 0 || now - this.lastRejectAt > 1000) {
+      this.abuseStartedAt = now;
+      this.rejections = 0;
+    }
+    this.rejections++;
+    this.lastRejectAt = now;
+    if (
+      this.rejections >= this.deps.abuseMaxRejections ||
+      now - this.abuseStartedAt >= this.deps.abuseWindowMs
+    ) {
+      this.sendError('RATE_LIMITED', 'rate limit abuse, closing', this.idOf(data, isBinary));
+      this.close(CloseCode.RATE_LIMIT_ABUSE, 'rate limit abuse');
+      return;
+    }
+    this.sendError(
+      'RATE_LIMITED',
+      `more than ${this.session.limits.maxInboundPerSec} requests per second`,
+      this.idOf(data, isBinary),
+    );
+  }
+
+  private handle(req: ClientRequest): void {
+    switch (req.type) {
+      case 'subscribe': {
+        const result = this.session.subscribe(req.symbols, req.maxHz);
+        if (result.accepted.length > 0) {
+          this.send(withId({ type: 'subscribed', symbols: result.accepted, maxHz: result.maxHz }, req.id));
+        }
+        for (const e of result.errors) {
+          const msg = withId({ type: 'error' as const, code: e.code, message: e.message }, req.id);
+          this.deps.counters.errors[e.code]++;
+          this.send(e.symbols ? { ...msg, symbols: e.symbols } : msg);
+        }
+        return;
+      }
+      case 'unsubscribe':
+        this.send(withId({ type: 'unsubscribed', symbols: this.session.unsubscribe(req.symbols) }, req.id));
+        return;
+      case 'ping':
+        this.send(withId({ type: 'pong', serverTime: Date.now() }, req.id));
+        return;
+      case 'symbols':
+        this.send(withId({ type: 'symbols', symbols: this.deps.symbols as SymbolInfo[] }, req.id));
+        return;
+      default: {
+        const unknownType: never = req;
+        this.sendError('UNKNOWN_TYPE', `unknown request ${JSON.stringify(unknownType)}`, undefined);
+      }
+    }
+  }
+
+  private sendError(code: ErrorCode, message: string, id: string | undefined): void {
+    this.deps.counters.errors[code]++;
+    this.send(withId({ type: 'error', code, message }, id));
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.ws.readyState !== 1) return;
+    this.deps.counters.messagesSent++;
+    this.ws.send(this.codec.encode(message), { binary: this.codec.binary });
+    // Answers are written even while updates are paused; a peer that requests without reading is
+    // paused (and closed with 4009 after the timeout) like any slow consumer, and never holds more
+    // than the hard limit.
+    if (this.session) {
+      if (this.ws.bufferedAmount > this.deps.maxBufferedBytes) {
+        this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+        return;
+      }
+      this.session.checkBackpressure();
+    }
+  }
+
+  private gone(): void {
+    this.closing = true;
+    this.session.close();
+    this.deps.counters.closed++;
+    this.onGone(this);
+  }
+}
+
+function withId<T extends object>(message: T, id: string | undefined): T & { id?: string } {
+  // The id goes first, as in PROTOCOL.md's examples; absent when the request had none.
+  return id === undefined ? message : ({ type: (message as { type?: string }).type, id, ...message } as T);
+}

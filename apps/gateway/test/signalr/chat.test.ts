@@ -1,0 +1,41 @@
+import { ChatHub } from '../../src/signalr/hubs/chat.hub';
+import { buildClient, COMBINATIONS, type HubHost, startHubHost, waitFor } from './harness';
+
+// Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.
+jest.setTimeout(30_000);
+
+describe('/chathub with the official client', () => {
+  let host: HubHost;
+
+  beforeAll(async () => {
+    host = await startHubHost({ hubs: [{ path: '/chathub', hub: new ChatHub() }] });
+  });
+
+  afterAll(async () => {
+    await host.close();
+  });
+
+  it.each(COMBINATIONS)(
+    '%s + %s: connect, invoke SendMessage, receive ReceiveMessage, stop',
+    async (transport, protocol) => {
+      const a = buildClient(`${host.baseUrl}/chathub`, transport, protocol);
+      const b = buildClient(`${host.baseUrl}/chathub`, transport, protocol);
+      const gotA: string[] = [];
+      const gotB: string[] = [];
+      a.on('ReceiveMessage', (user: string, message: string) => gotA.push(`${user}:${message}`));
+      b.on('ReceiveMessage', (user: string, message: string) => gotB.push(`${user}:${message}`));
+      await a.start();
+      await b.start();
+      expect(a.connectionId).toBeTruthy();
+      await a.invoke('SendMessage', 'alice', `hello over ${transport}/${protocol}`);
+      await waitFor(() => gotA.length === 1 && gotB.length === 1, 10_000, 'both clients to receive');
+      expect(gotB).toEqual([`alice:hello over ${transport}/${protocol}`]);
+      expect(gotA).toEqual(gotB);
+      await a.send('SendMessage', 'bob', 'fire and forget');
+      await waitFor(() => gotA.length === 2 && gotB.length === 2, 10_000, 'the non-blocking send');
+      await a.stop();
+      await b.stop();
+      await waitFor(() => host.signalr.connectionCount === 0, 10_000, 'the server to drop both connections');
+    },
+  );
+});

@@ -1,0 +1,24 @@
+import { loadConfig } from '../../src/config';
+import { Logger } from '../../src/logger';
+import { createGateway, type Gateway } from '../../src/main';
+import { gatewayHubsModule } from '../../src/signalr/gateway-hubs.module';
+
+/** A whole gateway (embedded mode: simulator, memory backplane) with the hubs, on a free loopback port. */
+export async function startGatewayWithHubs(
+  env: Record<string, string> = {},
+): Promise<{ gateway: Gateway; baseUrl: string }> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    SIM_SYMBOLS: '20',
+    SIM_RATE: '400',
+    DRAIN_GRACE_MS: '2000',
+    ...env,
+  });
+  const gateway = await createGateway(config, {
+    logger: new Logger('error', { test: 'signalr' }),
+    imports: [gatewayHubsModule()],
+  });
+  return { gateway, baseUrl: `http://127.0.0.1:${gateway.port}` };
+}

@@ -1,0 +1,96 @@
+import type { QuoteUpdate, SymbolInfo } from '@tickhub/protocol';
+import type { Gateway } from '../../src/main';
+import { startGatewayWithHubs } from './gateway-harness';
+import { buildClient, COMBINATIONS, waitFor } from './harness';
+
+// Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.
+jest.setTimeout(30_000);
+
+describe('/hubs/market through the whole gateway', () => {
+  let gateway: Gateway;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    ({ gateway, baseUrl } = await startGatewayWithHubs());
+    await waitFor(() => gateway.runtime.isReady(), 20_000, 'the gateway to be ready');
+  }, 30_000);
+
+  afterAll(async () => {
+    await gateway.drain('test over');
+  }, 30_000);
+
+  it.each(COMBINATIONS)(
+    '%s + %s: ListSymbols, Subscribe, snapshot and throttled ticks, Unsubscribe, stop',
+    async (transport, protocol) => {
+      const client = buildClient(`${baseUrl}/hubs/market`, transport, protocol);
+      const snapshots: Array<{ symbol: string; seq: number }> = [];
+      const ticks: QuoteUpdate[][] = [];
+      client.on('snapshot', (quote: { symbol: string; seq: number }) => snapshots.push(quote));
+      client.on('ticks', (updates: QuoteUpdate[]) => ticks.push(updates));
+      await client.start();
+
+      const symbols = await client.invoke<SymbolInfo[]>('ListSymbols');
+      expect(symbols.length).toBe(20);
+      const wanted = symbols.slice(0, 3).map((s) => s.symbol);
+
+      const accepted = await client.invoke<string[]>('Subscribe', [...wanted, 'NOPE.XX'], 2);
+      expect(accepted).toEqual(wanted);
+      await waitFor(() => ticks.flat().length >= 6, 20_000, 'ticks');
+      await waitFor(() => wanted.every((w) => snapshots.some((s) => s.symbol === w)), 10_000, 'snapshots');
+
+      const updates = ticks.flat();
+      for (const u of updates) {
+        expect(wanted).toContain(u.symbol);
+        expect(typeof u.bid).toBe('number');
+        expect(u.n).toBeGreaterThanOrEqual(1);
+      }
+      // seq never decreases per symbol, and starts after the snapshot's.
+      for (const symbol of wanted) {
+        const seqs = updates.filter((u) => u.symbol === symbol).map((u) => u.seq);
+        for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThanOrEqual(seqs[i - 1]!);
+        const snap = snapshots.find((s) => s.symbol === symbol)!;
+        if (seqs.length > 0) expect(seqs[0]).toBeGreaterThan(snap.seq);
+      }
+
+      const removed = await client.invoke<string[]>('Unsubscribe', wanted);
+      expect(removed).toEqual(wanted);
+      // After the answer, at most the frame already in flight arrives; then silence.
+      await new Promise((r) => setTimeout(r, 300));
+      const settled = ticks.length;
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(ticks.length).toBe(settled);
+      await client.stop();
+    },
+    40_000,
+  );
+
+  it('throttles to maxHz per symbol (leading edge, then at most one update per interval)', async () => {
+    const client = buildClient(`${baseUrl}/hubs/market`, 'WebSockets', 'json');
+    const arrivals: number[] = [];
+    let symbol = '';
+    client.on('ticks', (updates: QuoteUpdate[]) => {
+      for (const u of updates) if (u.symbol === symbol) arrivals.push(Date.now());
+    });
+    await client.start();
+    const symbols = await client.invoke<SymbolInfo[]>('ListSymbols');
+    symbol = symbols[0]!.symbol;
+    const subscribedAt = Date.now();
+    await client.invoke('Subscribe', [symbol], 1);
+    await waitFor(() => arrivals.length >= 4, 20_000, 'four updates at 1 Hz');
+    await client.stop();
+    const elapsedSeconds = (Date.now() - subscribedAt) / 1000;
+    // The source ticks this symbol many times a second; at 1 Hz the client gets at most one update
+    // per started second (plus the leading edge), however slow the machine is.
+    expect(arrivals.length).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 1);
+  }, 30_000);
+
+  it('answers a Subscribe with no acceptable symbol with an error completion', async () => {
+    const client = buildClient(`${baseUrl}/hubs/market`, 'LongPolling', 'json');
+    await client.start();
+    await expect(client.invoke('Subscribe', ['NOPE.XX'])).rejects.toThrow(/UNKNOWN_SYMBOL/);
+    await expect(client.invoke('Subscribe', 'AAPL')).rejects.toThrow(/BAD_REQUEST/);
+    await expect(client.invoke('Subscribe', ['A'], 'fast')).rejects.toThrow(/maxHz/);
+    await expect(client.invoke('Subscribe', ['A'], 1000)).rejects.toThrow(/BAD_REQUEST/);
+    await client.stop();
+  }, 30_000);
+});

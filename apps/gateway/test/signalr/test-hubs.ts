@@ -1,0 +1,114 @@
+import { Hub, HubException, HubMethod } from '../../src/signalr/hub/hub';
+
+/** Records lifecycle events of every connection, for assertions. */
+export class Journal {
+  readonly connected: string[] = [];
+  readonly disconnected: Array<{ id: string; error?: string }> = [];
+}
+
+/** A hub exercising the hub API: results, errors, groups, users, callers and others. */
+export class TestHub extends Hub {
+  constructor(readonly journal: Journal = new Journal()) {
+    super();
+  }
+
+  override onConnected(): void {
+    this.journal.connected.push(this.context.connectionId);
+  }
+
+  override onDisconnected(error?: string): void {
+    this.journal.disconnected.push({ id: this.context.connectionId, ...(error ? { error } : {}) });
+  }
+
+  @HubMethod({ name: 'Add' })
+  add(a: number, b: number): number {
+    return a + b;
+  }
+
+  @HubMethod({ name: 'Echo' })
+  echo(value: unknown): unknown {
+    return value;
+  }
+
+  @HubMethod({ name: 'Nothing' })
+  nothing(): void {}
+
+  @HubMethod({ name: 'WhoAmI' })
+  whoAmI(): { connectionId: string; user: string | null; transport: string; protocol: string } {
+    return {
+      connectionId: this.context.connectionId,
+      user: this.context.userIdentifier ?? null,
+      transport: this.context.transport,
+      protocol: this.context.protocol,
+    };
+  }
+
+  @HubMethod({ name: 'Fail' })
+  fail(): never {
+    throw new HubException('this fails on purpose');
+  }
+
+  @HubMethod({ name: 'Crash' })
+  crash(): never {
+    throw new Error('secret internal detail');
+  }
+
+  @HubMethod({ name: 'JoinGroup', minArgs: 1 })
+  async joinGroup(group: string, connectionId?: string): Promise<void> {
+    await this.groups.add(connectionId ?? this.context.connectionId, group);
+  }
+
+  @HubMethod({ name: 'LeaveGroup' })
+  async leaveGroup(group: string): Promise<void> {
+    await this.groups.remove(this.context.connectionId, group);
+  }
+
+  @HubMethod({ name: 'SendToGroup' })
+  async sendToGroup(group: string, text: string): Promise<void> {
+    await this.clients.group(group).send('Group', group, text);
+  }
+
+  @HubMethod({ name: 'SendToOthers' })
+  async sendToOthers(text: string): Promise<void> {
+    await this.clients.others.send('Others', text);
+  }
+
+  @HubMethod({ name: 'SendToCaller' })
+  async sendToCaller(text: string): Promise<void> {
+    await this.clients.caller.send('Caller', text);
+  }
+
+  @HubMethod({ name: 'SendToUser' })
+  async sendToUser(user: string, text: string): Promise<void> {
+    await this.clients.user(user).send('User', text);
+  }
+
+  @HubMethod({ name: 'SendToConnection' })
+  async sendToConnection(connectionId: string, text: string): Promise<void> {
+    await this.clients.client(connectionId).send('Direct', text);
+  }
+
+  @HubMethod({ name: 'Range', minArgs: 1, maxArgs: 3 })
+  range(...values: number[]): number {
+    return values.length;
+  }
+
+  /** Takes a little time, so that invocations queue up behind it. */
+  @HubMethod({ name: 'Record' })
+  async record(n: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const seen = (this.context.items.get('recorded') as number[] | undefined) ?? [];
+    seen.push(n);
+    this.context.items.set('recorded', seen);
+  }
+
+  @HubMethod({ name: 'Recorded' })
+  recorded(): number[] {
+    return (this.context.items.get('recorded') as number[] | undefined) ?? [];
+  }
+
+  /** Not marked: clients cannot call it. */
+  helper(): string {
+    return 'internal';
+  }
+}
