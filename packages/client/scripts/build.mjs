@@ -1,0 +1,52 @@
+// Builds the ESM entry (dist/esm) and the minified browser bundle (dist/browser) with esbuild; `tsc` builds
+// the CommonJS entry and the declarations (dist/cjs). With --size it only measures the browser bundle.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'src/index.ts');
+// msgpackr is loaded lazily only for protocol "msgpack"; ws only in Node without a global WebSocket.
+const external = ['msgpackr', 'ws'];
+
+async function browserBundle(write) {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    external,
+    write,
+    outfile: join(root, 'dist/browser/tickhub-client.min.js'),
+    legalComments: 'none',
+  });
+  return result.outputFiles?.[0]?.contents;
+}
+
+if (process.argv.includes('--size')) {
+  const code = await browserBundle(false);
+  const gzipped = gzipSync(code, { level: 9 });
+  console.log(`@tickhub/client browser bundle (ESM, minified, without msgpackr): ${code.length} bytes`);
+  console.log(`gzipped: ${gzipped.length} bytes (${(gzipped.length / 1024).toFixed(2)} KiB)`);
+} else {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2020',
+    external,
+    sourcemap: true,
+    outfile: join(root, 'dist/esm/index.js'),
+  });
+  await browserBundle(true);
+  // The ESM folder is an ES module scope; its declarations are those of the CommonJS build.
+  await mkdir(join(root, 'dist/esm'), { recursive: true });
+  await writeFile(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n');
+  await writeFile(join(root, 'dist/esm/index.d.ts'), "export * from '../cjs/index.js';\n");
+  await writeFile(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+}
