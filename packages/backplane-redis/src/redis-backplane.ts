@@ -9,9 +9,9 @@ import type {
   PodPresence,
   SymbolUpdateHandler,
 } from '@tickhub/backplane';
+import { sumPresence, validateMessage, validatePayload, validateSymbol } from '@tickhub/backplane';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
-import { sumPresence, validateMessage, validatePayload, validateSymbol } from './validate';
 
 export interface BackplaneLogger {
   info(message: string, fields?: Record<string, unknown>): void;
