@@ -1,4 +1,5 @@
-import { type Backplane, MemoryBackplane } from '@tickhub/backplane';
+import { type Backplane, type BackplaneState, MemoryBackplane } from '@tickhub/backplane';
+import { RedisBackplane, type RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
 import type { GatewayConfig } from './config';
@@ -10,13 +11,27 @@ import { SourceStage } from './core/source-stage';
 import type { TickSource } from './core/tick-source';
 import type { Logger } from './logger';
 
-/** The one place that chooses the backplane implementation from the configuration. */
+/**
+ * The one place that chooses the backplane implementation from the configuration: Redis when
+ * `REDIS_URL` is set (pods share updates, last values and hub messages), else the in-memory twin
+ * (embedded mode, one pod).
+ */
 export function createBackplane(config: GatewayConfig, logger?: Logger): Backplane {
   if (config.redisUrl) {
-    logger?.warn('REDIS_URL is set but this build uses the in-memory backplane: pods do not share updates');
+    const log = logger?.child({ component: 'backplane' });
+    return new RedisBackplane({
+      url: config.redisUrl,
+      podId: config.gatewayId,
+      keyPrefix: config.redisKeyPrefix,
+      cluster: config.redisCluster,
+      ...(log ? { logger: log } : {}),
+    });
   }
   return new MemoryBackplane({ podId: config.gatewayId });
 }
+
+/** How long one start attempt waits for the backplane before it is logged and retried. */
+const BACKPLANE_WAIT_MS = 10_000;
 
 /**
  * Logs an error of the tick path at most once per second per kind, with the number left out, so that a
@@ -70,6 +85,9 @@ export class GatewayRuntime {
   private draining = false;
   private started = false;
   private presenceTimer: NodeJS.Timeout | undefined;
+  private backplaneConnectRequested = false;
+  private readonly backplaneWaiters = new Set<() => void>();
+  private backplaneStateValue: BackplaneState;
   private readonly drainHooks: Array<() => void | Promise<void>> = [];
 
   constructor(
@@ -80,6 +98,22 @@ export class GatewayRuntime {
     this.symbols = createUniverse(config.simSymbols);
     this.symbolIndex = new Map(this.symbols.map((s) => [s.symbol, s]));
     this.backplane = createBackplane(config, logger);
+    this.backplaneStateValue = this.backplane.isReady() ? 'ready' : 'connecting';
+    // One listener for the life of the runtime: start attempts wait on it instead of adding their own.
+    this.backplane.onStateChange((state) => {
+      const previous = this.backplaneStateValue;
+      this.backplaneStateValue = state;
+      if (state !== previous) {
+        const fields = { state, previous };
+        if (state === 'reconnecting') this.logger.warn('backplane state', fields);
+        else this.logger.info('backplane state', fields);
+      }
+      if (state === 'ready') {
+        const waiters = [...this.backplaneWaiters];
+        this.backplaneWaiters.clear();
+        for (const w of waiters) w();
+      }
+    });
     const sourceWarn = throttledWarn(logger, 'source stage error');
     const edgeWarn = throttledWarn(logger, 'edge stage error');
     this.tickSource = createTickSource(config, this.symbols, logger);
@@ -107,13 +141,52 @@ export class GatewayRuntime {
     };
   }
 
-  async start(): Promise<void> {
+  /** `connecting`, `ready`, `reconnecting` or `closed` (readiness, metrics). */
+  backplaneState(): BackplaneState {
+    return this.backplaneStateValue;
+  }
+
+  /** Counters of the Redis backplane; undefined for the in-memory one. */
+  backplaneStats(): RedisBackplaneStats | undefined {
+    return this.backplane instanceof RedisBackplane ? this.backplane.stats() : undefined;
+  }
+
+  /** Channels this pod holds on the backplane (interest routing: only symbols its clients want). */
+  backplaneChannels(): number {
+    return this.backplane instanceof RedisBackplane
+      ? this.backplane.subscribedChannels().length
+      : this.backplane.interests().length;
+  }
+
+  /**
+   * Resolves when the backplane is ready. The connection is requested once (the backplane keeps
+   * reconnecting by itself); later attempts only wait for the state listener, so nothing piles up.
+   */
+  private awaitBackplane(timeoutMs: number): Promise<void> {
+    if (!this.backplaneConnectRequested) {
+      this.backplaneConnectRequested = true;
+      // Rejects after its own timeout while reconnection goes on; the wait below reports the outcome.
+      this.backplane.connect().catch(() => undefined);
+    }
+    if (this.backplane.isReady()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.backplaneWaiters.delete(done);
+        reject(new Error(`backplane not ready within ${timeoutMs} ms (state ${this.backplaneStateValue})`));
+      }, timeoutMs);
+      timer.unref();
+      this.backplaneWaiters.add(done);
+    });
+  }
+
+  async start(backplaneWaitMs = BACKPLANE_WAIT_MS): Promise<void> {
     if (this.started) return;
     this.started = true;
-    if (!this.backplane.isReady()) {
-      this.backplane.onStateChange((state) => this.logger.info('backplane state', { state }));
-      await this.backplane.connect();
-    }
+    await this.awaitBackplane(backplaneWaitMs);
     await this.tickSource.start(this.source);
     this.presenceTimer = setInterval(() => {
       try {

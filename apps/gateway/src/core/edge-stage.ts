@@ -171,6 +171,8 @@ export interface EdgeStageCounters {
   conflated: number;
   pauses: number;
   slowConsumerCloses: number;
+  /** Last-value reads that failed (backplane down); snapshots came from local state or were skipped. */
+  snapshotReadFailures: number;
 }
 
 /** The fields of a snapshot, in protocol order, without `n`. */
@@ -229,6 +231,7 @@ export class EdgeStage {
     conflated: 0,
     pauses: 0,
     slowConsumerCloses: 0,
+    snapshotReadFailures: 0,
   };
 
   constructor(private readonly options: EdgeStageOptions) {
@@ -434,16 +437,25 @@ export class EdgeStage {
     const symbols = entries.map((e) => e.symbol);
     const ready = (async () => {
       try {
-        await Promise.all(symbols.map((s) => backplane.addInterest(s)));
-        const values = await backplane.getLastValues(symbols);
-        for (const entry of entries) {
-          const bytes = values.get(entry.symbol);
-          if (!bytes) continue;
-          const last = decodeTickRecord(bytes);
-          if (!entry.latest || last.seq > entry.latest.seq) entry.latest = last;
+        try {
+          await Promise.all(symbols.map((s) => backplane.addInterest(s)));
+        } catch (error) {
+          this.options.onError?.(error, `addInterest ${symbols.length} symbols`);
         }
-      } catch (error) {
-        this.options.onError?.(error, `addInterest ${symbols.length} symbols`);
+        // The last-value cache may be unreachable (Redis restarting): the snapshot then comes from
+        // what this pod already holds, or is skipped, and the next update brings the state.
+        try {
+          const values = await backplane.getLastValues(symbols);
+          for (const entry of entries) {
+            const bytes = values.get(entry.symbol);
+            if (!bytes) continue;
+            const last = decodeTickRecord(bytes);
+            if (!entry.latest || last.seq > entry.latest.seq) entry.latest = last;
+          }
+        } catch (error) {
+          this.counters.snapshotReadFailures++;
+          this.options.onError?.(error, `snapshot read of ${symbols.length} symbols, serving local state`);
+        }
       } finally {
         for (const entry of entries) entry.readyDone = true;
       }

@@ -33,7 +33,7 @@ export class HealthController {
       status: rt.isReady() ? 'ready' : 'not ready',
       draining: rt.isDraining(),
       tickSource: { kind: rt.tickSource.kind, connected: rt.tickSource.isConnected() },
-      backplane: { ready: rt.backplane.isReady() },
+      backplane: { kind: rt.mode.backplane, ready: rt.backplane.isReady(), state: rt.backplaneState() },
     };
     res.status(rt.isReady() ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }

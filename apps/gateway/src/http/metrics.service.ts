@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import { GatewayRuntime } from '../runtime';
@@ -78,6 +79,55 @@ export class MetricsService {
       () => source.ticksUnknown,
     );
     counter(r, 'source_published_total', 'Updates published on the backplane', () => source.published);
+    gauge(r, 'backplane_ready', '1 while the backplane can carry traffic', () =>
+      runtime.backplane.isReady() ? 1 : 0,
+    );
+    gauge(
+      r,
+      'backplane_channels',
+      'Backplane channels this pod subscribes to (symbols of interest, topics)',
+      () => runtime.backplaneChannels(),
+    );
+    const bp = (read: (s: RedisBackplaneStats) => number) => () => {
+      const stats = runtime.backplaneStats();
+      return stats ? read(stats) : 0;
+    };
+    counter(
+      r,
+      'backplane_published_total',
+      'Updates published to Redis',
+      bp((s) => s.published),
+    );
+    counter(
+      r,
+      'backplane_dropped_publishes_total',
+      'Updates dropped while Redis was unreachable or writes were backed up',
+      bp((s) => s.droppedPublishes),
+    );
+    counter(
+      r,
+      'backplane_failed_writes_total',
+      'Redis writes that failed',
+      bp((s) => s.failedWrites),
+    );
+    counter(
+      r,
+      'backplane_updates_received_total',
+      'Symbol updates received from Redis',
+      bp((s) => s.updatesReceived),
+    );
+    counter(
+      r,
+      'snapshot_read_failures_total',
+      'Last-value reads that failed; snapshots came from local state or were skipped',
+      () => edge.snapshotReadFailures,
+    );
+    counter(
+      r,
+      'backplane_reconnects_total',
+      'Reconnections to Redis',
+      bp((s) => s.reconnects),
+    );
     counter(r, 'frames_in_total', 'Frames received on /ws', () => ws.framesIn);
     counter(r, 'messages_sent_total', 'Control messages (non-ticks) written on /ws', () => ws.messagesSent);
     counter(

@@ -1,0 +1,482 @@
+// A small tickhub deployment on loopback for the cluster tests: a private redis-server, the ingester
+// writing to a fresh topic of the real Kafka, several gateway processes sharing a consumer group and
+// the Redis backplane, and nginx in front of them with the shipped configuration.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { QuoteUpdate } from '@tickhub/protocol';
+import { Kafka, logLevel } from 'kafkajs';
+import WebSocket from 'ws';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const NGINX_DIR = path.join(ROOT, 'docker', 'nginx');
+const GATEWAY_MAIN = path.join(ROOT, 'apps', 'gateway', 'dist', 'main.js');
+const INGESTER_MAIN = path.join(ROOT, 'apps', 'ingester', 'dist', 'main.js');
+const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The broker list of the real Kafka; the test fails (never skips) without it. */
+export function kafkaBrokers(): string {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) {
+    throw new Error('KAFKA_BROKERS is not set: the cluster tests need a real Kafka (npm test starts one)');
+  }
+  return brokers;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portAnswers(port))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => proc.once('exit', () => resolve()));
+}
+
+async function stopProcess(proc: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited(proc);
+  clearTimeout(timer);
+}
+
+/** A private redis-server without persistence that can be killed and started again on its port. */
+export class RedisServer {
+  proc: ChildProcess | undefined;
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePort());
+    await server.startAgain();
+    return server;
+  }
+
+  async startAgain(): Promise<void> {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    proc.once('error', () => undefined);
+    this.proc = proc;
+    await waitPort(this.port, 20_000, `redis-server on port ${this.port} (is redis-server on PATH?)`);
+  }
+
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await exited(proc);
+    this.proc = undefined;
+  }
+
+  /** One command through redis-cli (e.g. PUBSUB NUMSUB); the reply lines. */
+  cli(...args: string[]): string[] {
+    return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc) await stopProcess(this.proc, 5000);
+    this.proc = undefined;
+  }
+}
+
+export interface Ingester {
+  proc: ChildProcess;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** The built ingester (`node apps/ingester/dist/main.js`), started once the topic exists. */
+export async function startIngester(env: Record<string, string>): Promise<Ingester> {
+  const proc = spawn(process.execPath, [INGESTER_MAIN], {
+    env: {
+      ...process.env,
+      INGESTER_HTTP_PORT: '0',
+      INGESTER_HTTP_HOST: '127.0.0.1',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const collect = (chunk: Buffer) => {
+    if (logs.length < 2000) logs.push(...chunk.toString().split('\n').filter(Boolean));
+  };
+  proc.stdout!.on('data', collect);
+  proc.stderr!.on('data', collect);
+  let gone = false;
+  void exited(proc).then(() => {
+    gone = true;
+  });
+  try {
+    await waitFor(
+      () => gone || logs.some((l) => l.includes('ingester started')),
+      60_000,
+      'the ingester to start',
+    );
+    if (gone) throw new Error(`ingester exited:\n${logs.slice(-20).join('\n')}`);
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  return { proc, logs, stop: () => stopProcess(proc) };
+}
+
+export interface GatewayPod {
+  id: string;
+  port: number;
+  http: string;
+  ws: string;
+  proc: ChildProcess;
+  logs: string[];
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The built gateway (`node apps/gateway/dist/main.js`) on a free loopback port, once ready. */
+export async function startGateway(id: string, env: Record<string, string>): Promise<GatewayPod> {
+  // Embedded mode unless the caller passes the services: the test runner exports them to every test.
+  const { KAFKA_BROKERS: _kafka, REDIS_URL: _redis, ...base } = process.env;
+  const proc = spawn(process.execPath, [GATEWAY_MAIN], {
+    env: {
+      ...base,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      GATEWAY_ID: id,
+      LOG_LEVEL: 'info',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let port = 0;
+  let buffered = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (logs.length < 5000) logs.push(line);
+      if (port === 0 && line.includes('"msg":"listening"'))
+        port = (JSON.parse(line) as { port: number }).port;
+    }
+  });
+  proc.stderr!.on('data', (chunk: Buffer) => logs.push(`stderr: ${chunk.toString()}`));
+  const done = exited(proc);
+  let gone = false;
+  void done.then(() => {
+    gone = true;
+  });
+  const pod: GatewayPod = {
+    id,
+    port: 0,
+    http: '',
+    ws: '',
+    proc,
+    logs,
+    exited: done,
+    stop: () => stopProcess(proc),
+  };
+  try {
+    await waitFor(() => port > 0 || gone, 60_000, `gateway ${id} to listen`);
+    if (gone) throw new Error(`gateway ${id} exited:\n${logs.slice(-20).join('\n')}`);
+    Object.assign(pod, { port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` });
+    const deadline = Date.now() + 60_000;
+    while (!(await isReady(pod.http))) {
+      if (gone || Date.now() > deadline)
+        throw new Error(`gateway ${id} not ready:\n${logs.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  return pod;
+}
+
+export async function isReady(http: string): Promise<boolean> {
+  const res = await fetch(`${http}/health/ready`).catch(() => undefined);
+  return res?.status === 200;
+}
+
+/** The sum of a Prometheus series of one pod. */
+export async function metric(http: string, name: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      found = true;
+    }
+  }
+  if (!found) throw new Error(`metric ${name} not found`);
+  return sum;
+}
+
+export interface FeedMessage {
+  type: string;
+  id?: string;
+  server?: string;
+  symbol?: string;
+  symbols?: string[];
+  seq?: number;
+  updates?: QuoteUpdate[];
+}
+
+/** A native /ws client (JSON) that records every message with its arrival time. */
+export class FeedClient {
+  readonly messages: Array<{ at: number; msg: FeedMessage }> = [];
+  readonly ws: WebSocket;
+  readonly closed: Promise<number>;
+  server = '';
+
+  private constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('error', () => undefined);
+    this.closed = new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
+    this.ws.on('message', (data: Buffer) => {
+      this.messages.push({ at: Date.now(), msg: JSON.parse(data.toString()) as FeedMessage });
+    });
+  }
+
+  /** Connects and waits for the welcome, which names the pod that serves the connection. */
+  static async open(url: string): Promise<FeedClient> {
+    const c = new FeedClient(url);
+    await new Promise<void>((resolve, reject) => {
+      c.ws.once('open', () => resolve());
+      c.ws.once('error', reject);
+    });
+    c.server = (await c.next((m) => m.type === 'welcome')).server ?? '';
+    return c;
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  async next(match: (m: FeedMessage) => boolean, timeoutMs = 10_000, from = 0): Promise<FeedMessage> {
+    let found: FeedMessage | undefined;
+    await waitFor(
+      () => {
+        for (let i = from; i < this.messages.length && !found; i++) {
+          if (match(this.messages[i]!.msg)) found = this.messages[i]!.msg;
+        }
+        return found !== undefined;
+      },
+      timeoutMs,
+      'a matching message',
+    );
+    return found!;
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export interface Nginx {
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** tickhub-pods.conf for these pods, written by the shipped render-pods.sh. */
+export function renderPods(pods: Array<{ id: string; port: number }>): string {
+  return execFileSync(
+    'sh',
+    [path.join(NGINX_DIR, 'render-pods.sh'), ...pods.map((p) => `${p.id}=127.0.0.1:${p.port}`)],
+    { encoding: 'utf8' },
+  );
+}
+
+/**
+ * The shipped nginx.conf in a temp dir, listening on a free loopback port, with temp paths inside
+ * that dir (as root, workers run as root so they can use them).
+ */
+export function nginxConfig(pods: Array<{ id: string; port: number }>, port: number): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tickhub-nginx-'));
+  const shipped = readFileSync(path.join(NGINX_DIR, 'nginx.conf'), 'utf8');
+  if (!shipped.includes('listen 8080;') || !shipped.includes('http {')) {
+    throw new Error('docker/nginx/nginx.conf no longer has "listen 8080;" and "http {"');
+  }
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `    ${t}_temp_path ${path.join(dir, t)};`)
+    .join('\n');
+  const conf = shipped
+    .replace('listen 8080;', `listen 127.0.0.1:${port};`)
+    .replace('http {', `http {\n${temp}`)
+    .replace('worker_processes auto;', 'worker_processes 1;');
+  writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  writeFileSync(path.join(dir, 'tickhub-pods.conf'), renderPods(pods));
+  return dir;
+}
+
+function nginxGlobals(dir: string): string {
+  const user = process.getuid?.() === 0 ? 'user root; ' : '';
+  return `daemon off; ${user}pid ${path.join(dir, 'nginx.pid')};`;
+}
+
+/** `nginx -t` of a config directory made by nginxConfig; the output. */
+export function nginxTest(dir: string): string {
+  return execFileSync(NGINX, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', nginxGlobals(dir)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export async function startNginx(pods: Array<{ id: string; port: number }>): Promise<Nginx> {
+  const port = await freePort();
+  const dir = nginxConfig(pods, port);
+  const proc = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', nginxGlobals(dir)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const collect = (chunk: Buffer) => {
+    if (logs.length < 2000) logs.push(chunk.toString());
+  };
+  proc.stdout!.on('data', collect);
+  proc.stderr!.on('data', collect);
+  proc.once('error', (error) => logs.push(String(error)));
+  await waitPort(port, 15_000, `nginx on port ${port}: ${logs.join('')}`);
+  return {
+    port,
+    dir,
+    proc,
+    logs,
+    async stop() {
+      await stopProcess(proc, 5000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Deployment {
+  run: string;
+  topic: string;
+  redis: RedisServer;
+  keyPrefix: string;
+  ingester: Ingester;
+  pods: GatewayPod[];
+  nginx: Nginx;
+  stop(): Promise<void>;
+}
+
+export const SYMBOLS = 12;
+
+/** Starts Redis, the ingester on a new 6-partition topic, `podCount` gateways and nginx. */
+export async function startDeployment(podCount = 3, tickRate = 600): Promise<Deployment> {
+  const brokers = kafkaBrokers();
+  const run = randomBytes(3).toString('hex');
+  const topic = `cluster-${run}`;
+  const keyPrefix = `tickhub-cluster-${run}:`;
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const redis = await RedisServer.start();
+    started.push(redis);
+    const ingester = await startIngester({
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_PARTITIONS: '6',
+      TICK_RATE: String(tickRate),
+      SIM_SYMBOLS: String(SYMBOLS),
+      LOG_LEVEL: 'info',
+    });
+    started.push(ingester);
+    const pods = await Promise.all(
+      Array.from({ length: podCount }, async (_, i) => {
+        const gw = await startGateway(`gw${i + 1}-${run}`, {
+          KAFKA_BROKERS: brokers,
+          KAFKA_TOPIC: topic,
+          KAFKA_GROUP_ID: `gateway-${run}`,
+          KAFKA_SESSION_TIMEOUT_MS: '6000',
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX: keyPrefix,
+          SIM_SYMBOLS: String(SYMBOLS),
+          DRAIN_GRACE_MS: '4000',
+        });
+        started.push(gw);
+        return gw;
+      }),
+    );
+    const nginx = await startNginx(pods.map((p) => ({ id: p.id, port: p.port })));
+    started.push(nginx);
+    return {
+      run,
+      topic,
+      redis,
+      keyPrefix,
+      ingester,
+      pods,
+      nginx,
+      async stop() {
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+        await deleteTopic(brokers, topic);
+      },
+    };
+  } catch (error) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    await deleteTopic(brokers, topic);
+    throw error;
+  }
+}
+
+/** Removes the run's topic from the shared broker (best effort). */
+async function deleteTopic(brokers: string, topic: string): Promise<void> {
+  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic], timeout: 5000 });
+  } catch {
+    // A topic that was never created, or a broker that is gone: nothing to clean.
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,178 @@
+// The shipped nginx configuration: it passes `nginx -t` with a pods file rendered by the shipped
+// script, the script refuses bad input, and routing by the SignalR `id` reaches the pod that
+// negotiated the connection: every transport of the official client works through nginx in front of
+// three gateway pods (each poll, send and stream request of a connection must land on its pod).
+
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { HttpTransportType, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import {
+  type GatewayPod,
+  NGINX_DIR,
+  type Nginx,
+  nginxConfig,
+  nginxTest,
+  startGateway,
+  startNginx,
+  waitFor,
+} from './harness';
+
+describe('docker/nginx', () => {
+  it('passes nginx -t with a rendered pods file', () => {
+    const dir = nginxConfig(
+      [
+        { id: 'gateway-1', port: 18081 },
+        { id: 'gw.2', port: 18082 },
+      ],
+      18080,
+    );
+    try {
+      const out = (() => {
+        try {
+          return nginxTest(dir);
+        } catch (error) {
+          const e = error as { stderr?: string; message: string };
+          throw new Error(`nginx -t failed: ${e.stderr ?? e.message}`);
+        }
+      })();
+      expect(out).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('render-pods.sh refuses pods it cannot route', () => {
+    const render = (...args: string[]) =>
+      execFileSync('sh', [path.join(NGINX_DIR, 'render-pods.sh'), ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    expect(() => render()).toThrow(/usage/);
+    expect(() => render('gateway-1')).toThrow(/GATEWAY_ID=host:port/);
+    expect(() => render('bad id=127.0.0.1:1')).toThrow(/bad pod/);
+    expect(() => render('gw=127.0.0.1')).toThrow(/bad address/);
+    expect(render('gw-1=10.0.0.1:8080')).toContain('gw-1 pod_gw-1;');
+  });
+});
+
+describe('SignalR through nginx in front of three pods (embedded mode)', () => {
+  const pods: GatewayPod[] = [];
+  let nginx: Nginx;
+
+  beforeAll(async () => {
+    const run = Math.random().toString(36).slice(2, 8);
+    for (let i = 1; i <= 3; i++)
+      pods.push(await startGateway(`sr${i}-${run}`, { SIM_RATE: '200', SIM_SYMBOLS: '20' }));
+    nginx = await startNginx(pods.map((p) => ({ id: p.id, port: p.port })));
+  }, 120_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    for (const p of pods) await p.stop();
+  });
+
+  const transports: Array<[string, HttpTransportType]> = [
+    ['LongPolling', HttpTransportType.LongPolling],
+    ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+    ['WebSockets', HttpTransportType.WebSockets],
+  ];
+
+  it.each(transports)(
+    '%s: market updates arrive on connections negotiated on any pod',
+    async (_name, transport) => {
+      const url = `http://127.0.0.1:${nginx.port}/hubs/market`;
+      // Several connections, so that negotiate lands on more than one pod (least connections).
+      const connections = Array.from({ length: 4 }, () =>
+        new HubConnectionBuilder().withUrl(url, { transport }).configureLogging(LogLevel.None).build(),
+      );
+      const ticks = connections.map(() => ({ count: 0 }));
+      try {
+        for (const [i, c] of connections.entries()) {
+          c.on('ticks', (updates: unknown[]) => {
+            ticks[i]!.count += updates.length;
+          });
+          c.on('snapshot', () => undefined);
+          await c.start();
+        }
+        const pods = new Set(
+          connections.map((c) => c.connectionId?.slice(0, c.connectionId.lastIndexOf('.'))),
+        );
+        expect(pods.size).toBeGreaterThan(1);
+        for (const c of connections) {
+          const accepted = await c.invoke<string[]>('Subscribe', ['AAPL', 'MSFT'], 10);
+          expect(accepted).toEqual(['AAPL', 'MSFT']);
+        }
+        await waitFor(() => ticks.every((t) => t.count >= 5), 30_000, 'ticks on every connection');
+      } finally {
+        await Promise.all(connections.map((c) => c.stop()));
+      }
+    },
+  );
+});
+
+describe('/chathub across two pods behind nginx, Redis backplane', () => {
+  const pods: GatewayPod[] = [];
+  let nginx: Nginx;
+
+  beforeAll(async () => {
+    const redisUrl = process.env.REDIS_URL;
+    if (!redisUrl) throw new Error('REDIS_URL is not set: /chathub across pods needs a real Redis');
+    const run = Math.random().toString(36).slice(2, 8);
+    for (let i = 1; i <= 2; i++) {
+      pods.push(
+        await startGateway(`chat${i}-${run}`, {
+          REDIS_URL: redisUrl,
+          REDIS_KEY_PREFIX: `tickhub-chat-${run}:`,
+          SIM_RATE: '20',
+          SIM_SYMBOLS: '5',
+        }),
+      );
+    }
+    nginx = await startNginx(pods.map((p) => ({ id: p.id, port: p.port })));
+  }, 120_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    for (const p of pods) await p.stop();
+  });
+
+  const transports: Array<[string, HttpTransportType]> = [
+    ['LongPolling', HttpTransportType.LongPolling],
+    ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+    ['WebSockets', HttpTransportType.WebSockets],
+  ];
+
+  it.each(transports)(
+    '%s: a message sent on one pod reaches a client on the other',
+    async (name, transport) => {
+      const url = `http://127.0.0.1:${nginx.port}/chathub`;
+      const podOf = (id: string | null) => (id ? id.slice(0, id.lastIndexOf('.')) : '');
+      const open: Array<{ c: ReturnType<HubConnectionBuilder['build']>; got: string[] }> = [];
+      try {
+        // Connect until there is a connection on each pod (least connections spreads them).
+        for (let i = 0; i < 8 && new Set(open.map((o) => podOf(o.c.connectionId))).size < 2; i++) {
+          const c = new HubConnectionBuilder()
+            .withUrl(url, { transport })
+            .configureLogging(LogLevel.None)
+            .build();
+          const entry = { c, got: [] as string[] };
+          c.on('ReceiveMessage', (user: string, message: string) => entry.got.push(`${user}:${message}`));
+          await c.start();
+          open.push(entry);
+        }
+        const first = open[0]!;
+        const other = open.find((o) => podOf(o.c.connectionId) !== podOf(first.c.connectionId));
+        expect(other).toBeDefined();
+        await first.c.invoke('SendMessage', 'ann', `hello over ${name}`);
+        await waitFor(
+          () => open.every((o) => o.got.includes(`ann:hello over ${name}`)),
+          15_000,
+          'every chat client on both pods to receive the message',
+        );
+      } finally {
+        await Promise.all(open.map((o) => o.c.stop()));
+      }
+    },
+  );
+});
