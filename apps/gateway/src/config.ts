@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
+import type { AuthConfig } from './auth/jwt';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -14,6 +16,10 @@ export interface GatewayConfig {
   kafkaFromBeginning: boolean;
   kafkaSessionTimeoutMs: number;
   redisUrl: string | undefined;
+  /** REDIS_URL lists Redis Cluster seed nodes: sharded pub/sub, one last-value key per symbol. */
+  redisCluster: boolean;
+  /** Prefix of every backplane key and channel; pods of one deployment share it. */
+  redisKeyPrefix: string;
   simRate: number;
   simSeed: number;
   simSymbols: number;
@@ -31,6 +37,16 @@ export interface GatewayConfig {
   abuseMaxRejections: number;
   /** How long a connection may keep exceeding its inbound rate before it is closed with 4008. */
   abuseWindowMs: number;
+  /** JWT authentication (AUTH_*); mode `off` by default. */
+  auth: AuthConfig;
+  /** Concurrent WebSocket connections per client IP; 0 = no cap. */
+  maxConnectionsPerIp: number;
+  /** Concurrent WebSocket connections per authenticated user; 0 = no cap. */
+  maxConnectionsPerUser: number;
+  /** WebSocket upgrades per client IP per second; 0 = no cap. */
+  maxUpgradesPerIpPerSec: number;
+  /** A /ws connection that sends no request within this is closed with 1008; 0 = never. */
+  handshakeTimeoutMs: number;
 }
 
 /** A configuration value that is missing or wrong; the message names the variable. */
@@ -94,6 +110,49 @@ function list(env: Env, name: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+function redisKeyPrefix(env: Env): string {
+  const prefix = str(env, 'REDIS_KEY_PREFIX', 'tickhub:');
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(
+      'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ".", "_", ":" or "-"',
+    );
+  }
+  return prefix;
+}
+
+function authConfig(env: Env): AuthConfig {
+  const mode = str(env, 'AUTH_MODE', 'off').toLowerCase();
+  if (mode !== 'off' && mode !== 'hs256' && mode !== 'jwks') {
+    throw new ConfigError(`AUTH_MODE must be one of off, hs256, jwks, got ${JSON.stringify(env.AUTH_MODE)}`);
+  }
+  const hs256Secret = env.AUTH_HS256_SECRET?.trim() || undefined;
+  const jwksFile = env.AUTH_JWKS_FILE?.trim() || undefined;
+  const jwksUrl = env.AUTH_JWKS_URL?.trim() || undefined;
+  if (mode === 'hs256') {
+    if (!hs256Secret) throw new ConfigError('AUTH_HS256_SECRET is required with AUTH_MODE=hs256');
+    if (Buffer.byteLength(hs256Secret) < 32)
+      throw new ConfigError('AUTH_HS256_SECRET must be at least 32 bytes long');
+  }
+  if (mode === 'jwks') {
+    if (!jwksFile && !jwksUrl)
+      throw new ConfigError('AUTH_JWKS_FILE or AUTH_JWKS_URL is required with AUTH_MODE=jwks');
+    if (jwksFile && jwksUrl) throw new ConfigError('AUTH_JWKS_FILE and AUTH_JWKS_URL are exclusive');
+    if (jwksUrl && !/^https?:\/\//.test(jwksUrl))
+      throw new ConfigError('AUTH_JWKS_URL must start with http:// or https://');
+    if (jwksFile && !existsSync(jwksFile))
+      throw new ConfigError(`AUTH_JWKS_FILE does not exist: ${JSON.stringify(jwksFile)}`);
+  }
+  return {
+    mode,
+    ...(hs256Secret ? { hs256Secret } : {}),
+    ...(jwksFile ? { jwksFile } : {}),
+    ...(jwksUrl ? { jwksUrl } : {}),
+    ...(env.AUTH_ISSUER?.trim() ? { issuer: env.AUTH_ISSUER.trim() } : {}),
+    ...(env.AUTH_AUDIENCE?.trim() ? { audience: env.AUTH_AUDIENCE.trim() } : {}),
+    clockToleranceS: num(env, 'AUTH_CLOCK_TOLERANCE_S', 5, { min: 0, max: 3600 }),
+  };
+}
+
 /** Reads and validates every setting; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayId = str(env, 'GATEWAY_ID', `gw-${randomBytes(4).toString('hex')}`);
@@ -155,6 +214,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       integer: true,
     }),
     redisUrl,
+    redisCluster: bool(env, 'REDIS_CLUSTER', false),
+    redisKeyPrefix: redisKeyPrefix(env),
     simRate: num(env, 'SIM_RATE', 2000, { min: 0, max: 1_000_000 }),
     simSeed: num(env, 'SIM_SEED', 42, { integer: true }),
     simSymbols: num(env, 'SIM_SYMBOLS', 500, { min: 1, max: 100_000, integer: true }),
@@ -169,5 +230,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     dashboardDir: env.DASHBOARD_DIR?.trim() || undefined,
     abuseMaxRejections: num(env, 'ABUSE_MAX_REJECTIONS', 100, { min: 1, integer: true }),
     abuseWindowMs: num(env, 'ABUSE_WINDOW_MS', 3000, { min: 100, integer: true }),
+    auth: authConfig(env),
+    maxConnectionsPerIp: num(env, 'MAX_CONNECTIONS_PER_IP', 0, { min: 0, integer: true }),
+    maxConnectionsPerUser: num(env, 'MAX_CONNECTIONS_PER_USER', 0, { min: 0, integer: true }),
+    maxUpgradesPerIpPerSec: num(env, 'MAX_UPGRADES_PER_IP_PER_SEC', 0, { min: 0, integer: true }),
+    handshakeTimeoutMs: num(env, 'HANDSHAKE_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000, integer: true }),
   };
 }

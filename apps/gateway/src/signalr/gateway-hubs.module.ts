@@ -1,4 +1,5 @@
 import type { DynamicModule } from '@nestjs/common';
+import { accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
 import type { Logger } from '../logger';
@@ -41,6 +42,7 @@ export function gatewayHubsModule(): DynamicModule {
         // `?id=<gateway id>.<random>`: a load balancer can route SSE and long polling to the pod
         // that holds the connection by the part before the last dot.
         connectionIdPrefix: `${config.gatewayId}.`,
+        ...accessControlFor(config, logger).signalRAuthentication(),
         principalOf: (req) => {
           const context = upgradeContextOf(req);
           const entitlements: Entitlements | undefined = context?.entitlements;

@@ -12,16 +12,25 @@ export interface UpgradeContext {
   entitlements?: Entitlements;
   /** Set by an upgrade guard: the authenticated user, if any. */
   user?: string;
+  /** Set by an upgrade guard: when the connection's token expires (ms since the epoch); closed with 4001 then. */
+  expiresAt?: number;
+}
+
+/** A refused upgrade: the HTTP status, and a reason that names the rule (never a token). */
+export interface UpgradeRefusal {
+  status: number;
+  reason: string;
 }
 
 /**
  * Decides on an upgrade before the WebSocket exists. Return undefined to let it through (possibly after
- * filling in `context`), or a refusal answered with that HTTP status (e.g. 401 for a bad token).
+ * filling in `context`), or a refusal answered with that HTTP status (e.g. 401 for a bad token). A guard
+ * may answer asynchronously (verifying a token against a JWKS fetched over HTTP).
  */
 export type UpgradeGuard = (
   req: IncomingMessage,
   context: UpgradeContext,
-) => { status: number; reason: string } | undefined;
+) => UpgradeRefusal | undefined | Promise<UpgradeRefusal | undefined>;
 
 const contexts = new WeakMap<IncomingMessage, UpgradeContext>();
 
@@ -35,6 +44,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
@@ -54,6 +64,8 @@ export class UpgradeRouter {
   private readonly allowedOrigins: Set<string> | undefined;
   rejectedOrigins = 0;
   rejectedUpgrades = 0;
+  /** Refused upgrades by HTTP status, for the metrics. */
+  readonly rejectionsByStatus: Record<string, number> = {};
 
   constructor(
     allowedOrigins: readonly string[],
@@ -112,15 +124,46 @@ export class UpgradeRouter {
     }
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const context: UpgradeContext = { path, origin };
-    for (const guard of this.guards) {
-      const refusal = guard(req, context);
-      if (refusal) {
-        this.rejectedUpgrades++;
-        refuse(socket, refusal.status, refusal.reason);
+    this.runGuards(req, socket, head, wss, context, 0);
+  }
+
+  /** Runs the guards from `index` on; synchronous guards never wait for a later event-loop turn. */
+  private runGuards(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    wss: WebSocketServer,
+    context: UpgradeContext,
+    index: number,
+  ): void {
+    for (let i = index; i < this.guards.length; i++) {
+      const guard = this.guards[i] as UpgradeGuard;
+      const outcome = guard(req, context);
+      if (outcome instanceof Promise) {
+        outcome.then(
+          (refusal) => {
+            if (refusal) this.refuseGuarded(socket, refusal);
+            else this.runGuards(req, socket, head, wss, context, i + 1);
+          },
+          (error: unknown) => {
+            this.onError?.(error);
+            this.refuseGuarded(socket, { status: 400, reason: 'bad upgrade request' });
+          },
+        );
+        return;
+      }
+      if (outcome) {
+        this.refuseGuarded(socket, outcome);
         return;
       }
     }
-    const originAllowed = this.isOriginAllowed(origin);
+    // The socket may have gone, or the pod started draining, while a guard was busy.
+    if (socket.destroyed) return;
+    if (this.draining) {
+      this.refuseGuarded(socket, { status: 503, reason: 'draining' });
+      return;
+    }
+    const originAllowed = this.isOriginAllowed(context.origin);
     contexts.set(req, context);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (!originAllowed) {
@@ -130,6 +173,13 @@ export class UpgradeRouter {
       }
       wss.emit('connection', ws, req);
     });
+  }
+
+  private refuseGuarded(socket: Duplex, refusal: UpgradeRefusal): void {
+    this.rejectedUpgrades++;
+    const key = String(refusal.status);
+    this.rejectionsByStatus[key] = (this.rejectionsByStatus[key] ?? 0) + 1;
+    refuse(socket, refusal.status, refusal.reason);
   }
 }
 

@@ -1,26 +1,68 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import { codecForSubprotocol, jsonCodec } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
+import { type AccessControl, accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { selectSubprotocol } from './subprotocol';
-import { upgradeContextOf } from './upgrade-router';
+import { UpgradeRouter, upgradeContextOf } from './upgrade-router';
 import { WsConnection } from './ws-connection';
 import { WsConnections } from './ws-connections';
 
 /** The native protocol's front door: every accepted /ws connection becomes a WsConnection. */
 @WebSocketGateway({ path: '/ws', handleProtocols: selectSubprotocol })
 export class WsGateway implements OnGatewayConnection<WebSocket> {
+  private readonly access: AccessControl;
+
   constructor(
     private readonly runtime: GatewayRuntime,
     private readonly connections: WsConnections,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
-  ) {}
+    router: UpgradeRouter,
+    adapterHost: HttpAdapterHost,
+  ) {
+    // Authentication and the per-IP/per-user limits decide every upgrade of the gateway (hubs too).
+    this.access = accessControlFor(config, logger);
+    if (
+      this.access.enabled ||
+      config.maxConnectionsPerIp > 0 ||
+      config.maxConnectionsPerUser > 0 ||
+      config.maxUpgradesPerIpPerSec > 0
+    ) {
+      router.addGuard(this.access.guard);
+    }
+    if (this.access.enabled) this.filterSymbolList(adapterHost);
+  }
+
+  /**
+   * With authentication on, `/api/symbols` answers 401 without a valid token (header or `?token=`) and
+   * lists only the symbols the token is entitled to. Installed in front of the controllers, which are
+   * routed after the providers are built.
+   */
+  private filterSymbolList(adapterHost: HttpAdapterHost): void {
+    const app = adapterHost.httpAdapter?.getInstance<{
+      use(path: string, handler: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): void;
+    }>();
+    if (!app) throw new Error('the HTTP adapter is not ready');
+    app.use('/api/symbols', (req, res, next) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+      this.access.symbolsFor(req, this.runtime.symbols).then(
+        (symbols) => {
+          const status = symbols === null ? 401 : 200;
+          const body = JSON.stringify(symbols ?? { error: 'Unauthorized' });
+          res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(body);
+        },
+        () => next(),
+      );
+    });
+  }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
     try {
@@ -51,9 +93,51 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
         (c) => this.connections.delete(c),
       );
       this.connections.add(conn);
+      this.watchSession(ws, conn, context?.expiresAt);
     } catch (error) {
       this.logger.error('connection setup failed', { error });
       ws.close(1011, 'internal error');
     }
+  }
+
+  /** Closes with 4001 when the token expires, and with 1008 a connection that never sends a request. */
+  private watchSession(ws: WebSocket, conn: WsConnection, expiresAt: number | undefined): void {
+    let expiry: NodeJS.Timeout | undefined;
+    let silence: NodeJS.Timeout | undefined;
+    if (expiresAt !== undefined) {
+      // setTimeout cannot wait longer than 2^31-1 ms; a token valid for more than 24 days is re-armed.
+      const arm = () => {
+        const left = expiresAt - Date.now();
+        expiry = setTimeout(
+          () => {
+            if (expiresAt - Date.now() > 0) return arm();
+            this.access.expiredCloses++;
+            this.logger.info('token expired, closing', { reason: 'token_expired', code: 4001 });
+            conn.close(4001, 'token expired');
+          },
+          Math.min(Math.max(0, left), 86_400_000),
+        );
+        expiry.unref();
+      };
+      arm();
+    }
+    const timeoutMs = this.config.handshakeTimeoutMs;
+    if (timeoutMs > 0) {
+      silence = setTimeout(() => {
+        this.access.handshakeTimeouts++;
+        this.logger.info('handshake timeout, closing', {
+          reason: 'handshake_timeout',
+          code: 1008,
+          timeoutMs,
+        });
+        conn.close(1008, 'no request within the handshake timeout');
+      }, timeoutMs);
+      silence.unref();
+      ws.once('message', () => clearTimeout(silence));
+    }
+    ws.once('close', () => {
+      clearTimeout(expiry);
+      clearTimeout(silence);
+    });
   }
 }

@@ -1,0 +1,190 @@
+import type { IncomingMessage } from 'node:http';
+import type { SymbolInfo } from '@tickhub/protocol';
+import type { GatewayConfig } from '../config';
+import { symbolMatcher } from '../core/entitlements';
+import type { Logger } from '../logger';
+import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
+import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
+
+/** Why an upgrade or a request was refused; the keys of `AccessControl.refusals`. */
+export type RefusalReason =
+  | 'token_missing'
+  | 'token_invalid'
+  | 'ip_connections'
+  | 'user_connections'
+  | 'ip_upgrade_rate';
+
+/**
+ * Authentication and the connection limits of one gateway, shared by `/ws`, the SignalR hubs and
+ * `/api/symbols`. Counts are exact for this pod: each admitted upgrade counts against its IP and user
+ * until its socket closes.
+ */
+export class AccessControl {
+  readonly verifier: JwtVerifier | undefined;
+  readonly refusals: Record<RefusalReason, number> = {
+    token_missing: 0,
+    token_invalid: 0,
+    ip_connections: 0,
+    user_connections: 0,
+    ip_upgrade_rate: 0,
+  };
+  /** Connections closed with 4001 when their token expired. */
+  expiredCloses = 0;
+  /** Connections closed because they sent nothing within HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeouts = 0;
+  private readonly byIp = new Map<string, number>();
+  private readonly byUser = new Map<string, number>();
+  private upgradeWindow = 0;
+  private readonly upgradesThisSecond = new Map<string, number>();
+  private readonly lastLog = new Map<string, number>();
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.verifier = config.auth.mode === 'off' ? undefined : new JwtVerifier(config.auth);
+  }
+
+  get enabled(): boolean {
+    return this.verifier !== undefined;
+  }
+
+  /** Live connections counted for an IP / a user on this pod. */
+  connectionsOf(kind: 'ip' | 'user', key: string): number {
+    return (kind === 'ip' ? this.byIp : this.byUser).get(key) ?? 0;
+  }
+
+  /** The upgrade guard: rate and caps per IP, then the token, then the cap per user. */
+  readonly guard = async (
+    req: IncomingMessage,
+    context: UpgradeContext,
+  ): Promise<UpgradeRefusal | undefined> => {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const limit = this.config.maxUpgradesPerIpPerSec;
+    if (limit > 0) {
+      const second = Math.floor(this.now() / 1000);
+      if (second !== this.upgradeWindow) {
+        this.upgradeWindow = second;
+        this.upgradesThisSecond.clear();
+      }
+      const n = (this.upgradesThisSecond.get(ip) ?? 0) + 1;
+      this.upgradesThisSecond.set(ip, n);
+      if (n > limit)
+        return this.refuse('ip_upgrade_rate', 429, 'too many upgrades from this address', { ip });
+    }
+    const ipCap = this.config.maxConnectionsPerIp;
+    if (ipCap > 0 && this.connectionsOf('ip', ip) >= ipCap)
+      return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
+    let principal: AuthPrincipal | undefined;
+    if (this.verifier) {
+      const result = await this.authenticate(req, ip);
+      if ('refusal' in result) return result.refusal;
+      principal = result.principal;
+      context.user = principal.user;
+      if (principal.entitlements) context.entitlements = principal.entitlements;
+      if (principal.expiresAt !== undefined) context.expiresAt = principal.expiresAt;
+    }
+    // Checked again after the token: other upgrades of the same address may have passed meanwhile.
+    if (ipCap > 0 && this.connectionsOf('ip', ip) >= ipCap)
+      return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
+    const userCap = this.config.maxConnectionsPerUser;
+    const user = principal?.user;
+    if (user !== undefined && userCap > 0 && this.connectionsOf('user', user) >= userCap)
+      return this.refuse('user_connections', 429, 'too many connections for this user', { ip, user });
+    if (req.socket.destroyed) return undefined;
+    this.count(this.byIp, ip, 1);
+    if (user !== undefined) this.count(this.byUser, user, 1);
+    req.socket.once('close', () => {
+      this.count(this.byIp, ip, -1);
+      if (user !== undefined) this.count(this.byUser, user, -1);
+    });
+    return undefined;
+  };
+
+  /** The `authenticate` option of the SignalR transports: set only when authentication is on. */
+  signalRAuthentication(): { authenticate?: AccessControl['authenticateRequest'] } {
+    return this.verifier ? { authenticate: this.authenticateRequest } : {};
+  }
+
+  /** For the SignalR transports: the principal of a request, or null (answered 401). */
+  readonly authenticateRequest = async (
+    req: IncomingMessage,
+  ): Promise<{ userId: string; claims: Record<string, unknown> } | null> => {
+    if (!this.verifier) return { userId: '', claims: {} };
+    const result = await this.authenticate(req, req.socket.remoteAddress ?? 'unknown');
+    if ('refusal' in result) return null;
+    const { principal } = result;
+    return {
+      userId: principal.user,
+      claims: principal.entitlements ? { entitlements: principal.entitlements } : {},
+    };
+  };
+
+  /**
+   * What `/api/symbols` shows a request: everything with authentication off (narrowed by
+   * ENTITLED_SYMBOLS), only the entitled symbols of its token otherwise; null = 401.
+   */
+  async symbolsFor(req: IncomingMessage, all: readonly SymbolInfo[]): Promise<SymbolInfo[] | null> {
+    let patterns: readonly string[] | undefined = this.config.entitledSymbols;
+    if (this.verifier) {
+      const result = await this.authenticate(req, req.socket.remoteAddress ?? 'unknown');
+      if ('refusal' in result) return null;
+      patterns = result.principal.entitlements?.symbols ?? patterns;
+    }
+    const allowed = symbolMatcher(patterns);
+    return all.filter((s) => allowed(s.symbol));
+  }
+
+  private async authenticate(
+    req: IncomingMessage,
+    ip: string,
+  ): Promise<{ principal: AuthPrincipal } | { refusal: UpgradeRefusal }> {
+    const token = tokenOf(req);
+    if (token === undefined) return { refusal: this.refuse('token_missing', 401, 'token missing', { ip }) };
+    try {
+      return { principal: await (this.verifier as JwtVerifier).verify(token) };
+    } catch (error) {
+      const detail = error instanceof AuthError ? error.reason : 'token invalid';
+      return { refusal: this.refuse('token_invalid', 401, 'token invalid', { ip, detail }) };
+    }
+  }
+
+  private refuse(
+    reason: RefusalReason,
+    status: number,
+    text: string,
+    fields: Record<string, unknown>,
+  ): UpgradeRefusal {
+    this.refusals[reason]++;
+    this.logThrottled(reason, { reason, status, ...fields });
+    return { status, reason: text };
+  }
+
+  /** One log line per reason and second at most, with how many were left out: a flood cannot flood the log. */
+  private logThrottled(reason: string, fields: Record<string, unknown>): void {
+    const now = this.now();
+    const last = this.lastLog.get(reason) ?? 0;
+    if (now - last < 1000) return;
+    this.lastLog.set(reason, now);
+    this.logger.warn('access refused', { ...fields, totalOfReason: this.refusals[reason as RefusalReason] });
+  }
+
+  private count(map: Map<string, number>, key: string, delta: number): void {
+    const n = (map.get(key) ?? 0) + delta;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  }
+}
+
+const instances = new WeakMap<GatewayConfig, AccessControl>();
+
+/** The one AccessControl of a gateway (its configuration object), shared by every transport. */
+export function accessControlFor(config: GatewayConfig, logger: Logger): AccessControl {
+  let ac = instances.get(config);
+  if (!ac) {
+    ac = new AccessControl(config, logger);
+    instances.set(config, ac);
+  }
+  return ac;
+}

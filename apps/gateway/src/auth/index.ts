@@ -1,0 +1,10 @@
+export { AccessControl, accessControlFor, type RefusalReason } from './access-control';
+export {
+  type AuthConfig,
+  AuthError,
+  type AuthMode,
+  type AuthPrincipal,
+  entitlementsOf,
+  JwtVerifier,
+  tokenOf,
+} from './jwt';

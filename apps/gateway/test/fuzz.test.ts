@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+jest.setTimeout(120_000);
+
+interface FuzzResult {
+  ok: boolean;
+  framesTried: number;
+  errorsByCode: Record<string, number>;
+  closesByCode: Record<string, number>;
+  hostileClients: number;
+  hostileClientsAnswered: number;
+  unanswered: number;
+  nonProtocolAnswers: number;
+  crashes: number;
+  connectChurn: number;
+  failures: string[];
+}
+
+/** Runs `bench/fuzz.mjs` (two live gateways from dist/) and returns its JSON summary. */
+function runFuzz(frames: number): Promise<FuzzResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [join(__dirname, '..', 'bench', 'fuzz.mjs'), '--frames', String(frames), '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    proc.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    proc.once('exit', () => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as FuzzResult);
+      } catch {
+        reject(new Error(`fuzz run printed no summary:\n${out}\n${err}`));
+      }
+    });
+  });
+}
+
+describe('fuzzing and abuse against a live gateway', () => {
+  it('answers every hostile client with a PROTOCOL.md error or close code, and never crashes', async () => {
+    const result = await runFuzz(12_000);
+    expect(result.failures).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(result.crashes).toBe(0);
+    expect(result.framesTried).toBeGreaterThanOrEqual(12_000);
+    expect(result.unanswered).toBe(0);
+    expect(result.hostileClientsAnswered).toBe(result.hostileClients);
+    expect(result.errorsByCode.BAD_REQUEST).toBeGreaterThan(0);
+    expect(result.errorsByCode.RATE_LIMITED).toBeGreaterThan(0);
+    expect(result.closesByCode['4008']).toBeGreaterThan(0);
+    expect(result.connectChurn).toBeGreaterThanOrEqual(1000);
+  });
+});
