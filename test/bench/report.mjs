@@ -1,0 +1,257 @@
+// Turns one benchmark run into its JSON file, the Markdown page and the SVG chart (no dependencies).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const fmt = (v, digits = 2) =>
+  v === null || v === undefined || Number.isNaN(v) ? '—' : Number(v).toFixed(digits);
+const kib = (bytes) => (bytes === null || bytes === undefined || Number.isNaN(bytes) ? null : bytes / 1024);
+const ratio = (a, b) =>
+  a === null || b === null || a === undefined || b === undefined || !(b > 0) ? null : a / b;
+
+/** The idle level all servers reached, largest first, for a like-for-like memory figure. */
+function commonIdleLevel(results) {
+  const ok = results.filter((r) => r.idle?.levels?.length);
+  if (ok.length === 0) return null;
+  const sets = ok.map((r) => new Set(r.idle.levels.map((l) => l.target)));
+  const common = [...sets[0]].filter((t) => sets.every((s) => s.has(t)));
+  return common.length ? Math.max(...common) : null;
+}
+
+const idleAt = (r, target) => r?.idle?.levels?.find((l) => l.target === target);
+
+export function evaluateTargets(report) {
+  const by = Object.fromEntries(report.results.map((r) => [r.name, r]));
+  const th = by.tickhub;
+  const sio = by.socketio;
+  const floor = by.preframed;
+  const level = commonIdleLevel(report.results);
+  const cpm = (r) => r?.load?.steady?.cpuSecondsPerMillionUpdates ?? null;
+  const p99 = (r) => r?.load?.steady?.latency?.p99Ms ?? null;
+  const throttleMs = 1000 / report.workload.maxHz;
+  const targets = [];
+  const add = (name, value, met) => targets.push({ name, value, met: met === null ? null : Boolean(met) });
+
+  const net = (r) => r?.load?.steady?.netCpuSecondsPerMillionUpdates ?? null;
+  const cpuText = (a, b) =>
+    `${fmt(ratio(cpm(a), cpm(b)))}× (net of no-client CPU: ${fmt(ratio(net(a), net(b)))}×)`;
+  const cpuVsSio = ratio(cpm(th), cpm(sio));
+  add(
+    'CPU per delivered update ≤ 1/4 of Socket.IO',
+    cpuVsSio === null ? '—' : cpuText(th, sio),
+    cpuVsSio === null ? null : cpuVsSio <= 0.25,
+  );
+  const cpuVsFloor = ratio(cpm(th), cpm(floor));
+  add(
+    'CPU per delivered update ≤ 1.5× the pre-framed floor',
+    cpuVsFloor === null ? '—' : cpuText(th, floor),
+    cpuVsFloor === null ? null : cpuVsFloor <= 1.5,
+  );
+  add(
+    'p99 ≤ Socket.IO p99 at the same load',
+    `${fmt(p99(th))} ms vs ${fmt(p99(sio))} ms`,
+    p99(th) === null || p99(sio) === null ? null : p99(th) <= p99(sio),
+  );
+  add(
+    `p99 < 10 ms + throttle interval (${fmt(throttleMs, 0)} ms)`,
+    `${fmt(p99(th))} ms`,
+    p99(th) === null ? null : p99(th) < 10 + throttleMs,
+  );
+  const memTh = idleAt(th, level)?.rssPerConnBytes ?? null;
+  const memSio = idleAt(sio, level)?.rssPerConnBytes ?? null;
+  const memRatio = ratio(memTh, memSio);
+  add(
+    `memory (RSS) per idle connection ≤ ½ of Socket.IO (at ${level ?? '—'} connections)`,
+    memRatio === null ? '—' : `${fmt(memRatio)}×`,
+    memRatio === null ? null : memRatio <= 0.5,
+  );
+  const maxConn = th?.idle?.levels?.reduce((m, l) => Math.max(m, l.connections), 0) ?? null;
+  add(
+    '20,000 concurrent connections on one gateway process',
+    maxConn === null ? '—' : `${maxConn} held`,
+    maxConn === null ? null : maxConn >= 20000,
+  );
+  const before = p99(th);
+  const after = th?.load?.withSlow?.latency?.p99Ms ?? null;
+  const move = before && after !== null ? (after - before) / before : null;
+  add(
+    "10% slow clients move the others' p99 by ≤ 20%",
+    move === null ? '—' : `${fmt(move * 100, 0)}%`,
+    move === null ? null : move <= 0.2,
+  );
+  return targets;
+}
+
+function markdown(report, targets, jsonPath, svgName) {
+  const { results, workload: w, machine: m } = report;
+  const th = results.find((r) => r.name === 'tickhub');
+  const level = commonIdleLevel(results);
+  const thCpm = th?.load?.steady?.cpuSecondsPerMillionUpdates ?? null;
+  const thNet = th?.load?.steady?.netCpuSecondsPerMillionUpdates ?? null;
+  const thP99 = th?.load?.steady?.latency?.p99Ms ?? null;
+  const thMem = idleAt(th, level)?.rssPerConnBytes ?? null;
+  const lines = [];
+  lines.push('# Benchmarks: tickhub, Socket.IO and plain ws side by side', '');
+  lines.push(
+    'The same workload goes through each server, one after another in one run: the same simulated market',
+    '(`@tickhub/market-sim`, same seed, tick rate and universe), the same clients subscribed to the same',
+    'symbols, the same update rate per symbol. Load comes from separate processes; the server CPU figure is',
+    "the server process's own `utime + stime` from `/proc/<pid>/stat` over the measured window.",
+    '',
+  );
+  lines.push(`Run \`${report.runId}\` (${report.date}), **${report.mode}** mode: \`${report.command}\`.`, '');
+  lines.push(
+    `Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, ${m.platform}; ${m.loadGenerators} load-generator processes; ${m.note}.`,
+    '',
+  );
+  lines.push(
+    `Workload: ${w.clients} clients, each subscribed to ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz; ${w.ticksPerSec} source ticks/s (Zipf activity over the symbols); ${w.windowSeconds} s measured after ${w.warmupSeconds} s warm-up; idle connections at ${[...w.idleLevels].join(', ')}${w.idleTickhubExtra?.length ? ` (tickhub also ${w.idleTickhubExtra.join(', ')})` : ''}; slow clients: ${w.slowClients}.`,
+    '',
+  );
+  lines.push('## Results', '');
+  lines.push(
+    `| server | updates/s | server CPU (no clients) | CPU-s per 1M updates | × tickhub | net of no-client CPU | × tickhub | p50 ms | p99 ms | p99.9 ms | × tickhub p99 | RSS KiB / idle conn @${level ?? '—'} | × tickhub | heap KiB / idle conn | p99 with 10% slow | Δ p99 |`,
+  );
+  lines.push(
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.label} | failed: ${r.error.replace(/\|/g, '/').slice(0, 160)} |||||||||||||||`);
+      continue;
+    }
+    const s = r.load?.steady;
+    const idle = idleAt(r, level);
+    const slowP99 = r.load?.withSlow?.latency?.p99Ms ?? null;
+    const delta =
+      s?.latency?.p99Ms && slowP99 !== null ? ((slowP99 - s.latency.p99Ms) / s.latency.p99Ms) * 100 : null;
+    lines.push(
+      `| ${r.label} | ${s?.updatesPerSec ?? '—'} | ${s?.serverCpuPercent ?? '—'}% (${r.idle?.baseline?.noClientCpuPercent ?? '—'}%) | ${fmt(s?.cpuSecondsPerMillionUpdates)} | ${fmt(ratio(s?.cpuSecondsPerMillionUpdates, thCpm))} | ${fmt(s?.netCpuSecondsPerMillionUpdates)} | ${fmt(ratio(s?.netCpuSecondsPerMillionUpdates, thNet))} | ${fmt(s?.latency?.p50Ms)} | ${fmt(s?.latency?.p99Ms)} | ${fmt(s?.latency?.p999Ms)} | ${fmt(ratio(s?.latency?.p99Ms, thP99))} | ${fmt(kib(idle?.rssPerConnBytes), 1)} | ${fmt(ratio(idle?.rssPerConnBytes, thMem))} | ${fmt(kib(idle?.heapPerConnBytes), 1)} | ${fmt(slowP99)} | ${delta === null ? '—' : `${delta >= 0 ? '+' : ''}${fmt(delta, 0)}%`} |`,
+    );
+  }
+  lines.push('');
+  const idleRows = results.flatMap((r) => (r.idle?.levels ?? []).map((l) => ({ r, l })));
+  if (idleRows.length) {
+    lines.push('### Idle connections', '');
+    lines.push('| server | target | held | failed | RSS MiB | RSS KiB / conn | heap KiB / conn |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const { r, l } of idleRows) {
+      lines.push(
+        `| ${r.label} | ${l.target} | ${l.connections} | ${l.failed} | ${fmt(l.rssBytes / 1048576, 1)} | ${fmt(kib(l.rssPerConnBytes), 1)} | ${fmt(kib(l.heapPerConnBytes), 1)} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push(`![CPU per million updates, p99 latency and memory per idle connection](${svgName})`, '');
+  lines.push('## Targets for tickhub (reported, never asserted)', '');
+  lines.push('| target | measured | met |', '| --- | --- | --- |');
+  for (const t of targets)
+    lines.push(`| ${t.name} | ${t.value} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
+  lines.push('');
+  const notes = results.filter((r) => r.notes);
+  if (notes.length) {
+    lines.push('## Server notes', '');
+    for (const r of notes) lines.push(`- **${r.label}**: ${r.notes}`);
+    lines.push('');
+  }
+  lines.push(
+    '## How it is measured',
+    '',
+    "- **Servers.** Each runs as its own process, started fresh: tickhub's gateway (`apps/gateway/dist/main.js`, embedded mode; with Kafka and Redis too when `KAFKA_BROKERS` is set, the ingester then being the tick source), and `test/bench/peer-server.mjs` as Socket.IO (rooms per symbol, `@socket.io/redis-adapter` on `REDIS_URL`), as a naive ws server (each update to each subscriber as its own frame, serialized per send) and as a pre-framed ws server (each update serialized and framed once, the same bytes written to every subscriber). The peers throttle the simple way: the latest quote per symbol, flushed every 1/maxHz; tickhub throttles per (connection, symbol) with leading and trailing edge and batches per connection.",
+    '- **Clients.** WebSocket (or Socket.IO, websocket transport) clients from separate load-generator processes, spread over source addresses 127.0.0.2–127.0.0.9. They count updates without parsing and parse one frame in four to record latency.',
+    "- **Delivered updates/s**: symbol updates received by all clients over the window. **CPU**: the server process's `utime + stime` over the window, per million delivered updates. It includes the simulated market, which every server runs the same way (in the Kafka variant the ingester is a separate process and not counted).",
+    '- **Net CPU** subtracts the CPU the same server process used with no client connected (the simulated market, timers, metrics), measured for 1.5 s after start; it isolates the cost of fan-out at small loads, where that fixed cost dominates.',
+    "- **Latency**: tick creation (`ts`, the simulator's `Date.now()`) to client receipt (`performance.timeOrigin + performance.now()`), in an HDR histogram (µs, 3 significant digits), merged over all clients. `ts` is whole milliseconds, so figures carry up to 1 ms of truncation. It includes the throttle: an update may wait up to one interval (1/maxHz) for its turn.",
+    '- **Memory per idle connection**: (RSS, or V8 heap used, with N idle connections − before any) / N, after 1.5 s of settling and without forcing a GC. The gateway reports its heap on `/metrics`, the peers on `/debug/memory`.',
+    '- **Slow clients**: one client in ten reads its socket for 100 ms of every second; p99 of the other clients is compared with the window before.',
+    "- Servers and load generators share the machine's cores: on a small machine the clients' cost limits the delivered rate of every server alike, so read the CPU per update and the latency rather than the absolute rate.",
+    '',
+    '## How to run',
+    '',
+    '```sh',
+    'cd /work/main && npx turbo run build --filter=@tickhub/gateway...   # the gateway under test',
+    'npm run bench            # quick mode (seconds; what CI runs at tiny sizes)',
+    'npm run bench -- --full  # 2,000 clients, 1k/10k idle connections (20k for the gateway)',
+    'REDIS_URL=redis://127.0.0.1:6379 KAFKA_BROKERS=127.0.0.1:19092 npm run bench   # Socket.IO on Redis, tickhub with Kafka',
+    'node test/bench/run.mjs --quick --clients 200 --symbols 50 --per-client 10 --hz 10 --seconds 10 --idle 1000',
+    '```',
+    '',
+    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), this page and \`${svgName}\`.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Three bar panels (CPU per 1M updates, p99, RSS per idle connection), one bar per server. */
+function svg(report) {
+  const level = commonIdleLevel(report.results);
+  const ok = report.results.filter((r) => !r.error);
+  const panels = [
+    { title: 'server CPU-s per 1M updates', value: (r) => r.load?.steady?.cpuSecondsPerMillionUpdates },
+    { title: 'p99 latency, ms', value: (r) => r.load?.steady?.latency?.p99Ms },
+    {
+      title: `RSS KiB per idle connection (@${level ?? '—'})`,
+      value: (r) => kib(idleAt(r, level)?.rssPerConnBytes),
+    },
+  ];
+  const colors = ['#1f77b4', '#9467bd', '#d62728', '#ff7f0e', '#2ca02c', '#8c564b'];
+  const pw = 300;
+  const ph = 220;
+  const barArea = 150;
+  const width = pw * panels.length + 20;
+  const legendH = 20 * ok.length + 10;
+  const height = ph + legendH + 40;
+  const parts = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`tickhub benchmark, ${report.mode} mode, ${report.workload.clients} clients, ${report.machine.cores} cores, Node ${report.machine.node}`)}</text>`,
+  );
+  panels.forEach((p, pi) => {
+    const x0 = 10 + pi * pw;
+    const y0 = 40;
+    const vals = ok.map((r) => p.value(r));
+    const max = Math.max(...vals.filter((v) => typeof v === 'number' && Number.isFinite(v)), 0) || 1;
+    parts.push(`<text x="${x0 + 5}" y="${y0 + 12}" font-weight="bold">${esc(p.title)}</text>`);
+    const bw = Math.min(40, (pw - 40) / Math.max(1, ok.length) - 8);
+    const baseY = y0 + 30 + barArea;
+    parts.push(`<line x1="${x0 + 5}" y1="${baseY}" x2="${x0 + pw - 15}" y2="${baseY}" stroke="#333"/>`);
+    vals.forEach((v, i) => {
+      const bx = x0 + 15 + i * (bw + 8);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        parts.push(`<text x="${bx}" y="${baseY - 4}" fill="#999">n/a</text>`);
+        return;
+      }
+      const h = Math.max(1, (v / max) * barArea);
+      parts.push(
+        `<rect x="${bx}" y="${(baseY - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="${colors[i % colors.length]}"/>`,
+        `<text x="${bx + bw / 2}" y="${(baseY - h - 3).toFixed(1)}" text-anchor="middle" font-size="10">${esc(v >= 100 ? v.toFixed(0) : v.toFixed(2))}</text>`,
+      );
+    });
+  });
+  ok.forEach((r, i) => {
+    const y = ph + 40 + i * 20;
+    parts.push(
+      `<rect x="15" y="${y - 10}" width="12" height="12" fill="${colors[i % colors.length]}"/>`,
+      `<text x="33" y="${y}">${esc(r.label)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** Writes the JSON, Markdown and SVG of a run; returns their paths. */
+export function writeReports(report, { outDir, docsDir }) {
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(docsDir, { recursive: true });
+  const targets = evaluateTargets(report);
+  const full = { ...report, targets };
+  const jsonPath = join(outDir, `bench-${report.runId}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(full, null, 2)}\n`);
+  const mdPath = join(docsDir, 'benchmarks.md');
+  const svgPath = join(docsDir, 'benchmarks.svg');
+  writeFileSync(svgPath, svg(full));
+  writeFileSync(mdPath, markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg'));
+  return [jsonPath, mdPath, svgPath];
+}
