@@ -115,8 +115,14 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const logger = new Logger(config.logLevel, { gateway: config.gatewayId });
   process.on('uncaughtException', (error) => logger.error('uncaught exception', { error }));
   process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error: String(error) }));
-  const gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
+  // Handlers go in before start-up so that a signal arriving while the gateway starts is not lost:
+  // nothing is serving yet, so there is nothing to drain and the process simply exits.
+  let gateway: Gateway | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (!gateway) {
+      logger.info('signal during start-up, exiting', { signal });
+      process.exit(0);
+    }
     const timer = setTimeout(() => {
       logger.warn('drain grace period over, exiting', { graceMs: config.drainGraceMs });
       process.exit(0);
@@ -132,6 +138,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
   return gateway;
 }
 

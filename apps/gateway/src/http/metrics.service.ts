@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
+import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
-import { GATEWAY_CONFIG } from '../tokens';
+import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { UpgradeRouter } from '../ws/upgrade-router';
 import { WsConnections } from '../ws/ws-connections';
 
@@ -22,6 +24,7 @@ export class MetricsService {
     connections: WsConnections,
     router: UpgradeRouter,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) logger: Logger,
   ) {
     const r = this.registry;
     r.setDefaultLabels({ gateway: config.gatewayId });
@@ -29,6 +32,7 @@ export class MetricsService {
     const edge = runtime.edge.counters;
     const source = runtime.source.counters;
     const ws = connections.counters;
+    const access = accessControlFor(config, logger);
 
     gauge(r, 'connections', 'Open native /ws connections', () => connections.size());
     gauge(r, 'sessions', 'Open feed sessions over every transport', () => runtime.edge.sessionCount());
@@ -143,35 +147,35 @@ export class MetricsService {
       () => router.rejectedOrigins,
     );
 
-    let lastErrors: Record<string, number> = {};
-    const errors = new Counter({
-      name: `${P}inbound_errors_total`,
-      help: 'Error frames sent to clients, by code',
-      labelNames: ['code'],
-      registers: [r],
-      collect() {
-        for (const [code, value] of Object.entries(ws.errors)) {
-          const delta = value - (lastErrors[code] ?? 0);
-          if (delta > 0) errors.inc({ code }, delta);
-          else errors.inc({ code }, 0);
-        }
-        lastErrors = { ...ws.errors };
-      },
+    labelledCounter(r, 'inbound_errors_total', 'Error frames sent to clients, by code', 'code', () =>
+      Object.entries(ws.errors),
+    );
+    labelledCounter(r, 'closes_total', 'Connections closed by the server, by close code', 'code', () =>
+      ws.closes.entries(),
+    );
+    labelledCounter(
+      r,
+      'access_refusals_total',
+      'Upgrades and requests refused by authentication or connection limits, by reason',
+      'reason',
+      () => Object.entries(access.refusals),
+    );
+    labelledCounter(
+      r,
+      'upgrade_rejections_total',
+      'WebSocket upgrades refused, by HTTP status',
+      'status',
+      () => Object.entries(router.rejectionsByStatus),
+    );
+    counter(r, 'token_expired_closes_total', 'Connections closed with 4001 at token expiry', () => {
+      return access.expiredCloses;
     });
-    const lastCloses = new Map<number, number>();
-    const closes = new Counter({
-      name: `${P}closes_total`,
-      help: 'Connections closed by the server, by close code',
-      labelNames: ['code'],
-      registers: [r],
-      collect() {
-        for (const [code, value] of ws.closes) {
-          const delta = value - (lastCloses.get(code) ?? 0);
-          closes.inc({ code: String(code) }, Math.max(0, delta));
-          lastCloses.set(code, value);
-        }
-      },
-    });
+    counter(
+      r,
+      'handshake_timeouts_total',
+      'Connections closed for sending nothing within HANDSHAKE_TIMEOUT_MS',
+      () => access.handshakeTimeouts,
+    );
   }
 
   async text(): Promise<string> {
@@ -200,6 +204,30 @@ function counter(r: Registry, name: string, help: string, read: () => number): v
       const value = read();
       if (value > last) c.inc(value - last);
       last = value;
+    },
+  });
+}
+
+/** A counter with one label, fed at scrape time from plain per-label totals kept by the hot path. */
+function labelledCounter(
+  r: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Iterable<readonly [string | number, number]>,
+): void {
+  const last = new Map<string, number>();
+  const c: Counter = new Counter({
+    name: `${P}${name}`,
+    help,
+    labelNames: [label],
+    registers: [r],
+    collect() {
+      for (const [key, value] of read()) {
+        const k = String(key);
+        c.inc({ [label]: k }, Math.max(0, value - (last.get(k) ?? 0)));
+        last.set(k, value);
+      }
     },
   });
 }
