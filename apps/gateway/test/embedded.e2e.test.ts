@@ -131,6 +131,22 @@ describe('/ws native protocol', () => {
     }
   });
 
+  it('exports the tick-to-client latency of written updates and a zero backplane round trip', async () => {
+    const c = await open(SUBPROTOCOL_JSON);
+    c.send({ type: 'subscribe', id: 'lat', symbols: ['NVDA'], maxHz: 20 });
+    await waitFor(() => c.updates().some((x) => x.u.symbol === 'NVDA'), 15_000, 'NVDA ticks');
+    // Samples are recorded as frames are written, before the client reads them.
+    expect(await metric(gw.http, 'tickhub_gateway_update_latency_seconds_count')).toBeGreaterThan(0);
+    const sum = await metric(gw.http, 'tickhub_gateway_update_latency_seconds_sum');
+    expect(Number.isFinite(sum)).toBe(true);
+    expect(sum).toBeGreaterThanOrEqual(0);
+    expect(
+      await metric(gw.http, 'tickhub_gateway_update_latency_seconds_bucket', 'le="+Inf"'),
+    ).toBeGreaterThan(0);
+    // The in-memory backplane has no round trip to measure.
+    expect(await metric(gw.http, 'tickhub_gateway_backplane_rtt_seconds')).toBe(0);
+  });
+
   it('never sends a symbol more often than its maxHz', async () => {
     const c = await open();
     const symbols = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'EURUSD', 'BTCUSD', 'JPM'];

@@ -227,6 +227,17 @@ export class RedisBackplane implements Backplane {
     return [...this.symbolByChannel.keys(), ...this.topicByChannel.keys()];
   }
 
+  /**
+   * Round trip to Redis in milliseconds: a PING on the writer connection, so it also measures the
+   * queue in front of publishes. Rejects while the writer is down or the backplane is closed.
+   */
+  async ping(): Promise<number> {
+    if (this.closing || !this.pubUp) throw new Error(`backplane not connected (state ${this.state})`);
+    const started = performance.now();
+    await this.pub.ping();
+    return performance.now() - started;
+  }
+
   async close(): Promise<void> {
     if (!this.closing) this.closing = this.doClose();
     return this.closing;

@@ -55,6 +55,23 @@ describeBackplaneContract('RedisBackplane', async () => {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+describe('RedisBackplane.ping', () => {
+  it('measures a round trip while connected and rejects once closed', async () => {
+    const keyPrefix = prefix();
+    const [pod] = await makePods(1, keyPrefix);
+    if (!pod) throw new Error('no pod');
+    try {
+      const rttMs = await pod.ping();
+      expect(Number.isFinite(rttMs)).toBe(true);
+      expect(rttMs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await pod.close();
+      await deleteKeys(REDIS_URL, keyPrefix);
+    }
+    await expect(pod.ping()).rejects.toThrow(/not connected/);
+  });
+});
+
 describe('RedisBackplane on Redis', () => {
   let admin: Redis;
   beforeAll(() => {

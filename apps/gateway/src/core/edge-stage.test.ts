@@ -136,6 +136,28 @@ describe('EdgeStage throttling (PROTOCOL.md rules 1-5)', () => {
     expect(sink.frames).toHaveLength(2);
   });
 
+  it('samples the age of the first update written in each flush, never of snapshots', async () => {
+    const { backplane, open, publish, clock, edge } = setup();
+    const samples: number[] = [];
+    edge.onLatencySample = (ms) => samples.push(ms);
+    await backplane.connect();
+    await publish(quote('MSFT', 1, { ts: clock.now() - 5 }));
+    const a = open();
+    const b = open();
+    a.session.subscribe(['AAPL', 'MSFT'], 2);
+    b.session.subscribe(['AAPL'], 2);
+    await settle();
+    clock.runDeferred();
+    expect(a.sink.snapshots).toHaveLength(1);
+    expect(samples).toEqual([]);
+    await publish(quote('AAPL', 1, { ts: clock.now() - 40 }));
+    clock.runDeferred();
+    // Two frames written in one flush: one sample.
+    expect(a.sink.frames).toHaveLength(1);
+    expect(b.sink.frames).toHaveLength(1);
+    expect(samples).toEqual([40]);
+  });
+
   it('gives the first update after a snapshot a higher seq than the snapshot', async () => {
     const { backplane, open, publish, clock } = setup();
     await backplane.connect();

@@ -220,6 +220,12 @@ export class EdgeStage {
   private subscriptionCount = 0;
   /** Entries created by the subscribe in progress, loaded together at its end. */
   private newEntries: SymbolEntry[] = [];
+  /**
+   * Receives (now − tick ts) in ms of the first update written in each flush (ticks frames only,
+   * snapshots excluded). Sampled once per flush so the hot path pays no metrics call per update.
+   */
+  onLatencySample: ((latencyMs: number) => void) | undefined = undefined;
+  private latencySampleDue = false;
   readonly counters: EdgeStageCounters = {
     updatesIn: 0,
     updatesStale: 0,
@@ -587,6 +593,7 @@ export class EdgeStage {
     const queue = this.flushQueue;
     if (queue.length === 0) return;
     this.flushQueue = [];
+    this.latencySampleDue = this.onLatencySample !== undefined;
     for (const s of queue) {
       s.inFlushQueue = false;
       this.flushSession(s, now);
@@ -610,6 +617,7 @@ export class EdgeStage {
       this.flushCache.set(encoding, cache);
     }
     const parts: unknown[] = [];
+    let firstTs = 0;
     for (const p of outbox) {
       p.queued = false;
       const u = p.pending;
@@ -625,6 +633,7 @@ export class EdgeStage {
         cache.set(key, part);
         this.counters.encodes++;
       }
+      if (parts.length === 0) firstTs = u.ts;
       parts.push(part);
       p.lastSentSeq = u.seq;
       p.lastSentAt = now;
@@ -634,6 +643,10 @@ export class EdgeStage {
       s.sink.writeTicks(parts);
       this.counters.framesSent++;
       this.counters.updatesSent += parts.length;
+      if (this.latencySampleDue) {
+        this.latencySampleDue = false;
+        this.onLatencySample?.(now - firstTs);
+      }
     } catch (error) {
       this.options.onError?.(error, 'writeTicks');
     }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisBackplaneStats } from '@tickhub/backplane-redis';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Logger } from '../logger';
@@ -45,6 +45,21 @@ export class MetricsService {
     gauge(r, 'ready', '1 when the gateway is ready to serve', () => (runtime.isReady() ? 1 : 0));
     gauge(r, 'kafka_lag', 'Messages behind the head of md.ticks over owned partitions', () =>
       runtime.tickSource.lag(),
+    );
+    // Sampled: the first update written in each flush, ticks frames only (snapshots excluded), so the
+    // tick path pays one observation per flush, never one per update.
+    const latency = new Histogram({
+      name: `${P}update_latency_seconds`,
+      help: 'Age (now - tick ts) of updates written to clients, first update of each flush, in seconds',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [r],
+    });
+    runtime.edge.onLatencySample = (ms) => latency.observe(Math.max(0, ms) / 1000);
+    gauge(
+      r,
+      'backplane_rtt_seconds',
+      'Last round trip to the backplane (PING on the Redis writer every 5 s); 0 for the in-memory one',
+      () => runtime.backplaneRttMs / 1000,
     );
     counter(r, 'frames_sent_total', 'ticks frames written to connections', () => edge.framesSent);
     counter(r, 'updates_sent_total', 'Symbol updates written to connections', () => edge.updatesSent);
