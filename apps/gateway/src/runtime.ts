@@ -2,6 +2,7 @@ import { type Backplane, type BackplaneState, MemoryBackplane } from '@tickhub/b
 import { RedisBackplane, type RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
+import { accessControlFor } from './auth/access-control';
 import type { GatewayConfig } from './config';
 import { type Clock, realClock } from './core/clock';
 import { EdgeStage } from './core/edge-stage';
@@ -29,6 +30,9 @@ export function createBackplane(config: GatewayConfig, logger?: Logger): Backpla
   }
   return new MemoryBackplane({ podId: config.gatewayId });
 }
+
+/** How often a pod reports its presence and refreshes the cluster view used by the connection caps. */
+const PRESENCE_REFRESH_MS = 1000;
 
 /** How long one start attempt waits for the backplane before it is logged and retried. */
 const BACKPLANE_WAIT_MS = 10_000;
@@ -85,6 +89,9 @@ export class GatewayRuntime {
   private draining = false;
   private started = false;
   private presenceTimer: NodeJS.Timeout | undefined;
+  private rttTimer: NodeJS.Timeout | undefined;
+  /** Last backplane round trip in ms (PING on the Redis writer); 0 for the in-memory backplane. */
+  backplaneRttMs = 0;
   private backplaneConnectRequested = false;
   private readonly backplaneWaiters = new Set<() => void>();
   private backplaneStateValue: BackplaneState;
@@ -188,17 +195,45 @@ export class GatewayRuntime {
     this.started = true;
     await this.awaitBackplane(backplaneWaitMs);
     await this.tickSource.start(this.source);
+    // Every second: the connection caps read the cluster view, so its age is the window in which a
+    // burst spread over pods can pass them (docs/security.md).
+    const access = accessControlFor(this.config, this.logger);
     this.presenceTimer = setInterval(() => {
       try {
         this.backplane.reportPresence({
           connections: this.edge.sessionCount(),
           subscribers: this.edge.subscriberCounts(),
+          counters: access.presenceCounters(),
         });
       } catch (error) {
         this.logger.warn('presence report failed', { error: String(error) });
       }
-    }, 5000);
+      this.backplane.getClusterPresence().then(
+        (view) => access.applyClusterCounters(view.counters),
+        // The caps keep the last view; the next tick tries again.
+        () => undefined,
+      );
+    }, PRESENCE_REFRESH_MS);
     this.presenceTimer.unref();
+    this.startRttProbe();
+  }
+
+  /** Measures the Redis round trip every 5 s; the in-memory backplane has none to measure. */
+  private startRttProbe(): void {
+    const backplane = this.backplane;
+    if (!(backplane instanceof RedisBackplane) || this.rttTimer) return;
+    const probe = () => {
+      backplane.ping().then(
+        (ms) => {
+          this.backplaneRttMs = ms;
+        },
+        // A failed ping keeps the last value; reconnects and failed writes have their own metrics.
+        () => undefined,
+      );
+    };
+    probe();
+    this.rttTimer = setInterval(probe, 5000);
+    this.rttTimer.unref();
   }
 
   /** Starts in the background, retrying while the tick source or backplane cannot be reached. */
@@ -249,6 +284,7 @@ export class GatewayRuntime {
   async stop(): Promise<void> {
     this.draining = true;
     if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.rttTimer) clearInterval(this.rttTimer);
     try {
       await this.tickSource.stop();
     } catch (error) {

@@ -6,6 +6,9 @@ import type { Logger } from '../logger';
 import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
 import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
 
+/** The most per-IP / per-user counters one pod reports with its presence. */
+export const PRESENCE_COUNTER_KEYS = 1000;
+
 /** Why an upgrade or a request was refused; the keys of `AccessControl.refusals`. */
 export type RefusalReason =
   | 'token_missing'
@@ -37,6 +40,10 @@ export class AccessControl {
   private upgradeWindow = 0;
   private readonly upgradesThisSecond = new Map<string, number>();
   private readonly lastLog = new Map<string, number>();
+  /** Counters of the last cluster view (`ip:<addr>`, `user:<id>`, summed over live pods). */
+  private clusterCounters: Record<string, number> = {};
+  /** What this pod reported last: its share inside `clusterCounters`. */
+  private reportedCounters: Record<string, number> = {};
 
   constructor(
     private readonly config: GatewayConfig,
@@ -53,6 +60,41 @@ export class AccessControl {
   /** Live connections counted for an IP / a user on this pod. */
   connectionsOf(kind: 'ip' | 'user', key: string): number {
     return (kind === 'ip' ? this.byIp : this.byUser).get(key) ?? 0;
+  }
+
+  /**
+   * Connections counted for an IP / a user across the cluster: this pod's exact count plus what the
+   * other pods reported in the last cluster view. Eventually consistent: the view is as old as the
+   * presence refresh, so a burst spread over pods can pass the cap by what arrived within that window.
+   */
+  clusterConnectionsOf(kind: 'ip' | 'user', key: string): number {
+    const local = this.connectionsOf(kind, key);
+    const k = `${kind}:${key}`;
+    const others = (this.clusterCounters[k] ?? 0) - (this.reportedCounters[k] ?? 0);
+    return Math.max(local, local + others);
+  }
+
+  /**
+   * The counters this pod reports with its presence: its non-zero counts per IP and per user, at most
+   * `maxKeys` of them (the largest first), so a flood of distinct addresses cannot bloat the report.
+   * Addresses left out are still capped exactly on this pod.
+   */
+  presenceCounters(maxKeys = PRESENCE_COUNTER_KEYS): Record<string, number> {
+    const entries: Array<[string, number]> = [];
+    for (const [ip, n] of this.byIp) entries.push([`ip:${ip}`, n]);
+    for (const [user, n] of this.byUser) entries.push([`user:${user}`, n]);
+    if (entries.length > maxKeys) {
+      entries.sort((a, b) => b[1] - a[1]);
+      entries.length = maxKeys;
+    }
+    const counters = Object.fromEntries(entries);
+    this.reportedCounters = counters;
+    return counters;
+  }
+
+  /** Takes the counters of a fresh cluster view (which includes this pod's last report). */
+  applyClusterCounters(counters: Record<string, number>): void {
+    this.clusterCounters = counters;
   }
 
   /** The upgrade guard: rate and caps per IP, then the token, then the cap per user. */
@@ -74,7 +116,7 @@ export class AccessControl {
         return this.refuse('ip_upgrade_rate', 429, 'too many upgrades from this address', { ip });
     }
     const ipCap = this.config.maxConnectionsPerIp;
-    if (ipCap > 0 && this.connectionsOf('ip', ip) >= ipCap)
+    if (ipCap > 0 && this.clusterConnectionsOf('ip', ip) >= ipCap)
       return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
     let principal: AuthPrincipal | undefined;
     if (this.verifier) {
@@ -86,11 +128,11 @@ export class AccessControl {
       if (principal.expiresAt !== undefined) context.expiresAt = principal.expiresAt;
     }
     // Checked again after the token: other upgrades of the same address may have passed meanwhile.
-    if (ipCap > 0 && this.connectionsOf('ip', ip) >= ipCap)
+    if (ipCap > 0 && this.clusterConnectionsOf('ip', ip) >= ipCap)
       return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
     const userCap = this.config.maxConnectionsPerUser;
     const user = principal?.user;
-    if (user !== undefined && userCap > 0 && this.connectionsOf('user', user) >= userCap)
+    if (user !== undefined && userCap > 0 && this.clusterConnectionsOf('user', user) >= userCap)
       return this.refuse('user_connections', 429, 'too many connections for this user', { ip, user });
     if (req.socket.destroyed) return undefined;
     this.count(this.byIp, ip, 1);
