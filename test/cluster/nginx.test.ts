@@ -109,6 +109,66 @@ describe('SignalR through nginx in front of three pods (embedded mode)', () => {
       }
     },
   );
+
+  // Run last in this block: each stops one of the three pods (SIGTERM drains, SIGKILL does not).
+  it.each([
+    ['SIGTERM', (p: GatewayPod) => p.stop()],
+    [
+      'SIGKILL',
+      async (p: GatewayPod) => {
+        p.proc.kill('SIGKILL');
+        await p.exited;
+      },
+    ],
+  ] as const)(
+    'WebSockets: withAutomaticReconnect renegotiates through nginx on another pod after %s',
+    async (signal, end) => {
+      const url = `http://127.0.0.1:${nginx.port}/hubs/market`;
+      const podOf = (id: string | null | undefined) => (id ? id.slice(0, id.lastIndexOf('.')) : '');
+      const c = new HubConnectionBuilder()
+        .withUrl(url, { transport: HttpTransportType.WebSockets })
+        .withAutomaticReconnect([0, 500, 1000, 2000, 2000, 2000])
+        .configureLogging(LogLevel.None)
+        .build();
+      const state = { ticks: 0, reconnectingAt: 0, reconnectedAt: 0 };
+      c.on('ticks', (updates: unknown[]) => {
+        state.ticks += updates.length;
+      });
+      c.on('snapshot', () => undefined);
+      c.onreconnecting(() => {
+        state.reconnectingAt = Date.now();
+      });
+      // Subscriptions live on the pod, so a reconnected client subscribes again.
+      c.onreconnected(async () => {
+        await c.invoke('Subscribe', ['AAPL', 'MSFT'], 10);
+        state.reconnectedAt = Date.now();
+      });
+      try {
+        await c.start();
+        expect(await c.invoke<string[]>('Subscribe', ['AAPL', 'MSFT'], 10)).toEqual(['AAPL', 'MSFT']);
+        await waitFor(() => state.ticks >= 5, 15_000, 'ticks before the pod stops');
+        const first = podOf(c.connectionId);
+        const pod = pods.find((p) => p.id === first);
+        expect(pod).toBeDefined();
+        const stoppedAt = Date.now();
+        await end(pod!);
+        await waitFor(() => state.reconnectedAt > 0, 20_000, 'automatic reconnect through nginx');
+        const second = podOf(c.connectionId);
+        expect(second).not.toBe(first);
+        expect(pods.map((p) => p.id)).toContain(second);
+        state.ticks = 0;
+        await waitFor(() => state.ticks >= 5, 15_000, 'ticks after the reconnect');
+        console.log(
+          `[cluster] withAutomaticReconnect via nginx (${signal}): ${first} -> ${second}, ` +
+            `reconnect ${state.reconnectedAt - Math.max(state.reconnectingAt, stoppedAt)} ms after the close, ` +
+            `${state.reconnectedAt - stoppedAt} ms after ${signal}`,
+        );
+      } finally {
+        await c.stop();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('/chathub across two pods behind nginx, Redis backplane', () => {
