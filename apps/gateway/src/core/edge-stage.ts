@@ -175,10 +175,9 @@ export interface EdgeStageCounters {
   snapshotReadFailures: number;
 }
 
-/** The fields of a snapshot, in protocol order, without `n`. */
-export function snapshotMessage(q: Quote): SnapshotMessage {
+/** The fields of a quote in protocol order, and nothing else (an update's `n` is dropped). */
+export function quoteFields(q: Quote): Quote {
   return {
-    type: 'snapshot',
     symbol: q.symbol,
     seq: q.seq,
     ts: q.ts,
@@ -193,6 +192,11 @@ export function snapshotMessage(q: Quote): SnapshotMessage {
     high: q.high,
     low: q.low,
   };
+}
+
+/** The snapshot frame of a quote: its fields in protocol order, without `n`. */
+export function snapshotMessage(q: Quote): SnapshotMessage {
+  return { type: 'snapshot', ...quoteFields(q) };
 }
 
 /**

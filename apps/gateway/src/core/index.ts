@@ -3,6 +3,7 @@ export {
   EdgeStage,
   type EdgeStageOptions,
   type FeedSession,
+  quoteFields,
   type SessionOptions,
   type SessionSink,
   type SubscribeError,

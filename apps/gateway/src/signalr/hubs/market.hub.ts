@@ -7,6 +7,7 @@ import {
   type SymbolInfo,
 } from '@tickhub/protocol';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
+import { quoteFields } from '../../core/edge-stage';
 import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
 import type { Entitlements } from '../../core/entitlements';
 import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
@@ -42,25 +43,6 @@ function msgpackArrayHeader(length: number): Uint8Array {
   );
 }
 
-/** The fields of a quote in protocol order (a snapshot carries exactly these). */
-function quoteOf(q: Quote): Quote {
-  return {
-    symbol: q.symbol,
-    seq: q.seq,
-    ts: q.ts,
-    bid: q.bid,
-    ask: q.ask,
-    bidSize: q.bidSize,
-    askSize: q.askSize,
-    last: q.last,
-    lastSize: q.lastSize,
-    volume: q.volume,
-    open: q.open,
-    high: q.high,
-    low: q.low,
-  };
-}
-
 /**
  * Feeds one hub connection from the edge stage: the same throttle, conflation and slow-consumer
  * guard as /ws. Updates are encoded once per flush for every sink of the same encoding (shared with
@@ -72,7 +54,7 @@ abstract class HubSessionSink<P> implements SessionSink<P> {
   constructor(protected readonly context: HubCallerContext) {}
 
   writeSnapshot(quote: Quote): void {
-    this.context.sendEncoded(this.encodeSnapshot(quoteOf(quote)));
+    this.context.sendEncoded(this.encodeSnapshot(quoteFields(quote)));
   }
 
   abstract writeTicks(parts: P[]): void;
