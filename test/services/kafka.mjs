@@ -549,8 +549,10 @@ async function cli(argv) {
     }
     process.stdout.write(`KAFKA_BROKERS=${kafka.brokers}\n`);
     await new Promise((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+      // `on`, not `once`: a second signal during the stop below must not kill this process
+      // before the server it started is gone.
+      process.on('SIGINT', resolve);
+      process.on('SIGTERM', resolve);
     });
     await kafka.stop();
     log('kafka: stopped');

@@ -239,8 +239,10 @@ async function cli([command, arg]) {
     log(`redis: started redis-server at ${redis.url} (pid ${redis.pid}) in ${seconds(redis.startMs)}`);
     process.stdout.write(`REDIS_URL=${redis.url}\n`);
     await new Promise((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+      // `on`, not `once`: a second signal during the stop below must not kill this process
+      // before the server it started is gone.
+      process.on('SIGINT', resolve);
+      process.on('SIGTERM', resolve);
     });
     await redis.stop();
     log('redis: stopped');
