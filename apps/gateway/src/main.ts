@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -71,11 +72,19 @@ export async function createGateway(
   });
 
   await app.listen(config.port, config.host);
-  const port = (app.getHttpServer().address() as AddressInfo).port;
+  const server: Server = app.getHttpServer();
+  const port = (server.address() as AddressInfo).port;
   logger.info('listening', { port, host: config.host });
   runtime.startInBackground();
 
   let draining: Promise<void> | undefined;
+  // A keep-alive client (a long-polling SignalR client, a dashboard's fetches) would otherwise keep
+  // reaching this pod through its old socket, get 404 for connections the pod no longer holds and
+  // hold the drain open: while draining, every response closes its connection, so the next request
+  // goes through the load balancer to a pod that serves.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+  });
   const drain = (reason = 'drain'): Promise<void> => {
     draining ??= (async () => {
       logger.info('draining', { reason, graceMs: config.drainGraceMs });
@@ -88,6 +97,9 @@ export async function createGateway(
       connections.terminateAll();
       connections.stop();
       await runtime.stop();
+      // Whatever is still open after the grace (a request in flight, an idle keep-alive socket)
+      // is cut, or closing the listener would wait for it.
+      server.closeAllConnections();
       await app.close();
       logger.info('drained', { reason });
     })();
