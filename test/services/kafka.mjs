@@ -17,6 +17,7 @@ import path from 'node:path';
 import {
   abortError,
   freePort,
+  importInstalled,
   isAlive,
   log,
   portFree,
@@ -29,6 +30,7 @@ import {
   startWatchdog,
   stopProcessGroup,
   tail,
+  untilStopSignal,
   which,
 } from './lib.mjs';
 
@@ -247,16 +249,8 @@ function jvmArgs({ libs, logDir }) {
   ];
 }
 
-let kafkajsModule;
-async function kafkajs() {
-  if (!kafkajsModule) {
-    try {
-      kafkajsModule = (await import('kafkajs')).default;
-    } catch {
-      throw new ServiceError('kafkajs is not installed: run `npm ci` at the repository root first');
-    }
-  }
-  return kafkajsModule;
+function kafkajs() {
+  return importInstalled('kafkajs');
 }
 
 /** Resolves true when a broker answers a metadata request (DescribeCluster) within `timeoutMs`. */
@@ -548,12 +542,7 @@ async function cli(argv) {
       return 0;
     }
     process.stdout.write(`KAFKA_BROKERS=${kafka.brokers}\n`);
-    await new Promise((resolve) => {
-      // `on`, not `once`: a second signal during the stop below must not kill this process
-      // before the server it started is gone.
-      process.on('SIGINT', resolve);
-      process.on('SIGTERM', resolve);
-    });
+    await untilStopSignal();
     await kafka.stop();
     log('kafka: stopped');
     return 0;

@@ -19,6 +19,33 @@ export class ServiceError extends Error {
   }
 }
 
+const installed = new Map();
+/**
+ * The default export of a package the launchers need (kafkajs, ioredis), imported on first use so
+ * that `--help` and the checks for java, mvn and redis-server work before `npm ci`.
+ */
+export async function importInstalled(name) {
+  if (!installed.has(name)) {
+    try {
+      installed.set(name, (await import(name)).default);
+    } catch {
+      throw new ServiceError(`${name} is not installed: run \`npm ci\` at the repository root first`);
+    }
+  }
+  return installed.get(name);
+}
+
+/**
+ * Resolves at the first SIGINT or SIGTERM. The handlers stay installed (`on`, not `once`), so a
+ * second signal while the caller stops the server it started does not kill the process first.
+ */
+export function untilStopSignal() {
+  return new Promise((resolve) => {
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+  });
+}
+
 export function log(message) {
   process.stderr.write(`[services] ${message}\n`);
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import {
   abortError,
   freePort,
+  importInstalled,
   log,
   removeDir,
   SERVICES_DIR,
@@ -25,21 +26,14 @@ import {
   startWatchdog,
   stopProcessGroup,
   tail,
+  untilStopSignal,
   which,
 } from './lib.mjs';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-let RedisClass;
-async function redisClient() {
-  if (!RedisClass) {
-    try {
-      RedisClass = (await import('ioredis')).default;
-    } catch {
-      throw new ServiceError('ioredis is not installed: run `npm ci` at the repository root first');
-    }
-  }
-  return RedisClass;
+function redisClient() {
+  return importInstalled('ioredis');
 }
 
 /** Resolves true when the server at `url` answers PING within `timeoutMs`; never throws. */
@@ -238,12 +232,7 @@ async function cli([command, arg]) {
     const redis = await startRedis();
     log(`redis: started redis-server at ${redis.url} (pid ${redis.pid}) in ${seconds(redis.startMs)}`);
     process.stdout.write(`REDIS_URL=${redis.url}\n`);
-    await new Promise((resolve) => {
-      // `on`, not `once`: a second signal during the stop below must not kill this process
-      // before the server it started is gone.
-      process.on('SIGINT', resolve);
-      process.on('SIGTERM', resolve);
-    });
+    await untilStopSignal();
     await redis.stop();
     log('redis: stopped');
     return 0;
