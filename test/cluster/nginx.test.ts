@@ -18,6 +18,13 @@ import {
   waitFor,
 } from './harness';
 
+/** Every SignalR transport, the fallbacks first: they are the ones that need the sticky routing. */
+const TRANSPORTS: Array<[string, HttpTransportType]> = [
+  ['LongPolling', HttpTransportType.LongPolling],
+  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+  ['WebSockets', HttpTransportType.WebSockets],
+];
+
 describe('docker/nginx', () => {
   it('passes nginx -t with a rendered pods file', () => {
     const dir = nginxConfig(
@@ -72,13 +79,7 @@ describe('SignalR through nginx in front of three pods (embedded mode)', () => {
     for (const p of pods) await p.stop();
   });
 
-  const transports: Array<[string, HttpTransportType]> = [
-    ['LongPolling', HttpTransportType.LongPolling],
-    ['ServerSentEvents', HttpTransportType.ServerSentEvents],
-    ['WebSockets', HttpTransportType.WebSockets],
-  ];
-
-  it.each(transports)(
+  it.each(TRANSPORTS)(
     '%s: market updates arrive on connections negotiated on any pod',
     async (_name, transport) => {
       const url = `http://127.0.0.1:${nginx.port}/hubs/market`;
@@ -197,13 +198,7 @@ describe('/chathub across two pods behind nginx, Redis backplane', () => {
     for (const p of pods) await p.stop();
   });
 
-  const transports: Array<[string, HttpTransportType]> = [
-    ['LongPolling', HttpTransportType.LongPolling],
-    ['ServerSentEvents', HttpTransportType.ServerSentEvents],
-    ['WebSockets', HttpTransportType.WebSockets],
-  ];
-
-  it.each(transports)(
+  it.each(TRANSPORTS)(
     '%s: a message sent on one pod reaches a client on the other',
     async (name, transport) => {
       const url = `http://127.0.0.1:${nginx.port}/chathub`;
