@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { HS256_SECRET, hs256Token, upgradeStatus } from './support/auth';
+import * as signalR from '@microsoft/signalr';
+import { HS256_SECRET, hs256Token, loggedLine, upgradeStatus } from './support/auth';
 import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
 
 jest.setTimeout(120_000);
@@ -56,7 +57,7 @@ describe('connection caps across pods', () => {
     }
     // Pod B refuses a third connection of that address once pod A's presence reached it.
     expect(await eventually(`${b.ws}?token=${token}`, ip, 429)).toBe(429);
-    expect(b.logs.some((l) => l.includes('"reason":"ip_connections"'))).toBe(true);
+    expect(await loggedLine(b.logs, ['"reason":"ip_connections"'])).toBeDefined();
     // Another address is not affected.
     expect(await upgradeStatus(`${b.ws}?token=${token}`, { localAddress: '127.0.0.22' })).toBe(101);
     // Once one closes on pod A, pod B admits the address again.
@@ -64,5 +65,49 @@ describe('connection caps across pods', () => {
     first.close();
     await first.closed;
     expect(await eventually(`${b.ws}?token=${token}`, ip, 101)).toBe(101);
+  });
+});
+
+describe('SignalR long polling across pods', () => {
+  it('counts long-polling connections of one pod in the negotiates of another', async () => {
+    const [a, b] = pods as [GatewayProcess, GatewayProcess];
+    // The official client connects from 127.0.0.1, an address no other test here uses.
+    const lp: signalR.HubConnection[] = [];
+    for (const user of ['lp-1', 'lp-2']) {
+      const token = await hs256Token({ sub: user });
+      const connection = new signalR.HubConnectionBuilder()
+        .withUrl(`${a.http}/hubs/market`, {
+          transport: signalR.HttpTransportType.LongPolling,
+          accessTokenFactory: () => token,
+        })
+        .configureLogging(signalR.LogLevel.None)
+        .build();
+      await connection.start();
+      lp.push(connection);
+    }
+    try {
+      const token = await hs256Token({ sub: 'lp-3' });
+      const negotiate = async () =>
+        (
+          await fetch(`${b.http}/hubs/market/negotiate?negotiateVersion=1`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).status;
+      /** Negotiates on pod B until it answers `want` (the cluster view refreshes every second). */
+      const eventuallyNegotiate = async (want: number) => {
+        let status = 0;
+        for (let i = 0; i < 100 && status !== want; i++) {
+          status = await negotiate();
+          if (status !== want) await new Promise((r) => setTimeout(r, 200));
+        }
+        return status;
+      };
+      expect(await eventuallyNegotiate(429)).toBe(429);
+      await lp[0]?.stop();
+      expect(await eventuallyNegotiate(200)).toBe(200);
+    } finally {
+      await Promise.all(lp.map((c) => c.stop()));
+    }
   });
 });

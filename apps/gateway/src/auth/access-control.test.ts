@@ -63,3 +63,33 @@ describe('AccessControl cluster counts', () => {
     expect(ac.presenceCounters()).toEqual({});
   });
 });
+
+describe('AccessControl for the SignalR HTTP transports', () => {
+  it('admits a negotiate below the caps without counting it, and counts SSE / long polling until released', async () => {
+    const ac = accessControl('1');
+    const { req } = requestFrom('10.0.0.9');
+    expect(await ac.admitNegotiate(req)).toEqual({ principal: {} });
+    expect(ac.connectionsOf('ip', '10.0.0.9')).toBe(0);
+    const held = ac.holdConnection(req, {});
+    if (!('release' in held)) throw new Error('the first connection was refused');
+    expect(ac.connectionsOf('ip', '10.0.0.9')).toBe(1);
+    const refusal = { status: 429, reason: 'too many connections from this address' };
+    expect(await ac.admitNegotiate(req)).toEqual({ refusal });
+    expect(ac.holdConnection(req, {})).toEqual({ refusal });
+    expect(ac.negotiateRejectionsByStatus).toEqual({ '429': 1 });
+    expect(ac.refusals.ip_connections).toBe(2);
+    held.release();
+    // A second release must not uncount another connection of the address.
+    held.release();
+    expect(ac.connectionsOf('ip', '10.0.0.9')).toBe(0);
+    expect(await ac.admitNegotiate(req)).toEqual({ principal: {} });
+  });
+
+  it('offers no SignalR limits when authentication and every limit are off', () => {
+    expect(accessControl('0').signalRLimits()).toEqual({});
+    expect(Object.keys(accessControl('2').signalRLimits()).sort()).toEqual([
+      'admitNegotiate',
+      'holdConnection',
+    ]);
+  });
+});

@@ -3,6 +3,8 @@ import type { SymbolInfo } from '@tickhub/protocol';
 import type { GatewayConfig } from '../config';
 import { symbolMatcher } from '../core/entitlements';
 import type { Logger } from '../logger';
+import type { ConnectionPrincipal, SignalRConnection } from '../signalr/transports/connection';
+import type { SignalRTransportOptions } from '../signalr/transports/signalr-server';
 import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
 import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
 
@@ -20,7 +22,8 @@ export type RefusalReason =
 /**
  * Authentication and the connection limits of one gateway, shared by `/ws`, the SignalR hubs and
  * `/api/symbols`. Counts are exact for this pod: each admitted upgrade counts against its IP and user
- * until its socket closes.
+ * until its socket closes, each SignalR SSE / long-polling connection from the start of its transport
+ * until it ends.
  */
 export class AccessControl {
   readonly verifier: JwtVerifier | undefined;
@@ -31,8 +34,10 @@ export class AccessControl {
     user_connections: 0,
     ip_upgrade_rate: 0,
   };
-  /** Connections closed with 4001 when their token expired. */
+  /** Connections closed when their token expired: `/ws` with 4001, SignalR with a Close message. */
   expiredCloses = 0;
+  /** SignalR negotiate requests refused, by HTTP status (the counterpart of refused upgrades). */
+  readonly negotiateRejectionsByStatus: Record<string, number> = {};
   /** Connections closed because they sent nothing within HANDSHAKE_TIMEOUT_MS. */
   handshakeTimeouts = 0;
   private readonly byIp = new Map<string, number>();
@@ -102,45 +107,16 @@ export class AccessControl {
     req: IncomingMessage,
     context: UpgradeContext,
   ): Promise<UpgradeRefusal | undefined> => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const limit = this.config.maxUpgradesPerIpPerSec;
-    if (limit > 0) {
-      const second = Math.floor(this.now() / 1000);
-      if (second !== this.upgradeWindow) {
-        this.upgradeWindow = second;
-        this.upgradesThisSecond.clear();
-      }
-      const n = (this.upgradesThisSecond.get(ip) ?? 0) + 1;
-      this.upgradesThisSecond.set(ip, n);
-      if (n > limit)
-        return this.refuse('ip_upgrade_rate', 429, 'too many upgrades from this address', { ip });
-    }
-    const ipCap = this.config.maxConnectionsPerIp;
-    if (ipCap > 0 && this.clusterConnectionsOf('ip', ip) >= ipCap)
-      return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
-    let principal: AuthPrincipal | undefined;
-    if (this.verifier) {
-      const result = await this.authenticate(req, ip);
-      if ('refusal' in result) return result.refusal;
-      principal = result.principal;
+    const admission = await this.admit(req);
+    if ('refusal' in admission) return admission.refusal;
+    const { ip, principal } = admission;
+    if (principal) {
       context.user = principal.user;
       if (principal.entitlements) context.entitlements = principal.entitlements;
       if (principal.expiresAt !== undefined) context.expiresAt = principal.expiresAt;
     }
-    // Checked again after the token: other upgrades of the same address may have passed meanwhile.
-    if (ipCap > 0 && this.clusterConnectionsOf('ip', ip) >= ipCap)
-      return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
-    const userCap = this.config.maxConnectionsPerUser;
-    const user = principal?.user;
-    if (user !== undefined && userCap > 0 && this.clusterConnectionsOf('user', user) >= userCap)
-      return this.refuse('user_connections', 429, 'too many connections for this user', { ip, user });
     if (req.socket.destroyed) return undefined;
-    this.count(this.byIp, ip, 1);
-    if (user !== undefined) this.count(this.byUser, user, 1);
-    req.socket.once('close', () => {
-      this.count(this.byIp, ip, -1);
-      if (user !== undefined) this.count(this.byUser, user, -1);
-    });
+    req.socket.once('close', this.hold(ip, principal?.user));
     return undefined;
   };
 
@@ -149,18 +125,69 @@ export class AccessControl {
     return this.verifier ? { authenticate: this.authenticateRequest } : {};
   }
 
-  /** For the SignalR transports: the principal of a request, or null (answered 401). */
-  readonly authenticateRequest = async (
+  /**
+   * The options of the SignalR transports that apply what the upgrade guard applies to WebSockets to
+   * negotiate and to SSE / long polling, and that end connections at token expiry. Empty when
+   * authentication and every limit are off.
+   */
+  signalRLimits(): Pick<SignalRTransportOptions, 'admitNegotiate' | 'holdConnection' | 'onTokenExpired'> {
+    const { maxConnectionsPerIp, maxConnectionsPerUser, maxUpgradesPerIpPerSec } = this.config;
+    const limited = maxConnectionsPerIp > 0 || maxConnectionsPerUser > 0 || maxUpgradesPerIpPerSec > 0;
+    if (!this.verifier && !limited) return {};
+    return {
+      admitNegotiate: this.admitNegotiate,
+      ...(limited ? { holdConnection: this.holdConnection } : {}),
+      ...(this.verifier ? { onTokenExpired: this.onSignalRTokenExpired } : {}),
+    };
+  }
+
+  /**
+   * SignalR negotiate, decided as an upgrade (rate and caps per IP, the token, the cap per user) but
+   * counting nothing: the connection counts once its transport starts.
+   */
+  readonly admitNegotiate = async (
     req: IncomingMessage,
-  ): Promise<{ userId: string; claims: Record<string, unknown> } | null> => {
+  ): Promise<{ principal: ConnectionPrincipal } | { refusal: UpgradeRefusal }> => {
+    const admission = await this.admit(req);
+    if ('refusal' in admission) {
+      const key = String(admission.refusal.status);
+      this.negotiateRejectionsByStatus[key] = (this.negotiateRejectionsByStatus[key] ?? 0) + 1;
+      return admission;
+    }
+    return { principal: admission.principal ? connectionPrincipal(admission.principal) : {} };
+  };
+
+  /**
+   * An SSE or long-polling connection starts: checked against the caps once more (other connections
+   * of the address or user may have started since its negotiate), then counted until `release`.
+   */
+  readonly holdConnection = (
+    req: IncomingMessage,
+    principal: ConnectionPrincipal,
+  ): { release: () => void } | { refusal: UpgradeRefusal } => {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const refusal = this.checkCaps(ip, principal.userId);
+    if (refusal) return { refusal };
+    return { release: this.hold(ip, principal.userId) };
+  };
+
+  private readonly onSignalRTokenExpired = (connection: SignalRConnection): void => {
+    this.expiredCloses++;
+    this.logger.info('token expired, closing', {
+      reason: 'token_expired',
+      protocol: 'signalr',
+      hub: connection.hubPath,
+      transport: connection.transport ?? 'none',
+      connectionId: connection.connectionId,
+    });
+  };
+
+  /** For the SignalR transports: the principal of a request, or null (answered 401). */
+  readonly authenticateRequest = async (req: IncomingMessage): Promise<ConnectionPrincipal | null> => {
     if (!this.verifier) return { userId: '', claims: {} };
     const result = await this.authenticate(req, req.socket.remoteAddress ?? 'unknown');
     if ('refusal' in result) return null;
-    const { principal } = result;
-    return {
-      userId: principal.user,
-      claims: principal.entitlements ? { entitlements: principal.entitlements } : {},
-    };
+    return connectionPrincipal(result.principal);
   };
 
   /**
@@ -176,6 +203,66 @@ export class AccessControl {
     }
     const allowed = symbolMatcher(patterns);
     return all.filter((s) => allowed(s.symbol));
+  }
+
+  /**
+   * What every new connection passes, in this order so that a flood is refused before any token is
+   * verified: the upgrade rate and the cap of the address, the token, then both caps again (other
+   * connections may have been admitted while the token was verified).
+   */
+  private async admit(
+    req: IncomingMessage,
+  ): Promise<{ ip: string; principal: AuthPrincipal | undefined } | { refusal: UpgradeRefusal }> {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const limit = this.config.maxUpgradesPerIpPerSec;
+    if (limit > 0) {
+      const second = Math.floor(this.now() / 1000);
+      if (second !== this.upgradeWindow) {
+        this.upgradeWindow = second;
+        this.upgradesThisSecond.clear();
+      }
+      const n = (this.upgradesThisSecond.get(ip) ?? 0) + 1;
+      this.upgradesThisSecond.set(ip, n);
+      if (n > limit)
+        return {
+          refusal: this.refuse('ip_upgrade_rate', 429, 'too many upgrades from this address', { ip }),
+        };
+    }
+    const early = this.checkCaps(ip, undefined);
+    if (early) return { refusal: early };
+    let principal: AuthPrincipal | undefined;
+    if (this.verifier) {
+      const result = await this.authenticate(req, ip);
+      if ('refusal' in result) return result;
+      principal = result.principal;
+    }
+    const refusal = this.checkCaps(ip, principal?.user);
+    if (refusal) return { refusal };
+    return { ip, principal };
+  }
+
+  /** The per-IP and (with a user) per-user caps, against the cluster-wide counts. */
+  private checkCaps(ip: string, user: string | undefined): UpgradeRefusal | undefined {
+    const ipCap = this.config.maxConnectionsPerIp;
+    if (ipCap > 0 && this.clusterConnectionsOf('ip', ip) >= ipCap)
+      return this.refuse('ip_connections', 429, 'too many connections from this address', { ip });
+    const userCap = this.config.maxConnectionsPerUser;
+    if (user !== undefined && userCap > 0 && this.clusterConnectionsOf('user', user) >= userCap)
+      return this.refuse('user_connections', 429, 'too many connections for this user', { ip, user });
+    return undefined;
+  }
+
+  /** Counts a connection against its IP and user; the returned release (idempotent) uncounts it. */
+  private hold(ip: string, user: string | undefined): () => void {
+    this.count(this.byIp, ip, 1);
+    if (user !== undefined) this.count(this.byUser, user, 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.count(this.byIp, ip, -1);
+      if (user !== undefined) this.count(this.byUser, user, -1);
+    };
   }
 
   private async authenticate(
@@ -217,6 +304,15 @@ export class AccessControl {
     if (n <= 0) map.delete(key);
     else map.set(key, n);
   }
+}
+
+/** What the SignalR hubs know of a token: its user, entitlements (as a claim) and expiry. */
+function connectionPrincipal(principal: AuthPrincipal): ConnectionPrincipal {
+  return {
+    userId: principal.user,
+    claims: principal.entitlements ? { entitlements: principal.entitlements } : {},
+    ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+  };
 }
 
 const instances = new WeakMap<GatewayConfig, AccessControl>();

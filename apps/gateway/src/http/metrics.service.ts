@@ -178,13 +178,16 @@ export class MetricsService {
     labelledCounter(
       r,
       'upgrade_rejections_total',
-      'WebSocket upgrades refused, by HTTP status',
+      'WebSocket upgrades and SignalR negotiates refused, by HTTP status',
       'status',
-      () => Object.entries(router.rejectionsByStatus),
+      () => sumEntries(router.rejectionsByStatus, access.negotiateRejectionsByStatus),
     );
-    counter(r, 'token_expired_closes_total', 'Connections closed with 4001 at token expiry', () => {
-      return access.expiredCloses;
-    });
+    counter(
+      r,
+      'token_expired_closes_total',
+      'Connections closed at token expiry (/ws with 4001, SignalR with a Close message)',
+      () => access.expiredCloses,
+    );
     counter(
       r,
       'handshake_timeouts_total',
@@ -245,4 +248,12 @@ function labelledCounter(
       }
     },
   });
+}
+
+/** Counts by key, summed over several sources (e.g. refused upgrades and refused negotiates by status). */
+function sumEntries(...sources: Array<Record<string, number>>): Array<[string, number]> {
+  const sum = new Map<string, number>();
+  for (const source of sources)
+    for (const [k, v] of Object.entries(source)) sum.set(k, (sum.get(k) ?? 0) + v);
+  return [...sum];
 }

@@ -43,12 +43,16 @@ export function gatewayHubsModule(): DynamicModule {
         // that holds the connection by the part before the last dot.
         connectionIdPrefix: `${config.gatewayId}.`,
         ...accessControlFor(config, logger).signalRAuthentication(),
+        // Negotiate passes the upgrade rate and the connection caps, SSE and long-polling connections
+        // count against the caps while open, and every connection ends at its token's expiry.
+        ...accessControlFor(config, logger).signalRLimits(),
         principalOf: (req) => {
           const context = upgradeContextOf(req);
           const entitlements: Entitlements | undefined = context?.entitlements;
           return {
             ...(context?.user ? { userId: context.user } : {}),
             ...(entitlements ? { claims: { entitlements } } : {}),
+            ...(context?.expiresAt !== undefined ? { expiresAt: context.expiresAt } : {}),
           };
         },
       },

@@ -68,3 +68,43 @@ export function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}
     ws.on('error', () => resolve(0));
   });
 }
+
+/**
+ * The value of a counter in the gateway's `/metrics`, summed over its series whose labels include
+ * `labels` (e.g. `{ reason: 'ip_connections' }`); 0 when it has none.
+ */
+export async function metricValue(
+  httpBase: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${httpBase}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== `tickhub_gateway_${name}`) continue;
+    const series = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1] as string, l[2] as string]),
+    );
+    if (Object.entries(labels).every(([k, v]) => series[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/**
+ * The first log line of a gateway process that contains every fragment, waiting for it a little: the
+ * process writes it before answering, but its stdout may reach the test after the answer does.
+ * Undefined when no such line came within `timeoutMs`.
+ */
+export async function loggedLine(
+  logs: readonly string[],
+  fragments: readonly string[],
+  timeoutMs = 5000,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = logs.find((l) => fragments.every((f) => l.includes(f)));
+    if (line !== undefined || Date.now() > deadline) return line;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -17,6 +17,11 @@ export interface ConnectionPrincipal {
   userId?: string;
   /** Claims or other facts about the user, for hubs to read. */
   claims?: Record<string, unknown>;
+  /**
+   * When the credentials expire (ms since the epoch): the connection ends then, with a Close message
+   * that lets the client reconnect (and fetch a fresh token).
+   */
+  expiresAt?: number;
 }
 
 /** The server-to-client half of a transport. */

@@ -18,6 +18,12 @@ export type Authenticate = (
   req: IncomingMessage,
 ) => ConnectionPrincipal | null | Promise<ConnectionPrincipal | null>;
 
+/** A refused request: its HTTP status and a reason for the client (never a credential). */
+export interface TransportRefusal {
+  status: number;
+  reason: string;
+}
+
 export interface SignalRTransportOptions {
   /** Transports offered by negotiate and accepted by the endpoints. */
   transports: readonly TransportKind[];
@@ -48,6 +54,24 @@ export interface SignalRTransportOptions {
    */
   connectionIdPrefix: string;
   authenticate?: Authenticate;
+  /**
+   * Decides a negotiate in place of `authenticate` (e.g. a request rate and connection caps, then the
+   * token): the principal, or a refusal answered with its status and `{ "error": reason }`.
+   */
+  admitNegotiate?: (
+    req: IncomingMessage,
+  ) => Promise<{ principal: ConnectionPrincipal } | { refusal: TransportRefusal }>;
+  /**
+   * An SSE or long-polling transport is about to start: counts the connection (e.g. against caps per
+   * address and per user) until `release` is called when it ends, or refuses it (the request gets
+   * the status, the connection is closed). WebSockets are counted by whoever decides the upgrade.
+   */
+  holdConnection?: (
+    req: IncomingMessage,
+    principal: ConnectionPrincipal,
+  ) => { release: () => void } | { refusal: TransportRefusal };
+  /** A started connection is being ended because its principal's `expiresAt` passed. */
+  onTokenExpired?: (connection: SignalRConnection) => void;
   /** Who connects on a WebSocket whose upgrade an outside router authenticated. */
   principalOf?: (req: IncomingMessage) => ConnectionPrincipal;
 }
@@ -71,6 +95,24 @@ export interface SignalREndpoint {
 }
 
 const NEGOTIATE_VERSION = 1;
+
+/** The error of the Close message sent when the principal's token expires. */
+export const TOKEN_EXPIRED_ERROR = 'Unauthorized: the access token expired.';
+
+/**
+ * Runs `fn` at `at` (ms since the epoch); returns what cancels it. setTimeout waits at most
+ * 2^31-1 ms, so an expiry further away is re-armed on the way.
+ */
+function runAt(at: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const left = at - Date.now();
+    timer = setTimeout(() => (at - Date.now() > 0 ? arm() : fn()), Math.min(Math.max(0, left), 86_400_000));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
 
 function newId(): string {
   return randomBytes(16).toString('base64url');
@@ -114,6 +156,10 @@ export class SignalRServer {
   private readonly posting = new Set<SignalRConnection>();
   /** Connections whose WebSocket upgrade is in progress. */
   private readonly claimed = new Set<SignalRConnection>();
+  /** Cancels the expiry of connections whose principal expires. */
+  private readonly expiries = new Map<SignalRConnection, () => void>();
+  /** Releases the count `holdConnection` took for an SSE or long-polling connection. */
+  private readonly holds = new Map<SignalRConnection, () => void>();
   private readonly wss: WebSocketServer;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
@@ -264,12 +310,12 @@ export class SignalRServer {
       sendJson(res, 503, { error: 'The server has reached its connection limit.' });
       return;
     }
-    const principal = await this.authenticate(req);
-    if (!principal) {
-      sendJson(res, 401, { error: 'Unauthorized.' });
+    const admission = await this.admitNegotiate(req);
+    if ('refusal' in admission) {
+      sendJson(res, admission.refusal.status, { error: admission.refusal.reason });
       return;
     }
-    const connection = this.createConnection(endpoint, principal, version);
+    const connection = this.createConnection(endpoint, admission.principal, version);
     const body: Record<string, unknown> = { connectionId: connection.connectionId };
     if (version >= 1) body.connectionToken = connection.connectionToken;
     body.negotiateVersion = version;
@@ -299,10 +345,37 @@ export class SignalRServer {
       (c) => this.onDisposed(c),
     );
     this.connections.set(token, connection);
+    if (principal.expiresAt !== undefined) {
+      // One unref'd timer per connection, as /ws does: exact, and free while it waits.
+      this.expiries.set(
+        connection,
+        runAt(principal.expiresAt, () => this.expire(connection)),
+      );
+    }
     return connection;
   }
 
+  /**
+   * Ends a connection whose token expired with a Close message that allows reconnecting: the official
+   * clients with automatic reconnect then negotiate again, asking `accessTokenFactory` for a token.
+   */
+  private expire(connection: SignalRConnection): void {
+    this.expiries.delete(connection);
+    if (connection.closed) return;
+    if (!connection.application) {
+      // Negotiated, never started: nothing to tell the client, its transport request will get 404.
+      connection.close(TOKEN_EXPIRED_ERROR);
+      return;
+    }
+    this.options.onTokenExpired?.(connection);
+    connection.application.shutdown(TOKEN_EXPIRED_ERROR);
+  }
+
   private onDisposed(connection: SignalRConnection): void {
+    this.expiries.get(connection)?.();
+    this.expiries.delete(connection);
+    this.holds.get(connection)?.();
+    this.holds.delete(connection);
     const sink = this.longPolls.get(connection);
     // A long-polling client still has to fetch what was queued (such as the Close message) and
     // then be told with 204 that the connection is over; it stays addressable until then.
@@ -316,6 +389,37 @@ export class SignalRServer {
     }
     this.longPolls.delete(connection);
     this.claimed.delete(connection);
+  }
+
+  private async admitNegotiate(
+    req: IncomingMessage,
+  ): Promise<{ principal: ConnectionPrincipal } | { refusal: TransportRefusal }> {
+    if (this.options.admitNegotiate) {
+      try {
+        return await this.options.admitNegotiate(req);
+      } catch {
+        return { refusal: { status: 401, reason: 'Unauthorized.' } };
+      }
+    }
+    const principal = await this.authenticate(req);
+    return principal ? { principal } : { refusal: { status: 401, reason: 'Unauthorized.' } };
+  }
+
+  /**
+   * Counts an SSE or long-polling connection with `holdConnection` before its transport starts;
+   * false when refused (answered, and the connection closed).
+   */
+  private holdTransport(req: IncomingMessage, res: ServerResponse, connection: SignalRConnection): boolean {
+    const hold = this.options.holdConnection;
+    if (!hold) return true;
+    const outcome = hold(req, connection.principal);
+    if ('refusal' in outcome) {
+      sendJson(res, outcome.refusal.status, { error: outcome.refusal.reason });
+      connection.close();
+      return false;
+    }
+    this.holds.set(connection, outcome.release);
+    return true;
   }
 
   private async authenticate(req: IncomingMessage): Promise<ConnectionPrincipal | null> {
@@ -394,6 +498,7 @@ export class SignalRServer {
       sendText(res, 409, 'Another transport is already active for this connection.');
       return;
     }
+    if (!this.holdTransport(req, res, connection)) return;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache',
@@ -443,6 +548,7 @@ export class SignalRServer {
       sendText(res, 409, 'Another transport is already active for this connection.');
       return;
     }
+    if (!this.holdTransport(req, res, connection)) return;
     const now = Date.now();
     const sink = new LongPollingSink('application/octet-stream', this.options.longPollTimeoutMs, now, () =>
       this.forget(connection),

@@ -1,0 +1,121 @@
+import * as signalR from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { HS256_SECRET, hs256Token, loggedLine, metricValue, signJwt } from '../support/auth';
+import { type GatewayProcess, spawnGateway } from '../support/gateway';
+import { COMBINATIONS, TRANSPORT_TYPES, waitFor } from './harness';
+
+jest.setTimeout(90_000);
+
+const EXPIRED_ERROR = 'Unauthorized: the access token expired.';
+
+let gw: GatewayProcess;
+
+beforeAll(async () => {
+  gw = await spawnGateway({ AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+});
+
+/** `exp` (ms) of a compact JWT. */
+function expOf(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as {
+    exp: number;
+  };
+  return payload.exp * 1000;
+}
+
+describe('SignalR connections end when their token expires', () => {
+  it.each(COMBINATIONS)(
+    'closes a %s/%s connection at exp with a Close that lets the official client reconnect with a fresh token',
+    async (transport, protocol) => {
+      const user = `expiring-${transport}-${protocol}`;
+      const short = await hs256Token({ sub: user }, { expIn: 2 });
+      const exp = expOf(short);
+      let fresh = false;
+      let factoryCalls = 0;
+      const accessTokenFactory = async () => {
+        factoryCalls++;
+        return fresh ? hs256Token({ sub: user }) : short;
+      };
+      let builder = new signalR.HubConnectionBuilder()
+        .withUrl(`${gw.http}/hubs/market`, { transport: TRANSPORT_TYPES[transport], accessTokenFactory })
+        .withAutomaticReconnect([0, 250, 500, 1000, 1000, 1000, 2000, 2000, 2000])
+        .configureLogging(signalR.LogLevel.None);
+      if (protocol === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
+      const connection = builder.build();
+      const reconnecting: Array<{ at: number; error: string }> = [];
+      let reconnected = false;
+      connection.onreconnecting((error) => reconnecting.push({ at: Date.now(), error: String(error) }));
+      connection.onreconnected(() => {
+        reconnected = true;
+      });
+      const before = await metricValue(gw.http, 'token_expired_closes_total');
+      await connection.start();
+      try {
+        const firstId = connection.connectionId;
+        expect(await connection.invoke<string[]>('Subscribe', ['EURUSD'])).toEqual(['EURUSD']);
+        // From now on the factory hands out tokens valid for an hour.
+        fresh = true;
+        const callsBefore = factoryCalls;
+        await waitFor(() => reconnected, 30_000, 'the client to reconnect after the token expired');
+        expect(reconnecting).toHaveLength(1);
+        expect(reconnecting[0]?.error).toContain(EXPIRED_ERROR);
+        // Not before exp: the server closed it because of the expiry, not for another reason.
+        expect(reconnecting[0]?.at).toBeGreaterThanOrEqual(exp);
+        expect(factoryCalls).toBeGreaterThan(callsBefore);
+        expect(connection.connectionId).not.toBe(firstId);
+        expect(connection.state).toBe(signalR.HubConnectionState.Connected);
+        expect(await connection.invoke<string[]>('Subscribe', ['EURUSD'])).toEqual(['EURUSD']);
+        expect(await metricValue(gw.http, 'token_expired_closes_total')).toBe(before + 1);
+        const line = await loggedLine(gw.logs, [
+          '"msg":"token expired, closing"',
+          `"connectionId":"${firstId}"`,
+        ]);
+        expect(line).toBeDefined();
+        expect(line).toContain('"reason":"token_expired"');
+        expect(line).toContain(`"transport":"${transport}"`);
+        expect(gw.logs.some((l) => l.includes(short.slice(-20)))).toBe(false);
+      } finally {
+        await connection.stop();
+      }
+    },
+  );
+
+  it('ends at exp, without reconnecting, a client that has no reconnect policy', async () => {
+    const token = await hs256Token({ sub: 'no-reconnect' }, { expIn: 2 });
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${gw.http}/hubs/market`, {
+        transport: signalR.HttpTransportType.LongPolling,
+        accessTokenFactory: () => token,
+      })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    const closed = new Promise<Error | undefined>((resolve) => connection.onclose(resolve));
+    await connection.start();
+    const error = await closed;
+    expect(String(error)).toContain(EXPIRED_ERROR);
+    expect(connection.state).toBe(signalR.HubConnectionState.Disconnected);
+  });
+
+  it('keeps a connection whose token has no exp', async () => {
+    // signJwt puts an exp in unless the claims override it; an undefined exp is dropped by JSON.
+    const token = signJwt({ sub: 'forever', exp: undefined }, { alg: 'HS256', secret: HS256_SECRET });
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${gw.http}/hubs/market`, {
+        transport: signalR.HttpTransportType.WebSockets,
+        accessTokenFactory: () => token,
+      })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    await connection.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(connection.state).toBe(signalR.HubConnectionState.Connected);
+      expect(await connection.invoke<string[]>('Subscribe', ['EURUSD'])).toEqual(['EURUSD']);
+    } finally {
+      await connection.stop();
+    }
+  });
+});
