@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Fuzzing and abuse run against live gateways (`node dist/main.js`, build first):
 //   node bench/fuzz.mjs [--frames 100000] [--seed 1] [--json]
-// Phases: generated hostile frames, subscribe/unsubscribe floods, connect/disconnect churn, clients
-// that stop reading. Afterwards a normal client must be served on time and the heap must be back
-// near its baseline. Prints the counts; exits 1 when a check fails.
+// Phases: generated hostile frames, subscribe/unsubscribe floods, connect/disconnect churn, and
+// throughout them clients that stop reading (each must be closed by the gateway with 4009).
+// Afterwards a normal client must be served on time and the heap must be back near its baseline.
+// Every hostile client must end with a PROTOCOL.md error or close code; closes the fuzzer starts
+// itself (1000) are counted apart. Prints the counts; exits 1 when a check fails.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -226,10 +228,14 @@ async function waitReady(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A counter of the gateway's /metrics, summed over its labels (every series carries `gateway`). */
 async function metricValue(port, name) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').pop()) : 0;
+  let sum = 0;
+  for (const l of text.split('\n')) {
+    if (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) sum += Number(l.split(' ').pop());
+  }
+  return sum;
 }
 
 async function heapUsed(port) {
@@ -242,7 +248,10 @@ const stats = {
   framesTried: 0,
   framesByKind: {},
   errorsByCode: {},
-  closesByCode: {},
+  /** Closes the gateway started (or answered with its own code), by code. */
+  gatewayClosesByCode: {},
+  /** Closes the fuzzer started itself: 1000 after a lane's last frame, 1006 when it had to give up. */
+  fuzzerClosesByCode: {},
   hostileClients: 0,
   hostileClientsAnswered: 0,
   nonProtocolAnswers: 0,
@@ -258,6 +267,7 @@ function hostile(url, protocols, options = {}) {
   stats.hostileClients++;
   const ws = new WebSocket(url, protocols, options);
   let answered = false;
+  let closedByFuzzer = false;
   ws.on('error', () => undefined);
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
@@ -280,12 +290,27 @@ function hostile(url, protocols, options = {}) {
   });
   const closed = new Promise((resolve) =>
     ws.once('close', (code) => {
-      bump(stats.closesByCode, code);
+      // A gateway close that crossed the fuzzer's own keeps the gateway's code and counts as the gateway's.
+      if (closedByFuzzer && !PROTOCOL_CLOSES.has(code)) bump(stats.fuzzerClosesByCode, code);
+      else bump(stats.gatewayClosesByCode, code);
       if (PROTOCOL_CLOSES.has(code)) answered = true;
       resolve(code);
     }),
   );
-  return { ws, opened, closed, answered: () => answered };
+  return {
+    ws,
+    opened,
+    closed,
+    answered: () => answered,
+    close(code) {
+      closedByFuzzer = true;
+      ws.close(code);
+    },
+    terminate() {
+      closedByFuzzer = true;
+      ws.terminate();
+    },
+  };
 }
 
 /** Sends `count` hostile frames over `clients` parallel connections, opening a new one after each close. */
@@ -321,7 +346,7 @@ async function frameFuzz(url, count, parallel) {
       const until = Date.now() + 3000;
       while (open && !c.answered() && Date.now() < until) await sleep(10);
       await sleep(50);
-      if (open) c.ws.close(1000);
+      if (open) c.close(1000);
       const code = await c.closed;
       // Opened just as the other lanes sent the last frames: it sent nothing, so it was not hostile.
       if (c.sent === undefined) stats.hostileClients--;
@@ -349,7 +374,7 @@ async function subscribeFlood(url, clients, framesEach) {
         if (i % 200 === 0) await sleep(1);
       }
       const code = await Promise.race([c.closed, sleep(15_000).then(() => undefined)]);
-      if (code === undefined) c.ws.terminate();
+      if (code === undefined) c.terminate();
       if (c.answered()) stats.hostileClientsAnswered++;
       else stats.unanswered = (stats.unanswered ?? 0) + 1;
     }),
@@ -378,33 +403,76 @@ async function churn(url, total, parallel) {
   return Math.round((stats.connectChurn / Math.max(1, Date.now() - started)) * 1000);
 }
 
-/** Clients that subscribe to everything and stop reading: each must end with 4009. */
-async function slowReaders(url, port, count, symbols) {
+/**
+ * Clients that subscribe to every symbol at the highest rate, take the big snapshot and the symbol
+ * list, and stop reading. Started before the other phases so that the kernel buffers (several MB on
+ * loopback) fill while they run; the gateway must pause each one above its high-water mark and close
+ * it with 4009. A paused socket only sees the close frame once it reads again, so each reader resumes
+ * once the gateway counts as many slow-consumer closes as there are readers (or the wait is over),
+ * well before ws gives up on a close handshake (30 s) or the heartbeat ends a peer that never answered.
+ */
+async function startSlowReaders(url, port, count, symbols, waitMs) {
+  const before = await metricValue(port, 'tickhub_gateway_slow_consumer_closes_total');
   const clients = [];
   for (let i = 0; i < count; i++) {
     const c = hostile(url);
+    const welcome = new Promise((resolve) => {
+      const onMessage = (data) => {
+        const msg = JSON.parse(data.toString());
+        if (msg.type !== 'welcome') return;
+        c.ws.off('message', onMessage);
+        resolve(msg);
+      };
+      c.ws.on('message', onMessage);
+    });
     await c.opened;
-    c.ws.send(JSON.stringify({ type: 'subscribe', symbols, maxHz: 50 }));
+    const maxHz = (await welcome).limits.maxHz;
+    c.ws.send(JSON.stringify({ type: 'subscribe', id: `slow-${i}`, symbols, maxHz }));
+    c.ws.send(JSON.stringify({ type: 'symbols', id: `slow-${i}-list` }));
     c.ws._socket.pause();
     clients.push(c);
   }
-  // Paused until the gateway has closed them (kernel buffers absorb a few MB first), then reading
-  // again to see the close frame.
-  const before = await metricValue(port, 'tickhub_gateway_slow_consumer_closes_total');
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if ((await metricValue(port, 'tickhub_gateway_slow_consumer_closes_total')) - before >= count) break;
-    await sleep(250);
-  }
-  for (const c of clients) c.ws._socket.resume();
-  await Promise.all(clients.map((c) => Promise.race([c.closed, sleep(20_000)])));
-  // Counted apart from the hostile clients: whether the gateway got to close them within the
-  // window depends on how much the kernel buffers absorb.
-  stats.hostileClients -= clients.length;
-  stats.slowReaders = { count: clients.length, closedWith4009: 0 };
-  for (const c of clients) {
-    if (c.ws.readyState === WebSocket.CLOSED && c.answered()) stats.slowReaders.closedWith4009++;
-    else c.ws.terminate();
+  const closedByGateway = (async () => {
+    const deadline = Date.now() + waitMs;
+    let base = before;
+    let seen = 0;
+    let waiting = clients;
+    while (waiting.length > 0) {
+      while (Date.now() < deadline) {
+        seen = (await metricValue(port, 'tickhub_gateway_slow_consumer_closes_total')) - base;
+        if (seen >= waiting.length) break;
+        await sleep(250);
+      }
+      for (const c of waiting) c.ws._socket.resume();
+      if (Date.now() >= deadline) break;
+      // Another connection's 4009 may have counted for a reader that is still open: that one stops
+      // reading again until the gateway counts one more close.
+      await Promise.race([Promise.all(waiting.map((c) => c.closed)), sleep(3000)]);
+      waiting = waiting.filter((c) => c.ws.readyState !== WebSocket.CLOSED);
+      for (const c of waiting) c.ws._socket.pause();
+      base += seen;
+    }
+    return (await metricValue(port, 'tickhub_gateway_slow_consumer_closes_total')) - before;
+  })();
+  return { clients, closedByGateway };
+}
+
+/** Waits (bounded) for every slow reader's close; each must be the gateway's 4009. */
+async function finishSlowReaders({ clients, closedByGateway }, waitMs) {
+  const gatewayCloses = await closedByGateway;
+  const codes = await Promise.all(clients.map((c) => Promise.race([c.closed, sleep(waitMs)])));
+  stats.slowReaders = {
+    count: clients.length,
+    slowConsumerCloses: gatewayCloses,
+    closedWith4009: 0,
+    codes: {},
+  };
+  for (const [i, c] of clients.entries()) {
+    bump(stats.slowReaders.codes, codes[i] ?? 'open');
+    if (codes[i] === 4009) stats.slowReaders.closedWith4009++;
+    if (c.answered()) stats.hostileClientsAnswered++;
+    else stats.unanswered = (stats.unanswered ?? 0) + 1;
+    if (codes[i] === undefined) c.terminate();
   }
 }
 
@@ -436,7 +504,8 @@ async function normalClient(url, timeoutMs) {
 async function main() {
   const started = Date.now();
   const fuzzGw = await startGateway({
-    SIM_RATE: '2000',
+    // Five times the default tick rate, so that the slow readers fill the kernel buffers within seconds.
+    SIM_RATE: '10000',
     MAX_INBOUND_PER_SEC: '1000000',
     HIGH_WATER_MARK_BYTES: '65536',
     SLOW_CONSUMER_TIMEOUT_MS: '1500',
@@ -453,17 +522,19 @@ async function main() {
 
     const phase = (name) =>
       process.stderr.write(`fuzz: ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    phase('slow readers start');
+    const symbols = (await (await fetch(`http://127.0.0.1:${fuzzGw.port}/api/symbols`)).json()).map(
+      (s) => s.symbol,
+    );
+    const slow = await startSlowReaders(fuzzUrl, fuzzGw.port, 4, symbols, 20_000);
     phase('frames');
     await frameFuzz(fuzzUrl, FRAMES, 8);
     phase('subscribe flood');
     await subscribeFlood(floodUrl, 10, 3000);
     phase('connect churn');
     const churnPerSec = await churn(fuzzUrl, Math.max(1000, Math.round(FRAMES / 20)), 50);
-    phase('slow readers');
-    const symbols = (await (await fetch(`http://127.0.0.1:${fuzzGw.port}/api/symbols`)).json()).map(
-      (s) => s.symbol,
-    );
-    await slowReaders(fuzzUrl, fuzzGw.port, 4, symbols);
+    phase('slow readers end');
+    await finishSlowReaders(slow, 20_000);
     phase('normal client');
 
     const normalMs = Math.max(await normalClient(fuzzUrl, 5000), await normalClient(floodUrl, 5000));
@@ -493,10 +564,15 @@ async function main() {
     if (result.crashes !== 0) failures.push('crashes');
     if (result.unanswered !== 0) failures.push('hostile clients without a protocol error or close code');
     if (stats.nonProtocolAnswers !== 0) failures.push('error codes outside PROTOCOL.md');
-    for (const code of Object.keys(stats.closesByCode)) {
-      if (!PROTOCOL_CLOSES.has(Number(code)) && code !== '1000' && code !== '1005' && code !== '1006')
-        failures.push(`close code ${code} outside PROTOCOL.md`);
+    for (const code of Object.keys(stats.gatewayClosesByCode)) {
+      if (!PROTOCOL_CLOSES.has(Number(code))) failures.push(`gateway close code ${code} outside PROTOCOL.md`);
     }
+    for (const code of Object.keys(stats.fuzzerClosesByCode)) {
+      if (code !== '1000')
+        failures.push(`the fuzzer had to end ${stats.fuzzerClosesByCode[code]} clients (${code})`);
+    }
+    if (stats.slowReaders.closedWith4009 !== stats.slowReaders.count)
+      failures.push('slow readers not closed with 4009 by the gateway');
     if (heapAfter > baselineHeap * 1.5 + 16 * 1024 * 1024)
       failures.push('heap did not return near its baseline');
     result.failures = failures;
@@ -508,11 +584,12 @@ async function main() {
   }
   if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
-    const { framesByKind, errorsByCode, closesByCode, ...rest } = result;
+    const { framesByKind, errorsByCode, gatewayClosesByCode, fuzzerClosesByCode, ...rest } = result;
     console.log('fuzz run', rest);
     console.log('frames by kind', framesByKind);
     console.log('errors by code', errorsByCode);
-    console.log('closes by code', closesByCode);
+    console.log('closes by the gateway, by code', gatewayClosesByCode);
+    console.log('closes by the fuzzer (its own, not hostile outcomes), by code', fuzzerClosesByCode);
   }
   process.exit(result.ok ? 0 : 1);
 }

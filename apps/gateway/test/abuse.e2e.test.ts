@@ -1,4 +1,5 @@
 import { SUBPROTOCOL_MSGPACK } from '@tickhub/protocol';
+import WebSocket from 'ws';
 import { Client, type GatewayProcess, metric, spawnGateway, waitFor } from './support/gateway';
 
 jest.setTimeout(90_000);
@@ -122,5 +123,45 @@ describe('bad input', () => {
       await metric(gw.http, 'tickhub_gateway_inbound_errors_total', 'code="BAD_REQUEST"'),
     ).toBeGreaterThan(9000);
     expect(gw.proc.exitCode).toBeNull();
+  });
+});
+
+describe('a client that requests without reading', () => {
+  let quick: GatewayProcess;
+
+  beforeAll(async () => {
+    // A heartbeat much shorter than ws's 30 s close handshake, and a small buffer limit.
+    quick = await spawnGateway({
+      HEARTBEAT_MS: '500',
+      HIGH_WATER_MARK_BYTES: '65536',
+      MAX_INBOUND_PER_SEC: '1000000',
+    });
+  });
+
+  afterAll(async () => {
+    await quick?.stop();
+  });
+
+  it('still sees the 4009 close frame when it reads again after several heartbeats', async () => {
+    const ws = new WebSocket(quick.ws);
+    ws.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    // Each answer lists the 500 symbols: a few hundred of them are far past the buffer limit.
+    for (let i = 0; i < 300; i++) ws.send(JSON.stringify({ type: 'symbols', id: String(i) }));
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+    const slowCloses = () => metric(quick.http, 'tickhub_gateway_closes_total', 'code="4009"').catch(() => 0);
+    const deadline = Date.now() + 20_000;
+    while ((await slowCloses()) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await slowCloses()).toBe(1);
+    // Unanswered pings of the heartbeat while the close frame waits behind the unread answers.
+    await new Promise((r) => setTimeout(r, 2000));
+    socket.resume();
+    const code = await Promise.race([closed, new Promise((r) => setTimeout(() => r('no close'), 15_000))]);
+    expect(code).toBe(4009);
   });
 });

@@ -7,7 +7,9 @@ interface FuzzResult {
   ok: boolean;
   framesTried: number;
   errorsByCode: Record<string, number>;
-  closesByCode: Record<string, number>;
+  gatewayClosesByCode: Record<string, number>;
+  fuzzerClosesByCode: Record<string, number>;
+  slowReaders: { count: number; closedWith4009: number; codes: Record<string, number> };
   hostileClients: number;
   hostileClientsAnswered: number;
   unanswered: number;
@@ -46,6 +48,9 @@ function runFuzz(frames: number): Promise<FuzzResult> {
   });
 }
 
+/** The close codes of PROTOCOL.md ("Error codes and close codes", plus 1009 for an oversized frame). */
+const PROTOCOL_CLOSES = ['1001', '1008', '1009', '1011', '4001', '4008', '4009'];
+
 describe('fuzzing and abuse against a live gateway', () => {
   it('answers every hostile client with a PROTOCOL.md error or close code, and never crashes', async () => {
     const result = await runFuzz(12_000);
@@ -57,7 +62,15 @@ describe('fuzzing and abuse against a live gateway', () => {
     expect(result.hostileClientsAnswered).toBe(result.hostileClients);
     expect(result.errorsByCode.BAD_REQUEST).toBeGreaterThan(0);
     expect(result.errorsByCode.RATE_LIMITED).toBeGreaterThan(0);
-    expect(result.closesByCode['4008']).toBeGreaterThan(0);
+    expect(result.gatewayClosesByCode['4008']).toBeGreaterThan(0);
+    // Every close the gateway gave a hostile client is a PROTOCOL.md code; none ended in 1006.
+    for (const code of Object.keys(result.gatewayClosesByCode)) expect(PROTOCOL_CLOSES).toContain(code);
+    // The fuzzer only ends clients itself with 1000, after they got their answers.
+    expect(Object.keys(result.fuzzerClosesByCode).filter((code) => code !== '1000')).toEqual([]);
+    // The clients that stop reading are closed by the gateway as slow consumers.
+    expect(result.slowReaders.count).toBe(4);
+    expect(result.slowReaders.codes).toEqual({ '4009': 4 });
+    expect(result.slowReaders.closedWith4009).toBe(4);
     expect(result.connectChurn).toBeGreaterThanOrEqual(1000);
   });
 });

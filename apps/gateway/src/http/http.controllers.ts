@@ -1,19 +1,45 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Header, HttpStatus, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Inject, Req, Res } from '@nestjs/common';
 import type { SymbolInfo } from '@tickhub/protocol';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { type AccessControl, accessControlFor } from '../auth/access-control';
+import type { GatewayConfig } from '../config';
+import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
-import { DASHBOARD_DIR } from '../tokens';
+import { DASHBOARD_DIR, GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { MetricsService } from './metrics.service';
 
 @Controller('api')
 export class SymbolsController {
-  constructor(private readonly runtime: GatewayRuntime) {}
+  private readonly access: AccessControl;
 
+  constructor(
+    private readonly runtime: GatewayRuntime,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) logger: Logger,
+  ) {
+    // The gateway's one AccessControl (keyed by its config), so refusals count with the upgrades'.
+    this.access = accessControlFor(config, logger);
+  }
+
+  /**
+   * With authentication on, 401 without a valid token (Authorization: Bearer or `?token=`), and only
+   * the symbols the token is entitled to otherwise. A failure while checking the token is answered
+   * 500, never with the unfiltered list.
+   */
   @Get('symbols')
-  symbols(): SymbolInfo[] {
-    return this.runtime.symbols;
+  async symbols(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SymbolInfo[] | { error: string }> {
+    if (!this.access.enabled) return this.runtime.symbols;
+    const symbols = await this.access.symbolsFor(req, this.runtime.symbols);
+    if (symbols === null) {
+      res.status(HttpStatus.UNAUTHORIZED);
+      return { error: 'Unauthorized' };
+    }
+    return symbols;
   }
 }
 

@@ -154,6 +154,10 @@ export class WsConnection implements SessionSink<unknown> {
 
   /** Called by the heartbeat: terminates a peer that did not answer the previous ping. */
   heartbeat(): void {
+    // A connection this side is closing may still have its close frame queued behind what a slow
+    // consumer has not read (4009): terminating it would turn that code into a 1006. ws destroys the
+    // socket itself when the close handshake does not finish within its close timeout (30 s).
+    if (this.closing) return;
     if (!this.alive) {
       this.deps.counters.heartbeatTerminations++;
       this.ws.terminate();

@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Inject } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import { codecForSubprotocol, jsonCodec } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
@@ -25,7 +24,6 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
     router: UpgradeRouter,
-    adapterHost: HttpAdapterHost,
   ) {
     // Authentication and the per-IP/per-user limits decide every upgrade of the gateway (hubs too).
     this.access = accessControlFor(config, logger);
@@ -37,31 +35,6 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
     ) {
       router.addGuard(this.access.guard);
     }
-    if (this.access.enabled) this.filterSymbolList(adapterHost);
-  }
-
-  /**
-   * With authentication on, `/api/symbols` answers 401 without a valid token (header or `?token=`) and
-   * lists only the symbols the token is entitled to. Installed in front of the controllers, which are
-   * routed after the providers are built.
-   */
-  private filterSymbolList(adapterHost: HttpAdapterHost): void {
-    const app = adapterHost.httpAdapter?.getInstance<{
-      use(path: string, handler: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): void;
-    }>();
-    if (!app) throw new Error('the HTTP adapter is not ready');
-    app.use('/api/symbols', (req, res, next) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-      this.access.symbolsFor(req, this.runtime.symbols).then(
-        (symbols) => {
-          const status = symbols === null ? 401 : 200;
-          const body = JSON.stringify(symbols ?? { error: 'Unauthorized' });
-          res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-          res.end(body);
-        },
-        () => next(),
-      );
-    });
   }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
