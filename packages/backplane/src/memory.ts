@@ -85,6 +85,11 @@ export class MemoryBus {
     return this.subscribers.get(symbol)?.size ?? 0;
   }
 
+  /** @internal */
+  hasSubscribers(symbol: string): boolean {
+    return this.subscribers.has(symbol);
+  }
+
   /** Number of symbols in the last-value cache. */
   lastValueCount(): number {
     return this.lastValues.size;
@@ -215,7 +220,9 @@ export class MemoryBackplane implements Backplane {
   publish(symbol: string, payload: Uint8Array): void {
     validateSymbol(symbol);
     validatePayload(payload);
-    if (this.state === 'closed') return;
+    // As with Redis PUBLISH, a pod that subscribes later does not get the update; in embedded mode
+    // most symbols have no local subscriber, and this spares them a queued delivery per tick.
+    if (this.state === 'closed' || !this.bus.hasSubscribers(symbol)) return;
     this.bus.enqueue({ kind: 'update', symbol, payload });
   }
 

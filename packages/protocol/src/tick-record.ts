@@ -38,9 +38,10 @@ function hasN(q: Quote | QuoteUpdate): q is QuoteUpdate {
 
 /**
  * Encodes a quote (as produced to Kafka) or an update with `n` (as published on the backplane) in the
- * versioned binary layout described in the package README.
+ * versioned binary layout described in the package README. `n`, when given, is written instead of the
+ * input's own: a conflating stage can then encode the latest quote it holds without copying it first.
  */
-export function encodeTickRecord(q: Quote | QuoteUpdate): Buffer {
+export function encodeTickRecord(q: Quote | QuoteUpdate, n?: number): Buffer {
   const symbol = q.symbol;
   if (typeof symbol !== 'string' || symbol.length === 0) {
     throw new TickRecordError('tick record symbol must be a non-empty string');
@@ -56,7 +57,7 @@ export function encodeTickRecord(q: Quote | QuoteUpdate): Buffer {
   if (symbolBytes > MAX_TICK_RECORD_SYMBOL_BYTES) {
     throw new TickRecordError(`tick record symbol is longer than ${MAX_TICK_RECORD_SYMBOL_BYTES} bytes`);
   }
-  const withN = hasN(q);
+  const withN = n !== undefined || hasN(q);
   const count = withN ? NUMBER_COUNT + 1 : NUMBER_COUNT;
   const numbers = scratch;
   numbers[0] = checkFinite(q.seq, 'seq');
@@ -71,7 +72,7 @@ export function encodeTickRecord(q: Quote | QuoteUpdate): Buffer {
   numbers[9] = checkFinite(q.open, 'open');
   numbers[10] = checkFinite(q.high, 'high');
   numbers[11] = checkFinite(q.low, 'low');
-  if (withN) numbers[12] = checkFinite((q as QuoteUpdate).n, 'n');
+  if (withN) numbers[12] = checkFinite(n ?? (q as QuoteUpdate).n, 'n');
 
   const out = Buffer.allocUnsafe(HEADER_SIZE + symbolBytes + count * 8);
   out[0] = TICK_RECORD_VERSION;

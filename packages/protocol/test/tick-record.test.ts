@@ -46,6 +46,13 @@ describe('tick record', () => {
     expect(TICK_HEADER_PRODUCED_AT).toBe('produced-at');
   });
 
+  it("writes an explicit n instead of the input's own, byte for byte as a copy with that n", () => {
+    expect(encodeTickRecord(aapl, 7)).toEqual(encodeTickRecord({ ...aapl, n: 7 }));
+    expect(encodeTickRecord({ ...aapl, n: 2 }, 9)).toEqual(encodeTickRecord({ ...aapl, n: 9 }));
+    expect(decodeTickRecord(encodeTickRecord(aapl, 3))).toEqual({ ...aapl, n: 3 });
+    expect(() => encodeTickRecord(aapl, Number.NaN)).toThrow(TickRecordError);
+  });
+
   it('decodes a quote with n = 1', () => {
     expect(decodeTickRecord(encodeTickRecord(aapl))).toEqual({ ...aapl, n: 1 });
   });

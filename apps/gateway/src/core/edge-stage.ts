@@ -217,7 +217,12 @@ export class EdgeStage {
   private flushScheduled = false;
   private readonly paused = new Set<Session>();
   private guardTimer: unknown;
-  private readonly flushCache = new Map<UpdateEncoding<unknown>, Map<string, unknown>>();
+  /**
+   * Encoded updates of the current flush, per encoding, keyed by the shared update object: pairs of a
+   * symbol hold the same object, so identity finds the bytes without building a key per delivery. The
+   * value is a flat list of (n, part): pairs with different phases fold different counts into `n`.
+   */
+  private readonly flushCache = new Map<UpdateEncoding<unknown>, Map<QuoteUpdate, unknown[]>>();
   private readonly hwm: number;
   private readonly slowTimeoutMs: number;
   private readonly guardIntervalMs: number;
@@ -630,11 +635,22 @@ export class EdgeStage {
       p.pending = undefined;
       p.pendingN = 0;
       if (u.seq <= p.lastSentSeq) continue;
-      const key = `${u.symbol}\u0000${u.seq}\u0000${n}`;
-      let part = cache.get(key);
+      let encoded = cache.get(u);
+      let part: unknown;
+      if (encoded === undefined) {
+        encoded = [];
+        cache.set(u, encoded);
+      } else {
+        for (let i = 0; i < encoded.length; i += 2) {
+          if (encoded[i] === n) {
+            part = encoded[i + 1];
+            break;
+          }
+        }
+      }
       if (part === undefined) {
         part = encoding.encodeUpdate(n === u.n ? u : { ...u, n });
-        cache.set(key, part);
+        encoded.push(n, part);
         this.counters.encodes++;
       }
       if (parts.length === 0) firstTs = u.ts;

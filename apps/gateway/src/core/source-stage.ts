@@ -161,27 +161,13 @@ export class SourceStage implements TickSourceHandler {
 
   private publish(st: SourceSymbol, now: number): void {
     const q = st.pending!;
-    const update: QuoteUpdate = {
-      symbol: q.symbol,
-      seq: q.seq,
-      ts: q.ts,
-      bid: q.bid,
-      ask: q.ask,
-      bidSize: q.bidSize,
-      askSize: q.askSize,
-      last: q.last,
-      lastSize: q.lastSize,
-      volume: q.volume,
-      open: q.open,
-      high: q.high,
-      low: q.low,
-      n: st.pendingN,
-    };
+    const n = st.pendingN;
     st.pending = undefined;
     st.pendingN = 0;
     st.lastPublishedAt = now;
     try {
-      const record = encodeTickRecord(update);
+      // The record holds the quote's fields and the summed `n`; nothing else of the source tick.
+      const record = encodeTickRecord(q, n);
       this.options.backplane.setLastValue(q.symbol, record);
       this.options.backplane.publish(q.symbol, record);
       this.counters.published++;
