@@ -23,11 +23,20 @@ interface Result {
   name: string;
   error?: string;
   idle?: {
-    levels: { connections: number; rssPerConnBytes: number | null; heapPerConnBytes: number | null }[];
+    baseline: { gcs: number };
+    levels: {
+      connections: number;
+      rssPerConnBytes: number | null;
+      heapPerConnBytes: number | null;
+      gcs: number;
+      fdsOpen: number;
+    }[];
   };
+  sourceStalls?: unknown[];
   load?: { connected: number; steady: Window; withSlow: Window; slowClients: number };
 }
 interface Report {
+  runId: string;
   machine: { cores: number; node: string };
   results: Result[];
   targets: { name: string; met: boolean | null }[];
@@ -89,7 +98,14 @@ describe('benchmark harness (quick mode, tiny sizes)', () => {
       expect(idle.connections).toBe(20);
       expect(typeof idle.rssPerConnBytes).toBe('number');
       expect(typeof idle.heapPerConnBytes).toBe('number');
+      // Every memory figure follows forced GCs that the server acknowledged.
+      expect([r.idle!.baseline.gcs, idle.gcs]).toEqual([3, 3]);
+      expect(idle.fdsOpen).toBeGreaterThan(20);
+      const serverLog = readFileSync(join(dir, 'results', report.runId, `${r.name}.log`), 'utf8');
+      expect(serverLog).toContain('"msg":"listening"');
+      expect(serverLog).toContain('bench-gc ');
     }
+    expect(Array.isArray(report.results[0]!.sourceStalls)).toBe(true);
     expect(report.targets.length).toBe(7);
 
     const md = readFileSync(files.markdown, 'utf8');

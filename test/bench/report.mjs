@@ -1,5 +1,5 @@
 // Turns one benchmark run into its JSON file, the Markdown page and the SVG chart (no dependencies).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const fmt = (v, digits = 2) =>
@@ -18,6 +18,19 @@ function commonIdleLevel(results) {
 }
 
 const idleAt = (r, target) => r?.idle?.levels?.find((l) => l.target === target);
+
+/** "held N of 20,000 (fd hard limit L)" for a level whose count the server's fd limit set. */
+const fdNote = (l, detail = false) => {
+  const b = l?.fdBound;
+  if (!b) return null;
+  const soft = b.fdLimitSoft !== b.fdLimitHard ? `, soft ${b.fdLimitSoft}` : '';
+  const more = detail
+    ? `; ${b.fdsAtStart} fds open before the first client, ${l.fdsOpen ?? '—'} with ${l.connections} connections, margin ${b.margin}`
+    : '';
+  return `held ${l.connections} of ${b.goal.toLocaleString('en-US')} (fd hard limit ${b.fdLimitHard}${soft}${more})`;
+};
+
+const extraText = (x) => (x === 'max' ? 'as many as its fd limit allows, up to 20,000' : String(x));
 
 export function evaluateTargets(report) {
   const by = Object.fromEntries(report.results.map((r) => [r.name, r]));
@@ -64,10 +77,11 @@ export function evaluateTargets(report) {
     memRatio === null ? '—' : `${fmt(memRatio)}×`,
     memRatio === null ? null : memRatio <= 0.5,
   );
-  const maxConn = th?.idle?.levels?.reduce((m, l) => Math.max(m, l.connections), 0) ?? null;
+  const top = th?.idle?.levels?.reduce((m, l) => (!m || l.connections > m.connections ? l : m), null) ?? null;
+  const maxConn = top?.connections ?? null;
   add(
     '20,000 concurrent connections on one gateway process',
-    maxConn === null ? '—' : `${maxConn} held`,
+    maxConn === null ? '—' : (fdNote(top, true) ?? `${maxConn} held`),
     maxConn === null ? null : maxConn >= 20000,
   );
   const before = p99(th);
@@ -104,7 +118,7 @@ function markdown(report, targets, jsonPath, svgName) {
     '',
   );
   lines.push(
-    `Workload: ${w.clients} clients, each subscribed to ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz; ${w.ticksPerSec} source ticks/s (Zipf activity over the symbols); ${w.windowSeconds} s measured after ${w.warmupSeconds} s warm-up; idle connections at ${[...w.idleLevels].join(', ')}${w.idleTickhubExtra?.length ? ` (tickhub also ${w.idleTickhubExtra.join(', ')})` : ''}; slow clients: ${w.slowClients}.`,
+    `Workload: ${w.clients} clients, each subscribed to ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz; ${w.ticksPerSec} source ticks/s (Zipf activity over the symbols); ${w.windowSeconds} s measured after ${w.warmupSeconds} s warm-up; idle connections at ${[...w.idleLevels].join(', ')}${w.idleTickhubExtra?.length ? ` (tickhub also ${w.idleTickhubExtra.map(extraText).join(', ')})` : ''}; slow clients: ${w.slowClients}.`,
     '',
   );
   lines.push('## Results', '');
@@ -136,7 +150,7 @@ function markdown(report, targets, jsonPath, svgName) {
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const { r, l } of idleRows) {
       lines.push(
-        `| ${r.label} | ${l.target} | ${l.connections} | ${l.failed} | ${fmt(l.rssBytes / 1048576, 1)} | ${fmt(kib(l.rssPerConnBytes), 1)} | ${fmt(kib(l.heapPerConnBytes), 1)} |`,
+        `| ${r.label} | ${l.target} | ${fdNote(l) ?? l.connections} | ${l.failed} | ${fmt(l.rssBytes / 1048576, 1)} | ${fmt(kib(l.rssPerConnBytes), 1)} | ${fmt(kib(l.heapPerConnBytes), 1)} |`,
       );
     }
     lines.push('');
@@ -147,10 +161,18 @@ function markdown(report, targets, jsonPath, svgName) {
   for (const t of targets)
     lines.push(`| ${t.name} | ${t.value} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
   lines.push('');
-  const notes = results.filter((r) => r.notes);
+  const stallText = (r) =>
+    (r.sourceStalls ?? [])
+      .map(
+        (st) =>
+          `no source tick accepted for ${st.seconds} s${st.endedAt ? '' : ' (until the end)'}, from the ${st.phase} phase: ${st.cause ?? 'unknown cause'}`,
+      )
+      .join('; ');
+  const notes = results.filter((r) => r.notes || r.sourceStalls?.length);
   if (notes.length) {
     lines.push('## Server notes', '');
-    for (const r of notes) lines.push(`- **${r.label}**: ${r.notes}`);
+    for (const r of notes)
+      lines.push(`- **${r.label}**: ${[r.notes, stallText(r)].filter(Boolean).join('; ')}`);
     lines.push('');
   }
   lines.push(
@@ -161,7 +183,10 @@ function markdown(report, targets, jsonPath, svgName) {
     "- **Delivered updates/s**: symbol updates received by all clients over the window. **CPU**: the server process's `utime + stime` over the window, per million delivered updates. It includes the simulated market, which every server runs the same way (in the Kafka variant the ingester is a separate process and not counted).",
     '- **Net CPU** subtracts the CPU the same server process used with no client connected (the simulated market, timers, metrics), measured for 1.5 s after start; it isolates the cost of fan-out at small loads, where that fixed cost dominates.',
     "- **Latency**: tick creation (`ts`, the simulator's `Date.now()`) to client receipt (`performance.timeOrigin + performance.now()`), in an HDR histogram (µs, 3 significant digits), merged over all clients. `ts` is whole milliseconds, so figures carry up to 1 ms of truncation. It includes the throttle: an update may wait up to one interval (1/maxHz) for its turn.",
-    '- **Memory per idle connection**: (RSS, or V8 heap used, with N idle connections − before any) / N, after 1.5 s of settling and without forcing a GC. The gateway reports its heap on `/metrics`, the peers on `/debug/memory`.',
+    '- **Memory per idle connection**: (RSS, or V8 heap used, with N idle connections − before any) / N, after forced full GCs. Every server process starts the same way, `node --expose-gc --require test/bench/gc-on-signal.cjs …`: the preload runs `global.gc()` on SIGUSR2 and acknowledges it on stderr. For each memory figure (the baseline with no client, and each idle level after 1.5 s of settling) the harness three times sends SIGUSR2, waits for the acknowledgement and 250 ms more for freed pages to leave RSS, and reads RSS (`/proc/<pid>/status`) and heap used (the gateway on `/metrics`, the peers on `/debug/memory`); the minimum of the three is kept. The no-client CPU is measured before these GCs.',
+    '- **Idle connections up to the fd limit.** Servers and load generators run with the soft fd limit raised to the hard limit (`ulimit -n`). For the gateway\'s largest level (`--idle-tickhub-extra max`, the full-mode default) the harness reads the gateway\'s own `RLIMIT_NOFILE` from `/proc/<pid>/limits` and counts its open descriptors in `/proc/<pid>/fd` once it is up and idle, and asks for limit − open − 16 connections, at most 20,000. The table then says "held N of 20,000 (fd hard limit L)": where the hard limit is 20,000 and cannot be raised, one process cannot hold 20,000 sockets plus its own descriptors, a limit of the machine, not of the gateway. Idle sockets are spread over as many load-generator processes as keep each under half its own fd limit (and at most 10,000).',
+    "- **Logs.** Each server's stdout and stderr (and the ingester's, in the Kafka variant) are kept in `bench-results/<run>/<server>.log`.",
+    "- **Source flow.** For the gateways the harness reads `source_ticks_total` and `source_ticks_stale_total` on `/metrics` once a second; a stretch of 3 s or more without an accepted tick is listed under Server notes with its cause (nothing arrived, or all was dropped as stale). The Kafka variant's gateway gets a Redis key prefix of its own (`REDIS_KEY_PREFIX=bench-<run>:`, deleted after the run): the backplane keeps each symbol's last seq and a freshly started ingester counts seq from 1 again, so under a prefix an earlier run had used, every tick was dropped as stale until seq caught up, which earlier runs showed as updates stopping for tens of seconds after the idle step.",
     '- **Slow clients**: one client in ten reads its socket for 100 ms of every second; p99 of the other clients is compared with the window before.',
     "- Servers and load generators share the machine's cores: on a small machine the clients' cost limits the delivered rate of every server alike, so read the CPU per update and the latency rather than the absolute rate.",
     '',
@@ -170,12 +195,13 @@ function markdown(report, targets, jsonPath, svgName) {
     '```sh',
     'cd /work/main && npx turbo run build --filter=@tickhub/gateway...   # the gateway under test',
     'npm run bench            # quick mode (seconds; what CI runs at tiny sizes)',
-    'npm run bench -- --full  # 2,000 clients, 1k/10k idle connections (20k for the gateway)',
+    'npm run bench -- --full  # 2,000 clients, 1k/10k idle connections (the gateway also up to its fd limit, at most 20k)',
     'REDIS_URL=redis://127.0.0.1:6379 KAFKA_BROKERS=127.0.0.1:19092 npm run bench   # Socket.IO on Redis, tickhub with Kafka',
     'node test/bench/run.mjs --quick --clients 200 --symbols 50 --per-client 10 --hz 10 --seconds 10 --idle 1000',
+    'node test/bench/run.mjs --quick --idle 1000 --idle-tickhub-extra max --only tickhub   # the fd-limit step alone',
     '```',
     '',
-    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), this page and \`${svgName}\`.`,
+    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), the servers' logs in \`bench-results/<timestamp>/\`, this page and \`${svgName}\`.`,
     '',
   );
   return lines.join('\n');
@@ -241,6 +267,19 @@ function svg(report) {
   return `${parts.join('\n')}\n`;
 }
 
+/**
+ * `## ` sections of an existing page that this generator does not write (notes added by hand, such as
+ * profiling work), so that a new run keeps them at the end of the page.
+ */
+function handWrittenSections(existing, generated) {
+  const titles = new Set([...generated.matchAll(/^## (.+)$/gm)].map((m) => m[1].trim()));
+  return existing
+    .split(/^(?=## )/m)
+    .slice(1)
+    .filter((section) => !titles.has(section.slice(3, section.indexOf('\n')).trim()))
+    .map((section) => section.trimEnd());
+}
+
 /** Writes the JSON, Markdown and SVG of a run; returns their paths. */
 export function writeReports(report, { outDir, docsDir }) {
   mkdirSync(outDir, { recursive: true });
@@ -252,6 +291,11 @@ export function writeReports(report, { outDir, docsDir }) {
   const mdPath = join(docsDir, 'benchmarks.md');
   const svgPath = join(docsDir, 'benchmarks.svg');
   writeFileSync(svgPath, svg(full));
-  writeFileSync(mdPath, markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg'));
+  let page = markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg');
+  if (existsSync(mdPath)) {
+    const kept = handWrittenSections(readFileSync(mdPath, 'utf8'), page);
+    if (kept.length) page = `${page.trimEnd()}\n\n${kept.join('\n\n')}\n`;
+  }
+  writeFileSync(mdPath, page);
   return [jsonPath, mdPath, svgPath];
 }

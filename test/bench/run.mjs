@@ -1,11 +1,13 @@
 // Side-by-side benchmark: tickhub's gateway against Socket.IO and two plain ws servers, same workload.
 // Usage: node test/bench/run.mjs [--quick|--full] [--clients N] [--symbols S] [--per-client K] [--hz H]
-//          [--rate R] [--seconds T] [--idle 1000,10000] [--workers W] [--out-dir DIR] [--docs-dir DIR]
-//          [--only tickhub,socketio,naive,preframed,tickhub-kafka]
-// Writes bench-results/bench-<timestamp>.json, docs/benchmarks.md and docs/benchmarks.svg.
+//          [--rate R] [--seconds T] [--idle 1000,10000] [--idle-tickhub-extra max|N,...] [--workers W]
+//          [--out-dir DIR] [--docs-dir DIR] [--only tickhub,socketio,naive,preframed,tickhub-kafka]
+//          [--gateway-main PATH]   (another build's apps/gateway/dist/main.js, e.g. for a before/after run)
+// Writes bench-results/bench-<run>.json, each server's output to bench-results/<run>/<server>.log,
+// docs/benchmarks.md and docs/benchmarks.svg.
 // A measurement, not a test: nothing here asserts a speed.
-import { fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,7 +44,8 @@ const PRESETS = {
     seconds: 15,
     warmup: 3,
     idle: [1000, 10000],
-    idleTickhubExtra: [20000],
+    // As close to 20,000 as the gateway process's own fd limit allows (see idleTargetFromFdLimit).
+    idleTickhubExtra: ['max'],
     workers: 2,
     slowEvery: 10,
   },
@@ -74,7 +77,16 @@ function parseArgs(argv) {
       o.idle = String(v).split(',').filter(Boolean).map(Number);
       i++;
     } else if (a === '--idle-tickhub-extra') {
-      o.idleTickhubExtra = String(v).split(',').filter(Boolean).map(Number);
+      o.idleTickhubExtra = String(v)
+        .split(',')
+        .filter(Boolean)
+        .map((x) => {
+          if (x === 'max') return 'max';
+          const n = Number(x);
+          if (!Number.isInteger(n) || n <= 0)
+            throw new Error(`--idle-tickhub-extra takes max or counts, got ${x}`);
+          return n;
+        });
       i++;
     } else if (a === '--out-dir') {
       o.outDir = resolve(v);
@@ -84,6 +96,9 @@ function parseArgs(argv) {
       i++;
     } else if (a === '--only') {
       o.only = String(v).split(',');
+      i++;
+    } else if (a === '--gateway-main') {
+      o.gatewayMain = resolve(v);
       i++;
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -129,25 +144,49 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Starts `node <script>` through a shell that raises the fd limit; `exec` keeps the pid the node's. */
-function startNode(script, env, readyPattern, timeoutMs = 60_000) {
-  const child = spawn('bash', ['-c', `${FD_LIMIT}; exec "${process.execPath}" "${script}"`], {
+const GC_PRELOAD = join(here, 'gc-on-signal.cjs');
+const logDir = () => join(opts.outDir, runId);
+
+/**
+ * Starts `node <script>` through a shell that raises the fd limit; `exec` keeps the pid the node's.
+ * Every server gets the same GC preload (`gcNow`), and its stdout and stderr go to
+ * bench-results/<run>/<logName>.log as well.
+ */
+function startNode(script, env, readyPattern, timeoutMs = 60_000, logName = undefined) {
+  const node = `"${process.execPath}" --expose-gc --require "${GC_PRELOAD}" "${script}"`;
+  const child = spawn('bash', ['-c', `${FD_LIMIT}; exec ${node}`], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
   child.on('exit', () => children.delete(child));
+  let logFile;
+  if (logName) {
+    mkdirSync(logDir(), { recursive: true });
+    logFile = createWriteStream(join(logDir(), `${logName}.log`));
+    child.on('close', () => logFile.end());
+  }
   let out = '';
   let err = '';
+  let gcAcks = 0;
+  const gcWaiters = [];
   child.stderr.on('data', (d) => {
+    logFile?.write(d);
     err = (err + d).slice(-4000);
+    const acks = String(d).match(/^bench-gc \d/gm)?.length ?? 0;
+    for (let i = 0; i < acks; i++) {
+      gcAcks++;
+      gcWaiters.shift()?.();
+    }
   });
   const ready = new Promise((resolveReady, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${script} not ready in ${timeoutMs} ms: ${err}`)),
       timeoutMs,
     );
+    // Keep draining stdout so a chatty process never blocks on a full pipe.
     child.stdout.on('data', (d) => {
+      logFile?.write(d);
       out = (out + d).slice(-20000);
       const m = readyPattern.exec(out);
       if (m) {
@@ -160,8 +199,23 @@ function startNode(script, env, readyPattern, timeoutMs = 60_000) {
       reject(new Error(`${script} exited with ${code}: ${err.slice(-1500)}`));
     });
   });
-  // Keep draining stdout so a chatty process never blocks on a full pipe.
-  return { child, ready, stderr: () => err, stdout: () => out };
+  /** Full GC in the server (SIGUSR2 → global.gc()); resolves true once the server acknowledged it. */
+  const gcNow = (timeoutMs = 10_000) =>
+    new Promise((resolveGc) => {
+      const done = (ok) => {
+        clearTimeout(timer);
+        resolveGc(ok);
+      };
+      const timer = setTimeout(() => {
+        const at = gcWaiters.indexOf(onAck);
+        if (at >= 0) gcWaiters.splice(at, 1);
+        done(false);
+      }, timeoutMs);
+      const onAck = () => done(true);
+      gcWaiters.push(onAck);
+      child.kill('SIGUSR2');
+    });
+  return { child, ready, stderr: () => err, stdout: () => out, gcNow, gcAcks: () => gcAcks };
 }
 
 async function stopChild(child) {
@@ -182,11 +236,46 @@ function procRssBytes(pid) {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
+/** The process's own RLIMIT_NOFILE, from /proc/<pid>/limits: { soft, hard } (Infinity if unlimited). */
+function procFdLimit(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/);
+  const n = (v) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
+  return { soft: n(soft), hard: n(hard) };
+}
+
+const procOpenFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** The connection count the target asks one gateway process to hold. */
+const TARGET_CONNECTIONS = 20_000;
+/** Descriptors the server may open besides the idle sockets (metrics scrapes, logs, reconnects). */
+const FD_MARGIN = 16;
+
+/**
+ * How many idle sockets the server can hold: its fd soft limit (the shell raised it to the hard limit)
+ * minus the descriptors it already has open minus a margin, capped at the 20,000 target.
+ */
+function idleTargetFromFdLimit(pid) {
+  const limit = procFdLimit(pid);
+  const fdsAtStart = procOpenFds(pid);
+  const target = Math.max(0, Math.min(TARGET_CONNECTIONS, limit.soft - fdsAtStart - FD_MARGIN));
+  return { target, fdLimitSoft: limit.soft, fdLimitHard: limit.hard, fdsAtStart, margin: FD_MARGIN };
+}
+
 // ---- load generators ---------------------------------------------------------------------------------
 
 let nextId = 1;
+/** A load generator: node over IPC, through the same fd-limit-raising shell as the servers. */
 function startWorker() {
-  const child = fork(join(here, 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(
+    'bash',
+    ['-c', `${FD_LIMIT}; exec "${process.execPath}" "${join(here, 'loadgen.mjs')}"`],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   children.add(child);
   const waiting = new Map();
   child.on('message', (m) => {
@@ -213,13 +302,28 @@ function startWorker() {
 const workers = Array.from({ length: opts.workers }, startWorker);
 const all = (cmd) => Promise.all(workers.map((w) => w.call(cmd)));
 
+/** Sockets one load generator is given at most: half its fd limit, so no client process nears it. */
+function socketsPerWorker() {
+  const { soft } = procFdLimit(workers[0].child.pid);
+  return Math.max(500, Math.min(10_000, Math.floor(soft / 2)));
+}
+
+/** Starts more load generators until `count` idle sockets fit (the load phase keeps to --workers). */
+function ensureWorkersFor(count) {
+  const need = Math.ceil(count / socketsPerWorker());
+  while (workers.length < need) workers.push(startWorker());
+}
+
 const symbolNames = createUniverse(opts.symbols).map((s) => s.symbol);
 
-/** Opens `count` clients spread over the workers; `perClient` 0 makes idle connections. */
-async function connectClients(server, count, perClient) {
-  const per = Math.ceil(count / workers.length);
+/**
+ * Opens `count` clients spread over the workers (the first --workers of them unless `pool` says
+ * otherwise); `perClient` 0 makes idle connections.
+ */
+async function connectClients(server, count, perClient, pool = workers.slice(0, opts.workers)) {
+  const per = Math.ceil(count / pool.length);
   const answers = await Promise.all(
-    workers.map((w, wi) => {
+    pool.map((w, wi) => {
       const n = Math.max(0, Math.min(per, count - wi * per));
       return w.call({
         op: 'connect',
@@ -269,14 +373,27 @@ const simEnv = {
   LOG_LEVEL: 'warn',
   KAFKAJS_NO_PARTITIONER_WARNING: '1',
 };
-const gatewayMain = join(root, 'apps', 'gateway', 'dist', 'main.js');
+const gatewayMain = opts.gatewayMain ?? join(root, 'apps', 'gateway', 'dist', 'main.js');
 const ingesterMain = join(root, 'apps', 'ingester', 'dist', 'main.js');
 
-async function metricsValue(port, name) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function metricsValues(port, names) {
+  const lines = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
   // Lines look like `name{gateway="gw-…"} 123` or `name 123`.
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').pop()) : Number.NaN;
+  return names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line ? Number(line.split(' ').pop()) : Number.NaN;
+  });
+}
+
+const metricsValue = async (port, name) => (await metricsValues(port, [name]))[0];
+
+/** Source ticks the gateway received, and those it kept (not dropped as stale: seq not above the last known). */
+async function sourceTickCounts(port) {
+  const [received, stale] = await metricsValues(port, [
+    'tickhub_gateway_source_ticks_total',
+    'tickhub_gateway_source_ticks_stale_total',
+  ]);
+  return { received, accepted: received - (stale || 0) };
 }
 
 function gatewayEnv(extra) {
@@ -303,13 +420,17 @@ const SERVERS = [
         gatewayMain,
         { ...env, KAFKA_BROKERS: '', REDIS_URL: '' },
         /"msg":"listening"[^\n]*"port":(\d+)/,
+        60_000,
+        'tickhub',
       );
       const port = Number((await p.ready)[1]);
       return {
         child: p.child,
+        gcNow: p.gcNow,
         url: `ws://127.0.0.1:${port}/ws`,
         heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
         sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
+        sourceTicks: () => sourceTickCounts(port),
         notes: 'tick source: in-process simulator; backplane: in-memory',
       };
     },
@@ -321,6 +442,7 @@ const SERVERS = [
     enabled: () => Boolean(process.env.KAFKA_BROKERS),
     async start() {
       const topic = `bench.ticks.${runId}`;
+      const redisKeyPrefix = `bench-${runId}:`;
       const ing = startNode(
         ingesterMain,
         {
@@ -335,6 +457,8 @@ const SERVERS = [
           LOG_LEVEL: 'info',
         },
         /"port":(\d+)/,
+        60_000,
+        'tickhub-kafka-ingester',
       );
       await ing.ready;
       const env = gatewayEnv({
@@ -342,8 +466,11 @@ const SERVERS = [
         KAFKA_TOPIC: topic,
         KAFKA_GROUP_ID: `bench-gw-${runId}`,
         REDIS_URL: process.env.REDIS_URL ?? '',
+        // The backplane keeps the last seq per symbol; a fresh ingester counts seq from 1 again, so with
+        // an earlier run's keys every tick would be dropped as stale until seq caught up.
+        REDIS_KEY_PREFIX: redisKeyPrefix,
       });
-      const p = startNode(gatewayMain, env, /"msg":"listening"[^\n]*"port":(\d+)/, 90_000);
+      const p = startNode(gatewayMain, env, /"msg":"listening"[^\n]*"port":(\d+)/, 90_000, 'tickhub-kafka');
       const port = Number((await p.ready)[1]);
       // Ready once the consumer group has its partitions and ticks flow.
       for (let i = 0; i < 120; i++) {
@@ -361,11 +488,14 @@ const SERVERS = [
       const backplane = `backplane: ${chosen}${process.env.REDIS_URL && !/redis/i.test(chosen) ? ' (REDIS_URL was set, but this gateway build does not use Redis yet)' : ''}`;
       return {
         child: p.child,
+        gcNow: p.gcNow,
         extra: [ing.child],
         topic,
+        redisKeyPrefix: process.env.REDIS_URL ? redisKeyPrefix : undefined,
         url: `ws://127.0.0.1:${port}/ws`,
         heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
         sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
+        sourceTicks: () => sourceTickCounts(port),
         notes: `tick source: ingester → Kafka topic ${topic}; ${backplane}; CPU and memory are the gateway process only (the ingester is the tick source)`,
         stderr: p.stderr,
       };
@@ -415,16 +545,37 @@ async function deleteTopic(topic) {
   }
 }
 
+async function deleteRedisKeys(prefix) {
+  const Redis = require('ioredis');
+  const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch (error) {
+    log(`could not delete Redis keys ${prefix}*: ${error?.message ?? error}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function startPeer(peer) {
   const p = startNode(
     join(here, 'peer-server.mjs'),
     { ...simEnv, PEER: peer, PORT: '0', MAX_HZ: String(opts.hz), REDIS_KEY: `bench-sio-${runId}` },
     /"msg":"listening"[^\n]*"port":(\d+)/,
+    60_000,
+    peer,
   );
   const port = Number((await p.ready)[1]);
   const path = peer === 'socketio' ? '' : '/';
   return {
     child: p.child,
+    gcNow: p.gcNow,
     url: `${peer === 'socketio' ? 'http' : 'ws'}://127.0.0.1:${port}${path}`,
     heap: async () => (await (await fetch(`http://127.0.0.1:${port}/debug/memory`)).json()).heapUsed,
     notes:
@@ -438,43 +589,159 @@ async function startPeer(peer) {
 
 // ---- phases ------------------------------------------------------------------------------------------
 
+const STALL_SECONDS = 3;
+
+/**
+ * Polls a server's count of accepted source ticks once a second for its whole run; a stretch of
+ * STALL_SECONDS or more without a new one (a lost consumer-group session, a blocked event loop, ticks
+ * dropped as stale) is logged and recorded with the phase it began in, so a stall is never mistaken
+ * for a slow server.
+ */
+function watchSourceFlow(def, server) {
+  const stalls = [];
+  if (!server.sourceTicks) return () => stalls;
+  let last;
+  let receivedAtLast = 0;
+  let lastChange = Date.now();
+  let open;
+  let polling = false;
+  // Ticks that arrive but are all dropped as stale point at seq state, none at all at the source.
+  const close = (now, received, ended) => {
+    open.seconds = Math.round((now - lastChange) / 100) / 10;
+    open.endedAt = ended ? new Date(now).toISOString() : null;
+    open.ticksReceivedMeanwhile = received - receivedAtLast;
+    open.cause =
+      open.ticksReceivedMeanwhile > 0
+        ? 'ticks arrived but were dropped as stale (seq not above the last known)'
+        : 'no ticks arrived from the source';
+    stalls.push(open);
+    open = undefined;
+  };
+  let lastReceived = 0;
+  const timer = setInterval(async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      const { received, accepted } = await server.sourceTicks();
+      if (!Number.isFinite(accepted)) return;
+      lastReceived = received;
+      const now = Date.now();
+      if (last === undefined || accepted > last) {
+        if (open) {
+          const phase = open.phase;
+          close(now, received, true);
+          const st = stalls.at(-1);
+          log(
+            `${def.name}: source ticks accepted again after ${st.seconds} s (stopped during ${phase}; ${st.cause})`,
+          );
+        }
+        last = accepted;
+        receivedAtLast = received;
+        lastChange = now;
+      } else if (!open && now - lastChange >= STALL_SECONDS * 1000) {
+        open = { phase: server.phase, startedAt: new Date(lastChange).toISOString() };
+        log(`${def.name}: no source tick accepted for ${STALL_SECONDS} s (during ${server.phase})`);
+      }
+    } catch {
+      // A busy server may not answer a scrape in time; the next poll tells.
+    } finally {
+      polling = false;
+    }
+  }, 1000);
+  return () => {
+    clearInterval(timer);
+    if (open) close(Date.now(), lastReceived, false);
+    return stalls;
+  };
+}
+
+const GC_SAMPLES = 3;
+
+/**
+ * Memory after forced full GCs: GC_SAMPLES times, a GC (acknowledged by the server), a short pause for
+ * the freed pages to leave RSS, then RSS and heap; the minimum of each is kept (what survives a GC).
+ */
 async function memorySnapshot(server) {
-  await sleep(1500);
-  return { rss: procRssBytes(server.child.pid), heap: await server.heap() };
+  let rss = Number.POSITIVE_INFINITY;
+  let heap = Number.POSITIVE_INFINITY;
+  let gcs = 0;
+  for (let i = 0; i < GC_SAMPLES; i++) {
+    if (await server.gcNow()) gcs++;
+    await sleep(250);
+    rss = Math.min(rss, procRssBytes(server.child.pid));
+    heap = Math.min(heap, await server.heap());
+  }
+  return { rss, heap, gcs };
 }
 
 async function idlePhase(def, server) {
-  const levels = [...opts.idle, ...(def.name === 'tickhub' ? opts.idleTickhubExtra : [])].sort(
-    (a, b) => a - b,
-  );
-  const out = [];
-  // CPU with no client at all: the simulated market and the server's own timers, paid by every server.
+  const extra = def.name === 'tickhub' ? opts.idleTickhubExtra : [];
+  // CPU with no client at all: the simulated market and the server's own timers, paid by every server;
+  // measured before any forced GC so that the GCs are not in it.
   const c0 = procCpuSeconds(server.child.pid);
-  const base = await memorySnapshot(server);
+  await sleep(1500);
   const noClientCpuPercent = Math.round(((procCpuSeconds(server.child.pid) - c0) / 1.5) * 1000) / 10;
+  const base = await memorySnapshot(server);
+  // The fd budget is read once the server is up and idle: its own limit, less what it has open.
+  const fd = idleTargetFromFdLimit(server.child.pid);
+  const levels = [
+    ...opts.idle.map((target) => ({ target })),
+    ...extra.map((x) => {
+      const target = x === 'max' ? fd.target : Math.min(x, fd.target);
+      return target === x ? { target } : { target, requested: x, fd };
+    }),
+  ]
+    // One row per count; a count that the fd limit set keeps its note.
+    .sort((a, b) => a.target - b.target || (b.fd ? 1 : 0) - (a.fd ? 1 : 0))
+    .filter((l, i, list) => i === 0 || l.target !== list[i - 1].target);
+  if (extra.length)
+    log(
+      `${def.name}: fd limit ${fd.fdLimitSoft} (hard ${fd.fdLimitHard}), ${fd.fdsAtStart} fds open: at most ${fd.target} idle connections`,
+    );
+  ensureWorkersFor(Math.max(0, ...levels.map((l) => l.target)));
+  const out = [];
   let open = 0;
   for (const level of levels) {
-    const r = await connectClients(server, level - open, 0);
+    if (level.target <= open) continue;
+    const r = await connectClients(server, level.target - open, 0, workers);
     open += r.connected;
+    await sleep(1500);
     const snap = await memorySnapshot(server);
     const row = {
-      target: level,
+      target: level.target,
       connections: open,
       failed: r.failed,
       rssBytes: snap.rss,
       heapBytes: snap.heap,
       rssPerConnBytes: open > 0 ? Math.round((snap.rss - base.rss) / open) : null,
       heapPerConnBytes: open > 0 ? Math.round((snap.heap - base.heap) / open) : null,
+      gcs: snap.gcs,
+      fdsOpen: procOpenFds(server.child.pid),
+      ...(level.fd
+        ? {
+            fdBound: {
+              requested: level.requested,
+              goal: TARGET_CONNECTIONS,
+              fdLimitSoft: level.fd.fdLimitSoft,
+              fdLimitHard: level.fd.fdLimitHard,
+              fdsAtStart: level.fd.fdsAtStart,
+              margin: level.fd.margin,
+            },
+          }
+        : {}),
     };
     out.push(row);
     log(
-      `${def.name}: ${open} idle connections (${r.failed} failed): RSS +${(row.rssPerConnBytes / 1024).toFixed(1)} KiB/conn, heap +${(row.heapPerConnBytes / 1024).toFixed(1)} KiB/conn`,
+      `${def.name}: ${open} idle connections (${r.failed} failed): RSS +${(row.rssPerConnBytes / 1024).toFixed(1)} KiB/conn, heap +${(row.heapPerConnBytes / 1024).toFixed(1)} KiB/conn (after ${snap.gcs} forced GCs)`,
     );
     // Past the point where connections are refused, larger levels would only measure failures.
-    if (r.failed > 0 && open < level * 0.9) break;
+    if (r.failed > 0 && open < level.target * 0.9) break;
   }
   await all({ op: 'close' });
-  return { baseline: { rssBytes: base.rss, heapBytes: base.heap, noClientCpuPercent }, levels: out };
+  return {
+    baseline: { rssBytes: base.rss, heapBytes: base.heap, noClientCpuPercent, gcs: base.gcs },
+    levels: out,
+  };
 }
 
 /** Closing thousands of idle connections keeps a server busy for a while: wait until its CPU settles. */
@@ -549,6 +816,7 @@ async function loadPhase(def, server, noClientCpuPercent) {
   log(
     `${def.name}: ${steady.updatesPerSec} updates/s (server says ${steady.serverReportedUpdatesPerSec ?? '—'}), CPU ${steady.serverCpuPercent}%, ${steady.cpuSecondsPerMillionUpdates} CPU-s/M updates, p50 ${steady.latency.p50Ms} ms, p99 ${steady.latency.p99Ms} ms`,
   );
+  server.phase = 'slow clients';
   const s = await all({ op: 'slow', every: opts.slowEvery, periodMs: 1000, readMs: 100 });
   const slowCount = s.reduce((sum, a) => sum + a.slow, 0);
   await sleep(opts.warmup * 1000);
@@ -578,13 +846,18 @@ async function main() {
   for (const def of chosen) {
     log(`${def.name}: starting`);
     let server;
+    let stopWatch;
     const entry = { name: def.name, label: def.label };
     try {
       server = await def.start();
       server.kind = def.kind;
+      server.phase = 'idle connections';
+      stopWatch = watchSourceFlow(def, server);
       entry.notes = server.notes;
       entry.idle = await idlePhase(def, server);
+      server.phase = 'closing idle connections';
       await waitQuiet(server, entry.idle.baseline.noClientCpuPercent);
+      server.phase = 'load';
       entry.load = await loadPhase(def, server, entry.idle.baseline.noClientCpuPercent);
       entry.peakRssBytes = procRssBytes(server.child.pid);
     } catch (error) {
@@ -592,10 +865,12 @@ async function main() {
       log(`${def.name}: FAILED: ${entry.error}`);
       await all({ op: 'close' }).catch(() => undefined);
     }
+    if (stopWatch) entry.sourceStalls = stopWatch();
     if (server) {
       await stopChild(server.child);
       for (const c of server.extra ?? []) await stopChild(c);
       if (server.topic) await deleteTopic(server.topic);
+      if (server.redisKeyPrefix) await deleteRedisKeys(server.redisKeyPrefix);
     }
     results.push(entry);
   }
