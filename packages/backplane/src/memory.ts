@@ -85,11 +85,6 @@ export class MemoryBus {
     return this.subscribers.get(symbol)?.size ?? 0;
   }
 
-  /** @internal */
-  hasSubscribers(symbol: string): boolean {
-    return this.subscribers.has(symbol);
-  }
-
   /** Number of symbols in the last-value cache. */
   lastValueCount(): number {
     return this.lastValues.size;
@@ -222,7 +217,7 @@ export class MemoryBackplane implements Backplane {
     validatePayload(payload);
     // As with Redis PUBLISH, a pod that subscribes later does not get the update; in embedded mode
     // most symbols have no local subscriber, and this spares them a queued delivery per tick.
-    if (this.state === 'closed' || !this.bus.hasSubscribers(symbol)) return;
+    if (this.state === 'closed' || this.bus.subscriberCount(symbol) === 0) return;
     this.bus.enqueue({ kind: 'update', symbol, payload });
   }
 
