@@ -1,5 +1,5 @@
 import * as signalR from '@microsoft/signalr';
-import { HS256_SECRET, hs256Token, loggedLine, metricValue } from '../support/auth';
+import { HS256_SECRET, hs256Token, loggedLine, metricValue, upgradeStatus } from '../support/auth';
 import { type GatewayProcess, spawnGateway } from '../support/gateway';
 import { TRANSPORT_TYPES, type TransportName } from './harness';
 
@@ -154,5 +154,29 @@ describe('SignalR connection caps over SSE and long polling', () => {
       await metricValue(gw.http, 'access_refusals_total', { reason: 'ip_upgrade_rate' }),
     ).toBeGreaterThan(before);
     expect(await loggedLine(gw.logs, ['"reason":"ip_upgrade_rate"'])).toBeDefined();
+  });
+});
+
+describe('a negotiated SignalR connection belongs to the user who negotiated it', () => {
+  it('refuses every transport (WebSockets, SSE, long polling) to another user holding the connection token', async () => {
+    const { status, body } = await negotiate('alice');
+    expect(status).toBe(200);
+    const id = encodeURIComponent(String(body.connectionToken));
+    const mallory = await hs256Token({ sub: 'mallory' });
+    const wsUrl = `${hub().replace('http', 'ws')}?id=${id}`;
+
+    expect(await upgradeStatus(`${wsUrl}&access_token=${mallory}`)).toBe(403);
+    const sse = await fetch(`${hub()}?id=${id}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${mallory}` },
+    });
+    expect(sse.status).toBe(403);
+    await sse.arrayBuffer();
+    const poll = await fetch(`${hub()}?id=${id}`, { headers: { authorization: `Bearer ${mallory}` } });
+    expect(poll.status).toBe(403);
+    await poll.arrayBuffer();
+
+    // The refusals left the connection untouched: its own user still starts it.
+    const alice = await hs256Token({ sub: 'alice' });
+    expect(await upgradeStatus(`${wsUrl}&access_token=${alice}`)).toBe(101);
   });
 });

@@ -35,7 +35,8 @@ export interface UpgradeRouterLike {
   addGuard(
     guard: (
       req: IncomingMessage,
-      context: { path: string },
+      /** `user`: who the router's own guards authenticated, when they ran before this one. */
+      context: { path: string; user?: string },
     ) => { status: number; reason: string } | undefined,
   ): void;
 }
@@ -138,7 +139,7 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
       const wss = this.server.webSocketServer;
       wss.on('connection', (ws, req: IncomingMessage) => this.server.acceptWebSocket(ws, req));
       for (const path of this.server.paths) router.register(path, wss);
-      router.addGuard((req) => this.server.checkUpgrade(req));
+      router.addGuard((req, context) => this.server.checkUpgrade(req, context.user));
       return;
     }
     const httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server | undefined;

@@ -622,10 +622,11 @@ export class SignalRServer {
   /**
    * The synchronous part of the upgrade decision for a hub path, for an upgrade router that owns the
    * HTTP server's upgrades: an unknown connection token gets 404, a connection that already has a
-   * transport 409, a full or closing server 503. Undefined lets the upgrade through (and for paths
-   * that are not a hub's).
+   * transport 409, a full or closing server 503, and, when the router has already authenticated the
+   * request (`user`), an upgrade by a user other than the one who negotiated 403. Undefined lets the
+   * upgrade through (and for paths that are not a hub's).
    */
-  checkUpgrade(req: IncomingMessage): { status: number; reason: string } | undefined {
+  checkUpgrade(req: IncomingMessage, user?: string): { status: number; reason: string } | undefined {
     const url = parseUrl(req);
     if (!url) return undefined;
     const endpoint = this.endpoints.get(normalizePath(url.pathname));
@@ -643,6 +644,9 @@ export class SignalRServer {
       return { status: 404, reason: 'Not Found' };
     }
     if (connection.started || this.claimed.has(connection)) return { status: 409, reason: 'Conflict' };
+    if (user !== undefined && this.options.authenticate && user !== connection.principal.userId) {
+      return { status: 403, reason: 'Forbidden' };
+    }
     return undefined;
   }
 
@@ -714,6 +718,15 @@ export class SignalRServer {
       if (connection.started && !claimedHere) {
         ws.close(1008, 'Another transport is already active for this connection.');
         return;
+      }
+      // The connection token alone must not let another user take over a negotiated connection (SSE
+      // and long polling check the same); the upgrade was authenticated by whoever handed it over.
+      if (this.options.authenticate && !claimedHere) {
+        const upgrading = principal ?? this.options.principalOf?.(req);
+        if (upgrading?.userId !== connection.principal.userId) {
+          ws.close(1008, 'Forbidden: not the user who negotiated this connection.');
+          return;
+        }
       }
     }
     const target = connection;
