@@ -406,6 +406,8 @@ export interface Deployment {
   ingester: Ingester;
   pods: GatewayPod[];
   nginx: Nginx;
+  /** Stops the ingester (SIGTERM), waits `downMs`, starts it again with the same settings. */
+  restartIngester(downMs: number): Promise<Ingester>;
   stop(): Promise<void>;
 }
 
@@ -421,14 +423,15 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
   try {
     const redis = await RedisServer.start();
     started.push(redis);
-    const ingester = await startIngester({
+    const ingesterEnv = {
       KAFKA_BROKERS: brokers,
       KAFKA_TOPIC: topic,
       KAFKA_PARTITIONS: '6',
       TICK_RATE: String(tickRate),
       SIM_SYMBOLS: String(SYMBOLS),
       LOG_LEVEL: 'info',
-    });
+    };
+    const ingester = await startIngester(ingesterEnv);
     started.push(ingester);
     const pods = await Promise.all(
       Array.from({ length: podCount }, async (_, i) => {
@@ -448,7 +451,7 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
     );
     const nginx = await startNginx(pods.map((p) => ({ id: p.id, port: p.port })));
     started.push(nginx);
-    return {
+    const deployment: Deployment = {
       run,
       topic,
       redis,
@@ -456,11 +459,21 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
       ingester,
       pods,
       nginx,
+      async restartIngester(downMs) {
+        const old = deployment.ingester;
+        await old.stop();
+        await new Promise((r) => setTimeout(r, downMs));
+        const fresh = await startIngester(ingesterEnv);
+        started[started.indexOf(old)] = fresh;
+        deployment.ingester = fresh;
+        return fresh;
+      },
       async stop() {
         for (const s of started.reverse()) await s.stop().catch(() => undefined);
         await deleteTopic(brokers, topic);
       },
     };
+    return deployment;
   } catch (error) {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     await deleteTopic(brokers, topic);

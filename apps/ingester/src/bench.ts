@@ -28,8 +28,8 @@ class UnpacedSource implements TickSource {
   private readonly market: Market;
   produced = 0;
 
-  constructor(seed: number, symbols: number) {
-    this.market = new Market({ seed, symbols });
+  constructor(seed: number, symbols: number, firstSeq: number) {
+    this.market = new Market({ seed, symbols, firstSeq });
   }
 
   start(sink: TickSink): void {
@@ -99,10 +99,16 @@ async function phase(
   const source: TickSource =
     rate > 0
       ? new SimulatedMarketSource(
-          { seed: config.seed, symbols: config.symbols, ratePerSec: rate, bursts: [] },
+          {
+            seed: config.seed,
+            symbols: config.symbols,
+            ratePerSec: rate,
+            bursts: [],
+            firstSeq: config.firstSeq,
+          },
           log,
         )
-      : new UnpacedSource(config.seed, config.symbols);
+      : new UnpacedSource(config.seed, config.symbols, config.firstSeq);
   const pipeline = new IngestPipeline(config, source, metrics, log);
   const acks: BatchAck[] = [];
   pipeline.publisher.onBatchAck = (ack) => acks.push(ack);

@@ -4,6 +4,7 @@ import {
   MAX_UNIVERSE_SIZE,
   parseBurstProfile,
 } from '@tickhub/market-sim';
+import { firstSeqAt } from '@tickhub/protocol';
 
 /**
  * Ingester configuration, read once from environment variables and validated before anything starts.
@@ -35,6 +36,12 @@ export interface IngesterConfig {
   bursts: BurstProfile[];
   seed: number;
   symbols: number;
+  /**
+   * `seq` of each symbol's first tick (SEQ_START). By default the start time in microseconds, so that
+   * a restarted ingester continues above its previous run: gateways drop ticks whose seq is not above
+   * the last they stored.
+   */
+  firstSeq: number;
   replayFile: string | undefined;
   /** 1 = recorded speed, 10 = ten times faster, 0 = as fast as the producer takes them. */
   replaySpeed: number;
@@ -80,6 +87,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return n;
+}
+
+/** SEQ_START: `clock` (the default) or a fixed first seq, e.g. 1 for reproducible test topics. */
+function firstSeq(env: Env): number {
+  const value = raw(env, 'SEQ_START') ?? 'clock';
+  if (value === 'clock') return firstSeqAt(Date.now());
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+    throw new ConfigError('SEQ_START', `must be "clock" or an integer from 1 to 2^53 - 1, got "${value}"`);
+  }
+  return Number(value);
 }
 
 function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -170,6 +187,7 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
     bursts,
     seed: integer(env, 'SIM_SEED', 42, 0, 2 ** 32 - 1),
     symbols: integer(env, 'SIM_SYMBOLS', DEFAULT_UNIVERSE_SIZE, 1, MAX_UNIVERSE_SIZE),
+    firstSeq: firstSeq(env),
     replayFile,
     replaySpeed: decimal(env, 'REPLAY_SPEED', 1, 0, 1_000_000),
     replayLoop: bool(env, 'REPLAY_LOOP', false),

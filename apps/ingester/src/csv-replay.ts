@@ -64,14 +64,17 @@ interface SymbolState {
 export type ParsedLine = { ok: true; quote: Quote; recordedAt: number } | { ok: false; error: string };
 
 /**
- * Turns CSV lines into quotes. The ingester owns `seq` (per symbol, from 1) and derives open, high and
+ * Turns CSV lines into quotes. The ingester owns `seq` (per symbol, from `firstSeq`) and derives open, high and
  * low from the `last` prices it has seen; volume is the cumulative sum of `size` unless a `volume`
  * column gives it.
  */
 export class CsvTickParser {
   private readonly symbols = new Map<string, SymbolState>();
 
-  constructor(private readonly columns: Map<Column, number>) {}
+  constructor(
+    private readonly columns: Map<Column, number>,
+    private readonly firstSeq = 1,
+  ) {}
 
   parse(line: string): ParsedLine {
     const fields = line.split(',');
@@ -112,7 +115,7 @@ export class CsvTickParser {
 
     let state = this.symbols.get(symbol);
     if (state === undefined) {
-      state = { seq: 0, open: last, high: last, low: last, volume: 0 };
+      state = { seq: this.firstSeq - 1, open: last, high: last, low: last, volume: 0 };
       this.symbols.set(symbol, state);
     }
     state.seq++;
@@ -181,6 +184,8 @@ export interface ReplayOptions {
   loop: boolean;
   /** `recorded`: ts is the file's timestamp; `now`: ts is the wall-clock time the tick is replayed. */
   timestamps: 'recorded' | 'now';
+  /** `seq` of each symbol's first line; default 1. */
+  firstSeq?: number;
 }
 
 const YIELD_EVERY = 1000;
@@ -260,7 +265,7 @@ export class CsvReplaySource implements TickSource {
         if (line.trim() === '') continue;
         if (!headerSeen) {
           headerSeen = true;
-          this.parser ??= new CsvTickParser(parseHeader(line));
+          this.parser ??= new CsvTickParser(parseHeader(line), this.options.firstSeq);
           continue;
         }
         const parsed = this.parser!.parse(line);

@@ -34,13 +34,20 @@ export class IngesterService implements OnApplicationBootstrap, OnApplicationShu
           speed: config.replaySpeed,
           loop: config.replayLoop,
           timestamps: config.replayTimestamps,
+          firstSeq: config.firstSeq,
         },
         log.child('replay'),
         () => metrics.replayBadLines.inc(),
       );
     } else {
       this.source = new SimulatedMarketSource(
-        { seed: config.seed, symbols: config.symbols, ratePerSec: config.tickRate, bursts: config.bursts },
+        {
+          seed: config.seed,
+          symbols: config.symbols,
+          ratePerSec: config.tickRate,
+          bursts: config.bursts,
+          firstSeq: config.firstSeq,
+        },
         log.child('market-sim'),
       );
     }
@@ -63,6 +70,7 @@ export class IngesterService implements OnApplicationBootstrap, OnApplicationShu
       producers: c.producers,
       producedAtHeader: c.producedAtHeader,
       source: c.replayFile !== undefined ? 'replay' : 'simulator',
+      firstSeq: c.firstSeq,
       ...(c.replayFile !== undefined
         ? { replayFile: c.replayFile, replaySpeed: c.replaySpeed, replayLoop: c.replayLoop }
         : { tickRate: c.tickRate, symbols: c.symbols, seed: c.seed, bursts: c.bursts.length }),

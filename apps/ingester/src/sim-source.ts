@@ -9,6 +9,8 @@ export interface SimOptions {
   ratePerSec: number;
   bursts: BurstProfile[];
   intervalMs?: number;
+  /** `seq` of each symbol's first tick; default 1. */
+  firstSeq?: number;
 }
 
 /**
@@ -21,7 +23,11 @@ export class SimulatedMarketSource implements TickSource {
   private sink: TickSink | undefined;
 
   constructor(options: SimOptions, log: Logger) {
-    this.market = new Market({ seed: options.seed, symbols: options.symbols });
+    this.market = new Market({
+      seed: options.seed,
+      symbols: options.symbols,
+      firstSeq: options.firstSeq ?? 1,
+    });
     this.pacer = new TickPacer({
       market: this.market,
       ratePerSec: options.ratePerSec,

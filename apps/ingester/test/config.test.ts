@@ -25,6 +25,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('starts seq from the clock by default, so that a restart continues above the previous run', () => {
+    const before = Date.now();
+    const first = loadConfig({ KAFKA_BROKERS: 'k:1' }).firstSeq;
+    expect(first).toBeGreaterThanOrEqual(before * 1000 + 1);
+    expect(first).toBeLessThanOrEqual(Date.now() * 1000 + 1);
+    expect(loadConfig({ KAFKA_BROKERS: 'k:1', SEQ_START: 'clock' }).firstSeq).toBeGreaterThanOrEqual(first);
+  });
+
   it('reads every option', () => {
     const c = loadConfig({
       KAFKA_BROKERS: 'kafka:9092',
@@ -68,6 +76,7 @@ describe('loadConfig', () => {
       { startMs: 60_000, durationMs: 10_000, multiplier: 5, everyMs: 300_000 },
     ]);
     expect(loadConfig({ KAFKA_BROKERS: 'k:1', KAFKA_ACKS: '1' }).acks).toBe(1);
+    expect(loadConfig({ KAFKA_BROKERS: 'k:1', SEQ_START: '1' }).firstSeq).toBe(1);
     expect(loadConfig({ KAFKA_BROKERS: 'k:1', KAFKA_ACKS: '0' }).acks).toBe(0);
   });
 
@@ -85,6 +94,9 @@ describe('loadConfig', () => {
     [{ REPLAY_SPEED: '-1' }, 'REPLAY_SPEED', 'number between 0'],
     [{ REPLAY_LOOP: 'maybe' }, 'REPLAY_LOOP', 'true|false'],
     [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', 'debug|info|warn|error'],
+    [{ SEQ_START: '0' }, 'SEQ_START', '"clock" or an integer'],
+    [{ SEQ_START: '9007199254740992' }, 'SEQ_START', '"clock" or an integer'],
+    [{ SEQ_START: 'later' }, 'SEQ_START', '"clock" or an integer'],
   ])('%j → ConfigError naming %s', (env, variable, text) => {
     const full: Record<string, string> = { KAFKA_BROKERS: '127.0.0.1:1', ...env };
     if (variable === 'KAFKA_BROKERS' && !('KAFKA_BROKERS' in env)) delete full.KAFKA_BROKERS;

@@ -61,7 +61,11 @@ describe('ingester → Kafka (simulated market)', () => {
     });
     const port = await ingester.httpPort();
     expect((await httpGet(port, '/health/live')).status).toBe(200);
-    await ingester.waitForLog((l) => l.msg === 'ingester started', 60_000, 'start');
+    const started = await ingester.waitForLog((l) => l.msg === 'ingester started', 60_000, 'start');
+    // SEQ_START defaults to the clock: the start time in microseconds.
+    const firstSeq = started.firstSeq as number;
+    expect(firstSeq).toBeGreaterThanOrEqual(startedAt * 1000 + 1);
+    expect(firstSeq).toBeLessThanOrEqual(Date.now() * 1000 + 1);
     await until(
       async () => metric(await scrape(port), 'ticks_produced_total') >= 8000,
       120_000,
@@ -89,11 +93,11 @@ describe('ingester → Kafka (simulated market)', () => {
     const partitionOf = new Map<string, number>();
     const lastSeq = new Map<string, number>();
     for (const q of quotes) {
-      // One symbol, one partition; within it, seq goes 1, 2, 3, ... in offset order.
+      // One symbol, one partition; within it, seq goes firstSeq, firstSeq + 1, ... in offset order.
       const p = partitionOf.get(q.symbol);
       if (p === undefined) partitionOf.set(q.symbol, q.partition);
       else expect(q.partition).toBe(p);
-      const expected = (lastSeq.get(q.symbol) ?? 0) + 1;
+      const expected = (lastSeq.get(q.symbol) ?? firstSeq - 1) + 1;
       if (q.seq !== expected) throw new Error(`${q.symbol}: seq ${q.seq} after ${expected - 1}`);
       lastSeq.set(q.symbol, q.seq);
       expect(q.n).toBe(1);
@@ -123,6 +127,62 @@ describe('ingester → Kafka (simulated market)', () => {
   });
 });
 
+describe('ingester restarted on the same topic', () => {
+  const topic = uniqueName('test.ingest.restart');
+  const running: IngesterProcess[] = [];
+
+  afterAll(async () => {
+    for (const i of running) i.kill();
+    await deleteTopic(brokers, topic);
+  });
+
+  /** Runs an ingester until it has published `ticks`, stops it, returns its first seq. */
+  async function runOnce(ticks: number): Promise<number> {
+    const ingester = new IngesterProcess({
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_PARTITIONS: '3',
+      TICK_RATE: '4000',
+      SIM_SYMBOLS: '20',
+      SIM_SEED: '3',
+      INGESTER_HTTP_PORT: '0',
+      INGESTER_HTTP_HOST: '127.0.0.1',
+    });
+    running.push(ingester);
+    const port = await ingester.httpPort();
+    const started = await ingester.waitForLog((l) => l.msg === 'ingester started', 60_000, 'start');
+    await until(
+      async () => metric(await scrape(port), 'ticks_produced_total') >= ticks,
+      120_000,
+      `${ticks} ticks`,
+    );
+    expect((await ingester.stop()).code).toBe(0);
+    return started.firstSeq as number;
+  }
+
+  it('continues every symbol above its previous run, so that gateways do not drop the new ticks as stale', async () => {
+    const first = await runOnce(3000);
+    const second = await runOnce(3000);
+    expect(second).toBeGreaterThan(first);
+    const quotes = decodeAll(await consumeAll(brokers, topic));
+    // Per symbol in offset order (one symbol, one partition): strictly increasing across both runs,
+    // each run counting on from its own first seq.
+    const last = new Map<string, number>();
+    let fromSecondRun = 0;
+    for (const q of quotes) {
+      const before = last.get(q.symbol);
+      if (before !== undefined && q.seq <= before) {
+        throw new Error(`${q.symbol}: seq ${q.seq} after ${before} (the restart went back)`);
+      }
+      if (q.seq >= second) fromSecondRun++;
+      else expect(q.seq).toBeGreaterThanOrEqual(first);
+      last.set(q.symbol, q.seq);
+    }
+    expect(fromSecondRun).toBeGreaterThanOrEqual(3000);
+    expect(quotes.length - fromSecondRun).toBeGreaterThanOrEqual(3000);
+  });
+});
+
 describe('ingester → Kafka (CSV replay)', () => {
   const topic = uniqueName('test.ingest.replay');
   const sample = path.join(APP_DIR, 'samples', 'ticks-sample.csv');
@@ -141,6 +201,7 @@ describe('ingester → Kafka (CSV replay)', () => {
       REPLAY_FILE: sample,
       REPLAY_SPEED: '0',
       REPLAY_TIMESTAMPS: 'recorded',
+      SEQ_START: '5000001',
       // The other producer settings: gzip batches, leader-only acks (no idempotence).
       KAFKA_COMPRESSION: 'gzip',
       KAFKA_ACKS: '1',
@@ -166,7 +227,7 @@ describe('ingester → Kafka (CSV replay)', () => {
     for (const q of quotes) {
       const i = seen.get(q.symbol) ?? 0;
       seen.set(q.symbol, i + 1);
-      expect(q.seq).toBe(i + 1);
+      expect(q.seq).toBe(5_000_001 + i);
       const [, ts, bid, ask, last, size, bidSize, askSize] = bySymbol.get(q.symbol)![i]!.split(',');
       expect(q.ts).toBe(Number(ts));
       expect(q.bid).toBe(Number(bid));

@@ -11,6 +11,11 @@ export interface MarketOptions {
   startTime?: number;
   /** Exponent s of the Zipf law giving symbol `k` (0-based) an activity of 1/(k+1)^s. Default 1.1. */
   zipfExponent?: number;
+  /**
+   * `seq` of each symbol's first tick (a positive safe integer). Default 1. A long-running source
+   * starts from `firstSeqAt(Date.now())` of `@tickhub/protocol` so that a restart never goes back.
+   */
+  firstSeq?: number;
 }
 
 export const DEFAULT_ZIPF_EXPONENT = 1.1;
@@ -146,6 +151,10 @@ export class Market {
     if (startTime !== undefined && !Number.isFinite(startTime)) {
       throw new RangeError('startTime must be a finite number');
     }
+    const firstSeq = options.firstSeq ?? 1;
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) {
+      throw new RangeError(`firstSeq must be a safe integer >= 1, got ${firstSeq}`);
+    }
     const spec = options.symbols ?? DEFAULT_UNIVERSE_SIZE;
     const symbols = typeof spec === 'number' ? createUniverse(spec) : spec.map((s) => ({ ...s }));
     validateSymbols(symbols);
@@ -166,7 +175,7 @@ export class Market {
     this.day = new Float64Array(n).fill(
       startTime === undefined ? Number.NaN : Math.floor(startTime / DAY_MS),
     );
-    this.seq = new Float64Array(n);
+    this.seq = new Float64Array(n).fill(firstSeq - 1);
     this.bidTicks = new Float64Array(n);
     this.askTicks = new Float64Array(n);
     this.bidSize = new Float64Array(n);
@@ -231,7 +240,7 @@ export class Market {
     for (let i = 0; i < count; i++) out[i] = this.advance(this.pick(), now);
   }
 
-  /** The current state of a symbol (seq 0 before its first tick), or undefined for an unknown symbol. */
+  /** The current state of a symbol (seq `firstSeq - 1` before its first tick), or undefined for an unknown symbol. */
   quote(symbol: string): Quote | undefined {
     const i = this.index.get(symbol);
     if (i === undefined) return undefined;

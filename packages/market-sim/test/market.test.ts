@@ -230,6 +230,21 @@ describe('Market', () => {
     expect(q).toBeDefined();
   });
 
+  it('counts seq from firstSeq when given one', () => {
+    const first = 1_764_115_200_000_001; // a start time in microseconds, as sources use
+    const market = new Market({ seed: 1, startTime: T0, firstSeq: first });
+    expect(market.quote('MSFT')!.seq).toBe(first - 1);
+    const seqs = new Map<string, number>();
+    for (let i = 0; i < 2000; i++) {
+      const q = market.nextTick(T0 + i);
+      expect(q.seq).toBe((seqs.get(q.symbol) ?? first - 1) + 1);
+      seqs.set(q.symbol, q.seq);
+    }
+    expect(() => new Market({ firstSeq: 0 })).toThrow(/firstSeq/);
+    expect(() => new Market({ firstSeq: 1.5 })).toThrow(/firstSeq/);
+    expect(() => new Market({ firstSeq: 2 ** 53 })).toThrow(/firstSeq/);
+  });
+
   it('reports the current state of a symbol', () => {
     const market = new Market({ seed: 1, startTime: T0 });
     const initial = market.quote('MSFT')!;

@@ -1,5 +1,5 @@
 import { Market, TickPacer } from '@tickhub/market-sim';
-import type { Quote, SymbolInfo } from '@tickhub/protocol';
+import { firstSeqAt, type Quote, type SymbolInfo } from '@tickhub/protocol';
 import type { TickSource, TickSourceHandler } from './tick-source';
 
 export interface SimTickSourceOptions {
@@ -7,6 +7,8 @@ export interface SimTickSourceOptions {
   seed: number;
   /** Source ticks per second over the whole universe. */
   ratePerSec: number;
+  /** `seq` of each symbol's first tick; default: from the clock, so a restart never goes back. */
+  firstSeq?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -18,7 +20,13 @@ export class SimTickSource implements TickSource {
   readonly market: Market;
 
   constructor(private readonly options: SimTickSourceOptions) {
-    this.market = new Market({ seed: options.seed, symbols: options.symbols });
+    // With a Redis backplane the last seq of each symbol outlives this process: a restart that counted
+    // from 1 again would have its ticks dropped as stale.
+    this.market = new Market({
+      seed: options.seed,
+      symbols: options.symbols,
+      firstSeq: options.firstSeq ?? firstSeqAt(Date.now()),
+    });
   }
 
   async start(handler: TickSourceHandler): Promise<void> {
