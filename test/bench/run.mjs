@@ -30,6 +30,10 @@ const PRESETS = {
     rate: 2000,
     seconds: 4,
     warmup: 1.5,
+    // No-client CPU: measured over `idleCpuSeconds` once `settleSeconds` have passed after the server
+    // listens, so that the tail of its start-up (JIT, the GC of start-up garbage) is not counted.
+    settleSeconds: 1,
+    idleCpuSeconds: 1.5,
     idle: [200],
     idleTickhubExtra: [],
     workers: 2,
@@ -43,6 +47,8 @@ const PRESETS = {
     rate: 5000,
     seconds: 15,
     warmup: 3,
+    settleSeconds: 8,
+    idleCpuSeconds: 5,
     idle: [1000, 10000],
     // As close to 20,000 as the gateway process's own fd limit allows (see idleTargetFromFdLimit).
     idleTickhubExtra: ['max'],
@@ -72,6 +78,8 @@ function parseArgs(argv) {
     else if (a === '--rate') o.rate = num();
     else if (a === '--seconds') o.seconds = num();
     else if (a === '--warmup') o.warmup = num();
+    else if (a === '--settle') o.settleSeconds = num();
+    else if (a === '--idle-cpu-seconds') o.idleCpuSeconds = Math.max(0.5, num());
     else if (a === '--workers') o.workers = Math.max(1, num());
     else if (a === '--idle') {
       o.idle = String(v).split(',').filter(Boolean).map(Number);
@@ -677,10 +685,12 @@ async function memorySnapshot(server) {
 async function idlePhase(def, server) {
   const extra = def.name === 'tickhub' ? opts.idleTickhubExtra : [];
   // CPU with no client at all: the simulated market and the server's own timers, paid by every server;
-  // measured before any forced GC so that the GCs are not in it.
+  // measured once start-up has settled and before any forced GC so that neither is in it.
+  await sleep(opts.settleSeconds * 1000);
   const c0 = procCpuSeconds(server.child.pid);
-  await sleep(1500);
-  const noClientCpuPercent = Math.round(((procCpuSeconds(server.child.pid) - c0) / 1.5) * 1000) / 10;
+  await sleep(opts.idleCpuSeconds * 1000);
+  const noClientCpuPercent =
+    Math.round(((procCpuSeconds(server.child.pid) - c0) / opts.idleCpuSeconds) * 1000) / 10;
   const base = await memorySnapshot(server);
   // The fd budget is read once the server is up and idle: its own limit, less what it has open.
   const fd = idleTargetFromFdLimit(server.child.pid);
@@ -899,6 +909,8 @@ async function main() {
       seed: 42,
       windowSeconds: opts.seconds,
       warmupSeconds: opts.warmup,
+      settleSeconds: opts.settleSeconds,
+      idleCpuSeconds: opts.idleCpuSeconds,
       idleLevels: opts.idle,
       idleTickhubExtra: opts.idleTickhubExtra,
       slowClients: `1 in ${opts.slowEvery}, reading 100 ms of every 1000 ms`,
