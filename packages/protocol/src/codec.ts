@@ -267,19 +267,22 @@ const TICKS_PREFIX = Uint8Array.from([
   0x61, 0x74, 0x65, 0x73,
 ]);
 
-/** A `ticks` frame from entries made by `encodeUpdateMsgpack`: one allocation, parts copied once. */
-export function frameTicksMsgpack(parts: readonly Uint8Array[]): Uint8Array {
+/**
+ * A `ticks` frame from entries made by `encodeUpdateMsgpack`: one allocation, parts copied once.
+ * `headroom` bytes are left free before the message, for a transport header written in place.
+ */
+export function frameTicksMsgpack(parts: readonly Uint8Array[], headroom = 0): Uint8Array {
   const count = parts.length;
   let headerSize: number;
   if (count < 16) headerSize = 1;
   else if (count < 0x10000) headerSize = 3;
   else headerSize = 5;
-  let size = TICKS_PREFIX.length + headerSize;
+  let size = headroom + TICKS_PREFIX.length + headerSize;
   for (let i = 0; i < count; i++) size += parts[i]!.length;
 
   const out = Buffer.allocUnsafe(size);
-  out.set(TICKS_PREFIX, 0);
-  let pos = TICKS_PREFIX.length;
+  out.set(TICKS_PREFIX, headroom);
+  let pos = headroom + TICKS_PREFIX.length;
   if (headerSize === 1) {
     out[pos++] = 0x90 | count;
   } else if (headerSize === 3) {

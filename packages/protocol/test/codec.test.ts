@@ -115,6 +115,9 @@ describe('encode once, write many', () => {
         const plain = { type: 'ticks', updates: updates.map(pickQuoteUpdate) };
         expect(Buffer.compare(framed, msgpackCodec.encode(plain) as Uint8Array)).toBe(0);
         expect(strictReader.unpack(framed)).toEqual(plain);
+        // With headroom: the same bytes after it.
+        const roomy = frameTicksMsgpack(updates.map(encodeUpdateMsgpack), 10);
+        expect(Buffer.compare(roomy.subarray(10), framed)).toBe(0);
       }),
       { numRuns: 1_000 },
     );

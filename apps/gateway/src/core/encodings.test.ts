@@ -13,6 +13,12 @@ describe('JSON byte encoding', () => {
       const some = updates.slice(0, k);
       const bytes = frameTicksJsonBytes(some.map((u) => jsonBytesUpdateEncoding.encodeUpdate(u)));
       expect(bytes.toString('utf8')).toBe(frameTicksJson(some.map(encodeUpdateJson)));
+      const roomy = frameTicksJsonBytes(
+        some.map((u) => jsonBytesUpdateEncoding.encodeUpdate(u)),
+        10,
+      );
+      expect(roomy.length).toBe(bytes.length + 10);
+      expect(roomy.subarray(10).equals(bytes)).toBe(true);
       expect(JSON.parse(bytes.toString('utf8'))).toEqual(
         JSON.parse(frameTicksJson(some.map(encodeUpdateJson))),
       );

@@ -32,12 +32,15 @@ const TICKS_OPEN = Buffer.from('{"type":"ticks","updates":[', 'utf8');
 const TICKS_CLOSE = Buffer.from(']}', 'utf8');
 const COMMA = Buffer.from(',', 'utf8');
 
-/** A JSON `ticks` frame from parts made by `jsonBytesUpdateEncoding`; same text as `frameTicksJson`. */
-export function frameTicksJsonBytes(parts: readonly Buffer[]): Buffer {
-  let size = TICKS_OPEN.length + TICKS_CLOSE.length + Math.max(0, parts.length - 1);
+/**
+ * A JSON `ticks` frame from parts made by `jsonBytesUpdateEncoding`; same text as `frameTicksJson`.
+ * `headroom` bytes are left free before the text, for a transport header written in place.
+ */
+export function frameTicksJsonBytes(parts: readonly Buffer[], headroom = 0): Buffer {
+  let size = headroom + TICKS_OPEN.length + TICKS_CLOSE.length + Math.max(0, parts.length - 1);
   for (const p of parts) size += p.length;
   const out = Buffer.allocUnsafe(size);
-  let pos = TICKS_OPEN.copy(out, 0);
+  let pos = headroom + TICKS_OPEN.copy(out, headroom);
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) pos += COMMA.copy(out, pos);
     pos += parts[i]!.copy(out, pos);

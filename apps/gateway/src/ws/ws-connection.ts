@@ -24,6 +24,7 @@ import {
 import type { Entitlements } from '../core/entitlements';
 import { TokenBucket } from '../core/token-bucket';
 import type { Logger } from '../logger';
+import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
 
 /** Counters of the native protocol, summed over connections (read by /metrics). */
 export class WsCounters {
@@ -128,8 +129,10 @@ export class WsConnection implements SessionSink<unknown> {
 
   writeTicks(parts: unknown[]): void {
     if (this.ws.readyState !== 1) return;
-    if (this.codec.binary) this.ws.send(frameTicksMsgpack(parts as Uint8Array[]), { binary: true });
-    else this.ws.send(frameTicksJsonBytes(parts as Buffer[]), { binary: false });
+    const frame = this.codec.binary
+      ? frameInPlace(frameTicksMsgpack(parts as Uint8Array[], FRAME_HEADROOM) as Buffer, OPCODE_BINARY)
+      : frameInPlace(frameTicksJsonBytes(parts as Buffer[], FRAME_HEADROOM), OPCODE_TEXT);
+    writeFrame(this.ws, frame);
   }
 
   bufferedBytes(): number {
