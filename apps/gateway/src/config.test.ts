@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(c.allowedOrigins).toEqual([]);
     expect(c.highWaterMarkBytes).toBe(1024 * 1024);
     expect(c.slowConsumerTimeoutMs).toBe(10_000);
+    expect(c.coalesceMs).toBe(10);
   });
 
   it('reads every variable', () => {
@@ -26,7 +27,9 @@ describe('loadConfig', () => {
       MAX_SUBSCRIPTIONS: '7',
       ALLOWED_ORIGINS: 'http://a, http://b',
       ENTITLED_SYMBOLS: 'AAPL,EUR*',
+      COALESCE_MS: '0',
     });
+    expect(c.coalesceMs).toBe(0);
     expect(c.port).toBe(0);
     expect(c.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
     expect(c.limits).toMatchObject({ maxHz: 20, minHz: 1, defaultHz: 2, maxSubscriptions: 7 });
@@ -47,6 +50,7 @@ describe('loadConfig', () => {
     ['HEARTBEAT_MS', '-1'],
     ['KAFKA_SESSION_TIMEOUT_MS', '5'],
     ['ENTITLED_SYMBOLS', 'A B'],
+    ['COALESCE_MS', '-1'],
   ])('names %s when its value %p is wrong', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

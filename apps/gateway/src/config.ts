@@ -27,6 +27,8 @@ export interface GatewayConfig {
   heartbeatMs: number;
   highWaterMarkBytes: number;
   slowConsumerTimeoutMs: number;
+  /** How much later a trailing edge may go out to share a connection's frame (EdgeStageOptions.coalesceMs). */
+  coalesceMs: number;
   allowedOrigins: string[];
   /** Symbol patterns every connection is entitled to unless its token says otherwise; undefined = all. */
   entitledSymbols: string[] | undefined;
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     heartbeatMs: num(env, 'HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 100, max: 3_600_000, integer: true }),
     highWaterMarkBytes: num(env, 'HIGH_WATER_MARK_BYTES', 1024 * 1024, { min: 1024, integer: true }),
     slowConsumerTimeoutMs: num(env, 'SLOW_CONSUMER_TIMEOUT_MS', 10_000, { min: 100, integer: true }),
+    coalesceMs: num(env, 'COALESCE_MS', 10, { min: 0, max: 1000 }),
     allowedOrigins: list(env, 'ALLOWED_ORIGINS'),
     entitledSymbols: patterns(env, 'ENTITLED_SYMBOLS'),
     drainGraceMs: num(env, 'DRAIN_GRACE_MS', 10_000, { min: 0, max: 600_000, integer: true }),

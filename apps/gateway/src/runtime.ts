@@ -137,6 +137,7 @@ export class GatewayRuntime {
       isKnownSymbol: (s) => this.symbolIndex.has(s),
       highWaterMarkBytes: config.highWaterMarkBytes,
       slowConsumerTimeoutMs: config.slowConsumerTimeoutMs,
+      coalesceMs: config.coalesceMs,
       onError: (error, context) => edgeWarn({ context, error: String(error) }, errorKind(error)),
     });
   }

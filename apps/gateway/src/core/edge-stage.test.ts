@@ -7,7 +7,9 @@ import { EdgeStage } from './edge-stage';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
 
-function setup(options: { hwm?: number; slowMs?: number; limits?: Partial<Limits> } = {}) {
+function setup(
+  options: { hwm?: number; slowMs?: number; limits?: Partial<Limits>; coalesceMs?: number } = {},
+) {
   const clock = new ManualClock();
   const backplane = new MemoryBackplane({ podId: 'test' });
   const edge = new EdgeStage({
@@ -16,6 +18,7 @@ function setup(options: { hwm?: number; slowMs?: number; limits?: Partial<Limits
     isKnownSymbol: (s) => SYMBOLS.includes(s),
     highWaterMarkBytes: options.hwm ?? 1000,
     slowConsumerTimeoutMs: options.slowMs ?? 10_000,
+    ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}),
   });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const open = () => {
@@ -201,6 +204,60 @@ describe('EdgeStage throttling (PROTOCOL.md rules 1-5)', () => {
     // Trailing deadlines at the same rate share a wheel slot: one frame for the three.
     expect(sink.frames).toHaveLength(2);
     expect(sink.frames[1]!.updates.map((u) => u.seq)).toEqual([2, 2, 2]);
+  });
+
+  /**
+   * Two symbols at 10 Hz whose leading edges went out 7 ms apart, both ticking every 20 ms: the frames
+   * each ticks frame carries, and when each symbol's updates went out.
+   */
+  async function twoPhases(coalesceMs: number) {
+    const { backplane, open, publish, clock } = setup({ coalesceMs });
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL', 'MSFT'], 10);
+    await settle();
+    clock.runDeferred();
+    const t0 = clock.now();
+    const seq = { AAPL: 0, MSFT: 0 };
+    const tick = async (symbol: 'AAPL' | 'MSFT') => {
+      seq[symbol]++;
+      await publish(quote(symbol, seq[symbol]));
+      clock.runDeferred();
+    };
+    await tick('AAPL'); // leading edge at t0
+    clock.advance(7);
+    await tick('MSFT'); // leading edge at t0 + 7
+    // MSFT's next tick comes first, so its trailing slot (t0 + 110) is known when AAPL's (t0 + 100) is set.
+    for (let t = 20; t <= 1000; t += 20) {
+      clock.advance(t0 + t - clock.now());
+      await tick('MSFT');
+      clock.advance(5);
+      await tick('AAPL');
+    }
+    clock.advance(300);
+    const sentAt = (symbol: string) => sink.events.filter((e) => e.symbol === symbol).map((e) => e.at - t0);
+    return { frames: sink.frames.map((f) => f.updates.map((u) => u.symbol).sort().join('+')), sentAt };
+  }
+
+  it('lets a trailing edge wait a little for a slot its connection already has, and keeps the two in step', async () => {
+    const { frames, sentAt } = await twoPhases(10);
+    // Two leading edges, then every trailing frame carries both symbols.
+    expect(frames.slice(0, 2)).toEqual(['AAPL', 'MSFT']);
+    expect(frames.length).toBeGreaterThan(9);
+    expect(frames.slice(2).every((f) => f === 'AAPL+MSFT')).toBe(true);
+    // AAPL waited 10 ms once (its interval ended at 100, it went out with MSFT at 110), never more.
+    const aapl = sentAt('AAPL');
+    expect(aapl.slice(0, 2)).toEqual([0, 110]);
+    for (let i = 1; i < aapl.length; i++) {
+      expect(aapl[i]! - aapl[i - 1]!).toBeGreaterThanOrEqual(100);
+      expect(aapl[i]! - aapl[i - 1]!).toBeLessThanOrEqual(110);
+    }
+  });
+
+  it('sends each trailing edge at the end of its own interval when coalescing is off', async () => {
+    const { frames, sentAt } = await twoPhases(0);
+    expect(frames.every((f) => f === 'AAPL' || f === 'MSFT')).toBe(true);
+    expect(sentAt('AAPL').slice(0, 3)).toEqual([0, 100, 200]);
   });
 
   it('encodes an update once for every subscriber sharing an encoding', async () => {

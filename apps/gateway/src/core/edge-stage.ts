@@ -84,6 +84,12 @@ class SymbolEntry {
   constructor(readonly symbol: string) {}
 }
 
+const DEFAULT_COALESCE_MS = 10;
+/** A trailing edge waits at most this fraction of its interval to share a frame. */
+const MAX_COALESCE_FRACTION = 0.1;
+/** Slots remembered per connection; distinct phases beyond it are simply not joined. */
+const MAX_UPCOMING_SLOTS = 16;
+
 /** State of one (connection, symbol) subscription. Constant size whatever the tick rate. */
 class Pair implements WheelEntry {
   dueSlot = -1;
@@ -107,6 +113,11 @@ class Pair implements WheelEntry {
 
 class Session implements FeedSession {
   readonly pairs = new Map<string, Pair>();
+  /**
+   * Wheel slots this connection's trailing edges were recently scheduled in (a short list, pruned as
+   * they pass): a trailing edge due a little before one of them waits for it and shares its frame.
+   */
+  upcomingSlots: number[] = [];
   outbox: Pair[] = [];
   inFlushQueue = false;
   paused = false;
@@ -155,6 +166,13 @@ export interface EdgeStageOptions {
   slowConsumerTimeoutMs?: number;
   /** Slot of the timer wheel; trailing deadlines are rounded up to it (default 5 ms). */
   slotMs?: number;
+  /**
+   * How much later than its interval's end a trailing edge may go out to share the frame of another
+   * trailing edge of the same connection: at most this (default 10 ms) and a tenth of the interval.
+   * Joined pairs stay in step while their symbols keep ticking, so a connection's busy symbols end up
+   * in a few frames per interval instead of one frame each. 0 turns it off.
+   */
+  coalesceMs?: number;
   /** How often paused connections are checked (default 50 ms). */
   guardIntervalMs?: number;
   onError?: (error: unknown, context: string) => void;
@@ -226,6 +244,7 @@ export class EdgeStage {
   private readonly hwm: number;
   private readonly slowTimeoutMs: number;
   private readonly guardIntervalMs: number;
+  private readonly coalesceMs: number;
   private subscriptionCount = 0;
   /** Entries created by the subscribe in progress, loaded together at its end. */
   private newEntries: SymbolEntry[] = [];
@@ -253,6 +272,7 @@ export class EdgeStage {
     this.hwm = options.highWaterMarkBytes ?? 1024 * 1024;
     this.slowTimeoutMs = options.slowConsumerTimeoutMs ?? 10_000;
     this.guardIntervalMs = options.guardIntervalMs ?? 50;
+    this.coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
     this.wheel = new TimerWheel<Pair>(options.clock, options.slotMs ?? 5, this.onDue);
     options.backplane.onUpdate((symbol, payload) => this.onUpdate(symbol, payload));
   }
@@ -563,8 +583,36 @@ export class EdgeStage {
       this.enqueue(pair);
       this.flushSoon();
     } else {
-      this.wheel.schedule(pair, pair.lastSentAt + pair.intervalMs);
+      this.scheduleTrailing(pair, now);
     }
+  }
+
+  /**
+   * Schedules a pair's trailing edge for the end of its interval, or for a slot of the same connection
+   * already taken a little later (see `coalesceMs`). Never earlier: rule 1 holds either way.
+   */
+  private scheduleTrailing(pair: Pair, now: number): void {
+    const dueAt = pair.lastSentAt + pair.intervalMs;
+    const wheel = this.wheel;
+    let slot = wheel.slotOf(dueAt);
+    const window = Math.min(this.coalesceMs, pair.intervalMs * MAX_COALESCE_FRACTION);
+    if (window > 0) {
+      const latest = wheel.slotOf(dueAt + window);
+      const passed = wheel.currentSlot(now);
+      const upcoming = pair.session.upcomingSlots;
+      let joined = -1;
+      let kept = 0;
+      for (let i = 0; i < upcoming.length; i++) {
+        const s = upcoming[i]!;
+        if (s <= passed) continue;
+        upcoming[kept++] = s;
+        if (s >= slot && s <= latest && (joined < 0 || s < joined)) joined = s;
+      }
+      upcoming.length = kept;
+      if (joined >= 0) slot = joined;
+      else if (kept < MAX_UPCOMING_SLOTS) upcoming.push(slot);
+    }
+    wheel.scheduleInSlot(pair, slot);
   }
 
   private enqueue(pair: Pair): void {
@@ -723,7 +771,7 @@ export class EdgeStage {
       if (p.needsSnapshot) this.snapshot(p, now);
       else if (p.pending && !p.awaitingSnapshot && !p.queued && p.dueSlot < 0) {
         if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
-        else this.wheel.schedule(p, p.lastSentAt + p.intervalMs);
+        else this.scheduleTrailing(p, now);
       }
     }
   }

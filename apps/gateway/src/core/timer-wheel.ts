@@ -31,8 +31,21 @@ export class TimerWheel<T extends WheelEntry> {
     return Math.ceil(dueAt / this.slotMs) * this.slotMs;
   }
 
+  /** The slot an entry scheduled for `dueAt` goes to. */
+  slotOf(dueAt: number): number {
+    return Math.ceil(dueAt / this.slotMs);
+  }
+
+  /** The slot that is firing, or has fired, at `now`: later slots are still to come. */
+  currentSlot(now: number): number {
+    return Math.floor(now / this.slotMs);
+  }
+
   schedule(entry: T, dueAt: number): void {
-    const slot = Math.ceil(dueAt / this.slotMs);
+    this.scheduleInSlot(entry, Math.ceil(dueAt / this.slotMs));
+  }
+
+  scheduleInSlot(entry: T, slot: number): void {
     if (entry.dueSlot === slot) return;
     if (entry.dueSlot < 0) this.live++;
     entry.dueSlot = slot;
