@@ -201,7 +201,7 @@ function markdown(report, targets, jsonPath, svgName) {
     'node test/bench/run.mjs --quick --idle 1000 --idle-tickhub-extra max --only tickhub   # the fd-limit step alone',
     '```',
     '',
-    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), the servers' logs in \`bench-results/<timestamp>/\`, this page and \`${svgName}\`.`,
+    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), the servers' logs in \`bench-results/<timestamp>/\`, this page, \`${svgName}\` and \`benchmarks.json\` (the same figures as the JSON file, next to this page).`,
     '',
   );
   return lines.join('\n');
@@ -290,6 +290,8 @@ export function writeReports(report, { outDir, docsDir }) {
   writeFileSync(jsonPath, `${JSON.stringify(full, null, 2)}\n`);
   const mdPath = join(docsDir, 'benchmarks.md');
   const svgPath = join(docsDir, 'benchmarks.svg');
+  // The published table's figures in full, next to it (bench-results/ is not kept in the repository).
+  writeFileSync(join(docsDir, 'benchmarks.json'), `${JSON.stringify(full, null, 2)}\n`);
   writeFileSync(svgPath, svg(full));
   let page = markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg');
   if (existsSync(mdPath)) {

@@ -474,8 +474,7 @@ const SERVERS = [
         KAFKA_TOPIC: topic,
         KAFKA_GROUP_ID: `bench-gw-${runId}`,
         REDIS_URL: process.env.REDIS_URL ?? '',
-        // The backplane keeps the last seq per symbol; a fresh ingester counts seq from 1 again, so with
-        // an earlier run's keys every tick would be dropped as stale until seq caught up.
+        // Runs never share the backplane's last values (seq per symbol); deleted after the run.
         REDIS_KEY_PREFIX: redisKeyPrefix,
       });
       const p = startNode(gatewayMain, env, /"msg":"listening"[^\n]*"port":(\d+)/, 90_000, 'tickhub-kafka');
