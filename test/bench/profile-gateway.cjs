@@ -8,7 +8,9 @@ const inspector = require('node:inspector');
 const path = require('node:path');
 
 const dir = process.env.PROFILE_DIR || '/tmp/tickhub-profile';
-const main = path.resolve(process.env.GATEWAY_MAIN || path.join(__dirname, '../../apps/gateway/dist/main.js'));
+const main = path.resolve(
+  process.env.GATEWAY_MAIN || path.join(__dirname, '../../apps/gateway/dist/main.js'),
+);
 const session = new inspector.Session();
 session.connect();
 session.post('Profiler.enable', () =>
