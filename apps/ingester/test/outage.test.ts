@@ -103,6 +103,9 @@ describe('broker outage', () => {
     let gaps = 0;
     let represented = 0;
     const last = new Map<string, number>();
+    // Every symbol counts from the run's first seq (the start time in µs by default).
+    const started = await ingester.waitForLog((l) => l.msg === 'ingester started', 1000, 'start');
+    const firstSeq = started.firstSeq as number;
     for (const r of records) {
       const q = decodeTickRecord(r.value);
       expect(r.key).toBe(q.symbol);
@@ -116,7 +119,7 @@ describe('broker outage', () => {
         duplicates++;
         continue;
       }
-      const prev = last.get(q.symbol) ?? 0;
+      const prev = last.get(q.symbol) ?? firstSeq - 1;
       if (q.seq <= prev)
         throw new Error(`${q.symbol}: seq ${q.seq} after ${prev} in partition ${r.partition}`);
       gaps += q.seq - prev - 1;
