@@ -4,6 +4,8 @@
  * group first, at most 5 bytes).
  */
 
+import type { HubMessage, HubMessageReader, ReadResult } from './messages';
+
 export const RECORD_SEPARATOR = 0x1e;
 export const RECORD_SEPARATOR_CHAR = '\u001e';
 
@@ -21,8 +23,43 @@ function join(pending: Uint8Array, data: Uint8Array): Uint8Array {
 
 export type FrameResult = { frames: Uint8Array[]; error?: string };
 
+/** Cuts a connection's inbound bytes into whole messages, holding an incomplete tail. */
+export interface FrameSplitter {
+  readonly pending: number;
+  split(data: Uint8Array): FrameResult;
+}
+
+/** One message decoded from its frame, or why it cannot be. */
+export type DecodedFrame = { message: HubMessage } | { error: string };
+
+/**
+ * A hub protocol's reader: frames from its splitter, each decoded on its own. Stops at the first bad
+ * message and returns the ones before it with the error (the connection is then closed).
+ */
+export class FramedReader implements HubMessageReader {
+  constructor(
+    private readonly splitter: FrameSplitter,
+    private readonly decodeFrame: (frame: Uint8Array) => DecodedFrame,
+  ) {}
+
+  get pending(): number {
+    return this.splitter.pending;
+  }
+
+  read(data: Uint8Array): ReadResult {
+    const split = this.splitter.split(data);
+    const messages: HubMessage[] = [];
+    for (const frame of split.frames) {
+      const decoded = this.decodeFrame(frame);
+      if ('error' in decoded) return { messages, error: decoded.error };
+      messages.push(decoded.message);
+    }
+    return split.error ? { messages, error: split.error } : { messages };
+  }
+}
+
 /** Splits record-separated text messages; keeps an incomplete tail for the next call. */
-export class TextFrameSplitter {
+export class TextFrameSplitter implements FrameSplitter {
   private held: Uint8Array = EMPTY;
 
   constructor(private readonly maxMessageSize: number) {}
@@ -57,7 +94,7 @@ export class TextFrameSplitter {
 }
 
 /** Splits VarInt-length-prefixed binary messages; keeps an incomplete tail for the next call. */
-export class BinaryFrameSplitter {
+export class BinaryFrameSplitter implements FrameSplitter {
   private held: Uint8Array = EMPTY;
 
   constructor(private readonly maxMessageSize: number) {}

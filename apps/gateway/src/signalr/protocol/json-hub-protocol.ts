@@ -1,17 +1,8 @@
-import { RECORD_SEPARATOR_CHAR, TextFrameSplitter } from './framing';
-import {
-  type Headers,
-  type HubMessage,
-  type HubMessageReader,
-  type HubProtocol,
-  MessageType,
-  type ReadResult,
-} from './messages';
+import { type DecodedFrame, FramedReader, RECORD_SEPARATOR_CHAR, TextFrameSplitter } from './framing';
+import { type Headers, type HubMessage, type HubProtocol, MessageType } from './messages';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
-
-type Decoded = { message: HubMessage } | { error: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -44,7 +35,7 @@ function readStreamIds(raw: Record<string, unknown>): string[] | undefined | { e
 }
 
 /** Turns one parsed JSON value into a hub message; unknown properties are ignored. */
-export function decodeJsonMessage(raw: unknown): Decoded {
+export function decodeJsonMessage(raw: unknown): DecodedFrame {
   if (!isRecord(raw)) return { error: 'Message is not a JSON object.' };
   const type = raw.type;
   if (type === undefined) return { error: "Missing required property 'type'." };
@@ -160,39 +151,21 @@ function toJson(message: HubMessage): Record<string, unknown> {
   }
 }
 
-class JsonReader implements HubMessageReader {
-  private readonly splitter: TextFrameSplitter;
-
-  constructor(maxMessageSize: number) {
-    this.splitter = new TextFrameSplitter(maxMessageSize);
+/** One JSON hub message from its frame (the text before a record separator). */
+function decodeJsonFrame(frame: Uint8Array): DecodedFrame {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(utf8.decode(frame));
+  } catch {
+    return { error: 'Error reading JSON.' };
   }
-
-  get pending(): number {
-    return this.splitter.pending;
-  }
-
-  read(data: Uint8Array): ReadResult {
-    const split = this.splitter.split(data);
-    const messages: HubMessage[] = [];
-    for (const frame of split.frames) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(utf8.decode(frame));
-      } catch {
-        return { messages, error: 'Error reading JSON.' };
-      }
-      const decoded = decodeJsonMessage(raw);
-      if ('error' in decoded) return { messages, error: decoded.error };
-      messages.push(decoded.message);
-    }
-    return split.error ? { messages, error: split.error } : { messages };
-  }
+  return decodeJsonMessage(raw);
 }
 
 export const jsonHubProtocol: HubProtocol = {
   name: 'json',
   transferFormat: 'Text',
   versions: [1, 2],
-  createReader: (maxMessageSize) => new JsonReader(maxMessageSize),
+  createReader: (maxMessageSize) => new FramedReader(new TextFrameSplitter(maxMessageSize), decodeJsonFrame),
   write: (message) => encoder.encode(JSON.stringify(toJson(message)) + RECORD_SEPARATOR_CHAR),
 };

@@ -1,13 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { BinaryFrameSplitter, writeBinaryFrame } from './framing';
-import {
-  type Headers,
-  type HubMessage,
-  type HubMessageReader,
-  type HubProtocol,
-  MessageType,
-  type ReadResult,
-} from './messages';
+import { BinaryFrameSplitter, type DecodedFrame, FramedReader, writeBinaryFrame } from './framing';
+import { type Headers, type HubMessage, type HubProtocol, MessageType } from './messages';
 
 // Plain MessagePack as the spec and the official clients read it: maps for objects, nil for
 // undefined, no msgpackr record extension.
@@ -24,8 +17,6 @@ const PING = writeBinaryFrame(new Uint8Array([0x91, MessageType.Ping]));
 
 const ResultKind = { Error: 1, Void: 2, NonVoid: 3 } as const;
 
-type Decoded = { message: HubMessage } | { error: string };
-
 function readHeaders(value: unknown): Headers | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return 'Invalid headers: expected a map.';
@@ -41,7 +32,7 @@ function optionalHeaders(headers: Headers): { headers?: Headers } {
 }
 
 /** Turns one decoded MessagePack array into a hub message; extra trailing items are ignored. */
-export function decodeMessagePackMessage(raw: unknown): Decoded {
+export function decodeMessagePackMessage(raw: unknown): DecodedFrame {
   if (!Array.isArray(raw) || raw.length === 0) return { error: 'Invalid payload: expected an array.' };
   const type = raw[0];
   if (typeof type !== 'number') return { error: 'Invalid payload: message type must be an integer.' };
@@ -192,41 +183,24 @@ function toArray(message: HubMessage): unknown[] {
   }
 }
 
-class MessagePackReader implements HubMessageReader {
-  private readonly splitter: BinaryFrameSplitter;
-
-  constructor(maxMessageSize: number) {
-    this.splitter = new BinaryFrameSplitter(maxMessageSize);
+/** One MessagePack hub message from its frame (the bytes after the length prefix). */
+function decodeMessagePackFrame(frame: Uint8Array): DecodedFrame {
+  if (frame.length === 0) return { error: 'Invalid payload: empty message.' };
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(frame);
+  } catch {
+    return { error: 'Error reading MessagePack.' };
   }
-
-  get pending(): number {
-    return this.splitter.pending;
-  }
-
-  read(data: Uint8Array): ReadResult {
-    const split = this.splitter.split(data);
-    const messages: HubMessage[] = [];
-    for (const frame of split.frames) {
-      if (frame.length === 0) return { messages, error: 'Invalid payload: empty message.' };
-      let raw: unknown;
-      try {
-        raw = unpackr.unpack(frame);
-      } catch {
-        return { messages, error: 'Error reading MessagePack.' };
-      }
-      const decoded = decodeMessagePackMessage(raw);
-      if ('error' in decoded) return { messages, error: decoded.error };
-      messages.push(decoded.message);
-    }
-    return split.error ? { messages, error: split.error } : { messages };
-  }
+  return decodeMessagePackMessage(raw);
 }
 
 export const messagePackHubProtocol: HubProtocol = {
   name: 'messagepack',
   transferFormat: 'Binary',
   versions: [1, 2],
-  createReader: (maxMessageSize) => new MessagePackReader(maxMessageSize),
+  createReader: (maxMessageSize) =>
+    new FramedReader(new BinaryFrameSplitter(maxMessageSize), decodeMessagePackFrame),
   write: (message) =>
     message.type === MessageType.Ping ? PING : writeBinaryFrame(packr.pack(toArray(message))),
 };
