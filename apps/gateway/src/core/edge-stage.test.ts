@@ -236,7 +236,15 @@ describe('EdgeStage throttling (PROTOCOL.md rules 1-5)', () => {
     }
     clock.advance(300);
     const sentAt = (symbol: string) => sink.events.filter((e) => e.symbol === symbol).map((e) => e.at - t0);
-    return { frames: sink.frames.map((f) => f.updates.map((u) => u.symbol).sort().join('+')), sentAt };
+    return {
+      frames: sink.frames.map((f) =>
+        f.updates
+          .map((u) => u.symbol)
+          .sort()
+          .join('+'),
+      ),
+      sentAt,
+    };
   }
 
   it('lets a trailing edge wait a little for a slot its connection already has, and keeps the two in step', async () => {
