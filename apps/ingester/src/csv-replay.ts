@@ -290,7 +290,11 @@ export class CsvReplaySource implements TickSource {
         if (speed > 0) {
           const due = wallStart + (recordedAt - (firstRecorded + shift)) / speed;
           const wait = due - Date.now();
-          if (wait >= 1) await sleep(wait);
+          if (wait >= 1) {
+            // Hand over what is pushed before pausing, so that it does not wait for the next line.
+            sink.flush();
+            await sleep(wait);
+          }
         }
         while (!sink.hasRoom() && this.running) await sleep(FULL_BUFFER_POLL_MS);
         const quote = parsed.quote;

@@ -45,6 +45,11 @@ const RECONNECT_MAX_MS = 5000;
 const PARTITION_CACHE_LIMIT = 100_000;
 /** Slices a lane may hold (one in flight, one waiting): bounds what is taken from the buffer. */
 const QUEUED_SLICES_PER_LANE = 2;
+/**
+ * Longest idle wait with an empty buffer. Sources wake the publisher when they push (`notify`), so
+ * this only bounds the delay if one does not.
+ */
+const IDLE_WAIT_MS = 50;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -121,6 +126,8 @@ export class KafkaTickPublisher {
   private busy: boolean[] = [];
   /** Records taken from the buffer and not yet acknowledged, over all lanes. */
   private pendingTicks = 0;
+  /** Waiting with an empty buffer: the next ticks wake the publisher. */
+  private idle = false;
   private connected = false;
   private running = false;
   private stopping = false;
@@ -195,7 +202,11 @@ export class KafkaTickPublisher {
 
   /** Called by the source after pushing ticks. */
   notify(): void {
-    if (this.wake !== undefined && this.buffer.size >= this.config.batchMaxMessages) this.signal();
+    if (this.wake === undefined) return;
+    // Woken for a full batch, or for the first ticks after an empty buffer: the linger counts from
+    // their arrival, not from the end of an idle wait (which made a batch wait up to twice the linger).
+    if (this.buffer.size >= this.config.batchMaxMessages || (this.idle && this.buffer.size > 0))
+      this.signal();
   }
 
   /** Publishes what is buffered and in flight (up to `timeoutMs`), then disconnects. */
@@ -300,8 +311,10 @@ export class KafkaTickPublisher {
       if (size === 0) {
         if (this.stopping && !this.hasPending()) return;
         this.firstPendingAt = 0;
-        // Woken by an acknowledgement, by a full batch arriving, or after one linger period.
-        await this.waitFor(this.config.batchLingerMs > 0 ? this.config.batchLingerMs : 1);
+        // Woken by an acknowledgement or by the source's next ticks; the timer is only a safety net.
+        this.idle = true;
+        await this.waitFor(IDLE_WAIT_MS);
+        this.idle = false;
         continue;
       }
       if (!this.lanesHaveRoom()) {
