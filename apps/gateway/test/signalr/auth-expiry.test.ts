@@ -118,4 +118,60 @@ describe('SignalR connections end when their token expires', () => {
       await connection.stop();
     }
   });
+
+  it('lets a fresher token on the WebSocket request extend a connection negotiated with an older one', async () => {
+    const user = 'renewing-ws';
+    const negotiateToken = await hs256Token({ sub: user }, { expIn: 2 });
+    const transportToken = await hs256Token({ sub: user }, { expIn: 5 });
+    // The official client asks the factory for the negotiate and again for the WebSocket.
+    const tokens = [negotiateToken, transportToken];
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${gw.http}/hubs/market`, {
+        transport: signalR.HttpTransportType.WebSockets,
+        accessTokenFactory: () => tokens.shift() ?? transportToken,
+      })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    const closed = new Promise<{ at: number; error: string }>((resolve) =>
+      connection.onclose((error) => resolve({ at: Date.now(), error: String(error) })),
+    );
+    await connection.start();
+    expect(tokens).toHaveLength(0);
+    const { at, error } = await closed;
+    expect(error).toContain(EXPIRED_ERROR);
+    expect(at).toBeGreaterThanOrEqual(expOf(transportToken));
+  });
+
+  it('lets a fresher token on the SSE request extend a connection negotiated with an older one', async () => {
+    const user = 'renewing-sse';
+    const negotiateToken = await hs256Token({ sub: user }, { expIn: 2 });
+    const transportToken = await hs256Token({ sub: user }, { expIn: 5 });
+    const negotiated = await fetch(`${gw.http}/hubs/market/negotiate?negotiateVersion=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${negotiateToken}` },
+    });
+    const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
+    const stream = await fetch(`${gw.http}/hubs/market?id=${encodeURIComponent(connectionToken)}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${transportToken}` },
+    });
+    expect(stream.status).toBe(200);
+    // The hub protocol handshake, sent as the official client does: a POST on the same connection.
+    const handshake = await fetch(`${gw.http}/hubs/market?id=${encodeURIComponent(connectionToken)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${transportToken}`, 'content-type': 'text/plain' },
+      body: '{"protocol":"json","version":1}\u001e',
+    });
+    expect(handshake.status).toBe(200);
+    await handshake.arrayBuffer();
+    const reader = stream.body!.getReader();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    // The server ended the stream at the later exp, after its Close message.
+    expect(Date.now()).toBeGreaterThanOrEqual(expOf(transportToken));
+    expect(text).toContain(EXPIRED_ERROR);
+  });
 });

@@ -431,11 +431,32 @@ export class SignalRServer {
     }
   }
 
-  /** The user of a transport request must be the one who negotiated. */
+  /**
+   * The user of a transport request must be the one who negotiated. A token of that user that expires
+   * later (a client that fetched a fresh one for the transport) extends the connection to its expiry.
+   */
   private async sameUser(req: IncomingMessage, connection: SignalRConnection): Promise<boolean> {
     if (!this.options.authenticate) return true;
     const principal = await this.authenticate(req);
-    return principal !== null && principal.userId === connection.principal.userId;
+    if (principal === null || principal.userId !== connection.principal.userId) return false;
+    this.renewExpiry(connection, principal.expiresAt);
+    return true;
+  }
+
+  /** Moves a connection's end to `expiresAt` when that is later (undefined: a token that never expires). */
+  private renewExpiry(connection: SignalRConnection, expiresAt: number | undefined): void {
+    const current = connection.principal.expiresAt;
+    if (current === undefined || (expiresAt !== undefined && expiresAt <= current) || connection.closed)
+      return;
+    this.expiries.get(connection)?.();
+    this.expiries.delete(connection);
+    connection.principal.expiresAt = expiresAt;
+    if (expiresAt !== undefined) {
+      this.expiries.set(
+        connection,
+        runAt(expiresAt, () => this.expire(connection)),
+      );
+    }
   }
 
   // ---------------------------------------------------------------- transports over HTTP
@@ -727,6 +748,7 @@ export class SignalRServer {
           ws.close(1008, 'Forbidden: not the user who negotiated this connection.');
           return;
         }
+        if (upgrading) this.renewExpiry(connection, upgrading.expiresAt);
       }
     }
     const target = connection;
