@@ -19,6 +19,11 @@ export type RefusalReason =
   | 'user_connections'
   | 'ip_upgrade_rate';
 
+/** How long after its negotiate a SignalR connection's WebSocket upgrade is not counted again. */
+const NEGOTIATED_CREDIT_MS = 15_000;
+/** Negotiated tokens remembered at most (a negotiate flood is already limited by the rate). */
+const MAX_NEGOTIATED_CREDITS = 10_000;
+
 /**
  * Authentication and the connection limits of one gateway, shared by `/ws`, the SignalR hubs and
  * `/api/symbols`. Counts are exact for this pod: each admitted upgrade counts against its IP and user
@@ -44,6 +49,11 @@ export class AccessControl {
   private readonly byUser = new Map<string, number>();
   private upgradeWindow = 0;
   private readonly upgradesThisSecond = new Map<string, number>();
+  /**
+   * SignalR connection tokens negotiated in the last NEGOTIATED_CREDIT_MS, with their address: the
+   * negotiate counted against the upgrade rate, so their WebSocket upgrade does not count again.
+   */
+  private readonly negotiated = new Map<string, { ip: string; until: number }>();
   private readonly lastLog = new Map<string, number>();
   /** Counters of the last cluster view (`ip:<addr>`, `user:<id>`, summed over live pods). */
   private clusterCounters: Record<string, number> = {};
@@ -130,13 +140,17 @@ export class AccessControl {
    * negotiate and to SSE / long polling, and that end connections at token expiry. Empty when
    * authentication and every limit are off.
    */
-  signalRLimits(): Pick<SignalRTransportOptions, 'admitNegotiate' | 'holdConnection' | 'onTokenExpired'> {
+  signalRLimits(): Pick<
+    SignalRTransportOptions,
+    'admitNegotiate' | 'holdConnection' | 'onTokenExpired' | 'onNegotiated'
+  > {
     const { maxConnectionsPerIp, maxConnectionsPerUser, maxUpgradesPerIpPerSec } = this.config;
     const limited = maxConnectionsPerIp > 0 || maxConnectionsPerUser > 0 || maxUpgradesPerIpPerSec > 0;
     if (!this.verifier && !limited) return {};
     return {
       admitNegotiate: this.admitNegotiate,
       ...(limited ? { holdConnection: this.holdConnection } : {}),
+      ...(maxUpgradesPerIpPerSec > 0 ? { onNegotiated: this.onNegotiated } : {}),
       ...(this.verifier ? { onTokenExpired: this.onSignalRTokenExpired } : {}),
     };
   }
@@ -156,6 +170,34 @@ export class AccessControl {
     }
     return { principal: admission.principal ? connectionPrincipal(admission.principal) : {} };
   };
+
+  /** Remembers a negotiated connection token, so that its WebSocket upgrade passes the rate once. */
+  readonly onNegotiated = (req: IncomingMessage, connectionToken: string): void => {
+    const now = this.now();
+    if (this.negotiated.size >= MAX_NEGOTIATED_CREDITS) {
+      for (const [token, credit] of this.negotiated) if (credit.until <= now) this.negotiated.delete(token);
+      // Still full: a flood of negotiates; its upgrades simply count again.
+      if (this.negotiated.size >= MAX_NEGOTIATED_CREDITS) return;
+    }
+    this.negotiated.set(connectionToken, {
+      ip: req.socket.remoteAddress ?? 'unknown',
+      until: now + NEGOTIATED_CREDIT_MS,
+    });
+  };
+
+  /** True (once) for a WebSocket upgrade of a connection this address negotiated moments ago. */
+  private takeNegotiatedCredit(req: IncomingMessage, ip: string): boolean {
+    if (this.negotiated.size === 0) return false;
+    const url = req.url ?? '';
+    const at = url.indexOf('?');
+    if (at < 0) return false;
+    const token = new URLSearchParams(url.slice(at + 1)).get('id');
+    if (token === null) return false;
+    const credit = this.negotiated.get(token);
+    if (credit === undefined) return false;
+    this.negotiated.delete(token);
+    return credit.ip === ip && credit.until > this.now();
+  }
 
   /**
    * An SSE or long-polling connection starts: checked against the caps once more (other connections
@@ -215,7 +257,7 @@ export class AccessControl {
   ): Promise<{ ip: string; principal: AuthPrincipal | undefined } | { refusal: UpgradeRefusal }> {
     const ip = req.socket.remoteAddress ?? 'unknown';
     const limit = this.config.maxUpgradesPerIpPerSec;
-    if (limit > 0) {
+    if (limit > 0 && !this.takeNegotiatedCredit(req, ip)) {
       const second = Math.floor(this.now() / 1000);
       if (second !== this.upgradeWindow) {
         this.upgradeWindow = second;

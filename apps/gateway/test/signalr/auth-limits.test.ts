@@ -180,3 +180,52 @@ describe('a negotiated SignalR connection belongs to the user who negotiated it'
     expect(await upgradeStatus(`${wsUrl}&access_token=${alice}`)).toBe(101);
   });
 });
+
+describe('the upgrade rate and SignalR negotiate', () => {
+  let rated: GatewayProcess;
+
+  beforeAll(async () => {
+    rated = await spawnGateway({
+      AUTH_MODE: 'hs256',
+      AUTH_HS256_SECRET: HS256_SECRET,
+      MAX_UPGRADES_PER_IP_PER_SEC: '3',
+    });
+  });
+
+  afterAll(async () => {
+    await rated?.stop();
+  });
+
+  it('counts a negotiated WebSocket connection once: the negotiate, not its upgrade', async () => {
+    const token = await hs256Token({ sub: 'rated' });
+    const negotiate = async () => {
+      const res = await fetch(`${rated.http}/hubs/market/negotiate?negotiateVersion=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { connectionToken?: string };
+      return { status: res.status, id: encodeURIComponent(body.connectionToken ?? '') };
+    };
+    const upgrade = (id: string) =>
+      upgradeStatus(`${rated.http.replace('http', 'ws')}/hubs/market?id=${id}&access_token=${token}`);
+
+    // All within one second, the rate's window: 3 negotiates fill it, their upgrades pass anyway; then
+    // the rate still holds for everything else (a 4th negotiate, an upgrade naming an unknown id).
+    // Tried again when a busy machine let the window roll over in the middle.
+    const run = async () => {
+      await nextSecond();
+      const window = Math.floor(Date.now() / 1000);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const negotiated = await negotiate();
+        statuses.push(negotiated.status, await upgrade(negotiated.id));
+      }
+      statuses.push((await negotiate()).status, await upgrade('not-a-negotiated-id'));
+      return { statuses, sameWindow: Math.floor(Date.now() / 1000) === window };
+    };
+    let outcome = await run();
+    for (let attempt = 1; attempt < 3 && !outcome.sameWindow; attempt++) outcome = await run();
+    expect(outcome.sameWindow).toBe(true);
+    expect(outcome.statuses).toEqual([200, 101, 200, 101, 200, 101, 429, 429]);
+  });
+});

@@ -70,6 +70,11 @@ export interface SignalRTransportOptions {
     req: IncomingMessage,
     principal: ConnectionPrincipal,
   ) => { release: () => void } | { refusal: TransportRefusal };
+  /**
+   * A negotiate was answered with this connection token (e.g. to let its WebSocket upgrade, already
+   * counted at negotiate, pass the upgrade rate).
+   */
+  onNegotiated?: (req: IncomingMessage, connectionToken: string) => void;
   /** A started connection is being ended because its principal's `expiresAt` passed. */
   onTokenExpired?: (connection: SignalRConnection) => void;
   /** Who connects on a WebSocket whose upgrade an outside router authenticated. */
@@ -316,6 +321,7 @@ export class SignalRServer {
       return;
     }
     const connection = this.createConnection(endpoint, admission.principal, version);
+    this.options.onNegotiated?.(req, connection.connectionToken);
     const body: Record<string, unknown> = { connectionId: connection.connectionId };
     if (version >= 1) body.connectionToken = connection.connectionToken;
     body.negotiateVersion = version;
