@@ -42,7 +42,7 @@ export class TimerWheel<T extends WheelEntry> {
   }
 
   schedule(entry: T, dueAt: number): void {
-    this.scheduleInSlot(entry, Math.ceil(dueAt / this.slotMs));
+    this.scheduleInSlot(entry, this.slotOf(dueAt));
   }
 
   scheduleInSlot(entry: T, slot: number): void {
