@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { SymbolInfo } from '@tickhub/protocol';
 import type { GatewayConfig } from '../config';
-import { symbolMatcher } from '../core/entitlements';
+import { type Entitlements, entitledDirectory, entitlementsFor } from '../core/entitlements';
 import type { Logger } from '../logger';
 import type { ConnectionPrincipal, SignalRConnection } from '../signalr/transports/connection';
 import type { SignalRTransportOptions } from '../signalr/transports/signalr-server';
@@ -233,18 +233,22 @@ export class AccessControl {
   };
 
   /**
-   * What `/api/symbols` shows a request: everything with authentication off (narrowed by
-   * ENTITLED_SYMBOLS), only the entitled symbols of its token otherwise; null = 401.
+   * What a connection may see and subscribe to: `ENTITLED_SYMBOLS` narrowed by its token's claims
+   * (`entitlementsFor`). Every entry point asks here, so that none can widen what another refuses.
    */
-  async symbolsFor(req: IncomingMessage, all: readonly SymbolInfo[]): Promise<SymbolInfo[] | null> {
-    let patterns: readonly string[] | undefined = this.config.entitledSymbols;
+  entitlementsFor(token: Entitlements | undefined): Entitlements | undefined {
+    return entitlementsFor(this.config.entitledSymbols, token);
+  }
+
+  /** What `/api/symbols` shows a request: the entitled symbols of its token (or of none); null = 401. */
+  async symbolsFor(req: IncomingMessage, all: readonly SymbolInfo[]): Promise<readonly SymbolInfo[] | null> {
+    let token: Entitlements | undefined;
     if (this.verifier) {
       const result = await this.authenticate(req, req.socket.remoteAddress ?? 'unknown');
       if ('refusal' in result) return null;
-      patterns = result.principal.entitlements?.symbols ?? patterns;
+      token = result.principal.entitlements;
     }
-    const allowed = symbolMatcher(patterns);
-    return all.filter((s) => allowed(s.symbol));
+    return entitledDirectory(all, this.entitlementsFor(token));
   }
 
   /**

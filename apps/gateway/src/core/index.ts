@@ -17,7 +17,13 @@ export {
   msgpackUpdateEncoding,
   type UpdateEncoding,
 } from './encodings';
-export { type Entitlements, symbolMatcher } from './entitlements';
+export {
+  type Entitlements,
+  entitledDirectory,
+  entitlementsFor,
+  intersectSymbolPatterns,
+  symbolMatcher,
+} from './entitlements';
 export { KafkaTickSource, type KafkaTickSourceOptions } from './kafka-tick-source';
 export { SimTickSource, type SimTickSourceOptions } from './sim-tick-source';
 export { SourceStage, type SourceStageOptions } from './source-stage';

@@ -24,16 +24,15 @@ export class SymbolsController {
   }
 
   /**
-   * With authentication on, 401 without a valid token (Authorization: Bearer or `?token=`), and only
-   * the symbols the token is entitled to otherwise. A failure while checking the token is answered
+   * The symbols the request is entitled to (ENTITLED_SYMBOLS narrowed by its token); with
+   * authentication on, 401 without a valid token (Authorization: Bearer or `?token=`). A failure while checking the token is answered
    * 500, never with the unfiltered list.
    */
   @Get('symbols')
   async symbols(
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<SymbolInfo[] | { error: string }> {
-    if (!this.access.enabled) return this.runtime.symbols;
+  ): Promise<readonly SymbolInfo[] | { error: string }> {
     const symbols = await this.access.symbolsFor(req, this.runtime.symbols);
     if (symbols === null) {
       res.status(HttpStatus.UNAUTHORIZED);

@@ -24,10 +24,11 @@ export function gatewayHubsModule(): DynamicModule {
     providers: [
       {
         provide: MARKET_FEED,
-        inject: [GatewayRuntime, GATEWAY_CONFIG],
-        useFactory: (runtime: GatewayRuntime, config: GatewayConfig): MarketFeed => ({
+        inject: [GatewayRuntime, GATEWAY_CONFIG, GATEWAY_LOGGER],
+        useFactory: (runtime: GatewayRuntime, config: GatewayConfig, logger: Logger): MarketFeed => ({
           symbols: runtime.symbols,
           limits: config.limits,
+          entitlementsFor: (token) => accessControlFor(config, logger).entitlementsFor(token),
           openSession: (sink, options) => runtime.edge.openSession(sink, options),
         }),
       },

@@ -5,6 +5,7 @@ import { codecForSubprotocol, jsonCodec } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
 import { type AccessControl, accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
+import { entitledDirectory } from '../core/entitlements';
 import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
@@ -45,6 +46,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
       }
       const codec = codecForSubprotocol(ws.protocol) ?? jsonCodec;
       const context = upgradeContextOf(req);
+      const entitlements = this.access.entitlementsFor(context?.entitlements);
       const conn = new WsConnection(
         ws,
         codec,
@@ -53,7 +55,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
           limits: this.config.limits,
           gatewayId: this.config.gatewayId,
           heartbeatMs: this.config.heartbeatMs,
-          symbols: this.runtime.symbols,
+          symbols: entitledDirectory(this.runtime.symbols, entitlements),
           counters: this.connections.counters,
           logger: this.logger,
           abuseMaxRejections: this.config.abuseMaxRejections,
@@ -61,8 +63,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
           maxBufferedBytes: 4 * this.config.highWaterMarkBytes,
           now: () => this.runtime.clock.now(),
         },
-        context?.entitlements ??
-          (this.config.entitledSymbols ? { symbols: this.config.entitledSymbols } : undefined),
+        entitlements,
         (c) => this.connections.delete(c),
       );
       this.connections.add(conn);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config';
+import { type Entitlements, entitlementsFor } from '../../src/core/entitlements';
 import { Logger } from '../../src/logger';
 import { GatewayRuntime } from '../../src/runtime';
 import { ChatHub } from '../../src/signalr/hubs/chat.hub';
@@ -67,6 +68,7 @@ describe('the official browser client in headless Chromium falls back on its own
     const feed = {
       symbols: runtime.symbols,
       limits: config.limits,
+      entitlementsFor: (token: Entitlements | undefined) => entitlementsFor(config.entitledSymbols, token),
       openSession: runtime.edge.openSession.bind(runtime.edge),
     };
     host = await startHubHost({

@@ -9,20 +9,26 @@ import {
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
 import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
-import type { Entitlements } from '../../core/entitlements';
+import { type Entitlements, entitledDirectory } from '../../core/entitlements';
 import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
 import { jsonHubProtocol, MessageType, messagePackHubProtocol, writeBinaryFrame } from '../protocol';
 
-/** What the market hub needs from the gateway core: the symbol universe, the limits and feed sessions. */
+/**
+ * What the market hub needs from the gateway core: the symbol universe, the limits, the entitlement
+ * decision and feed sessions.
+ */
 export interface MarketFeed {
   readonly symbols: readonly SymbolInfo[];
   readonly limits: Readonly<Limits>;
+  /** What a connection whose token claims `token` may see and subscribe to. */
+  entitlementsFor(token: Entitlements | undefined): Entitlements | undefined;
   openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession;
 }
 
 export const MARKET_FEED = Symbol('MARKET_FEED');
 
 const SESSION = 'market.session';
+const DIRECTORY = 'market.directory';
 
 const TICKS_JSON_HEAD = '{"type":1,"target":"ticks","arguments":[[';
 const TICKS_JSON_TAIL = ']]}\u001e';
@@ -133,7 +139,10 @@ export class MarketHub extends Hub {
   }
 
   override onConnected(): void {
-    const entitlements = this.context.principal.claims?.entitlements as Entitlements | undefined;
+    const entitlements = this.feed.entitlementsFor(
+      this.context.principal.claims?.entitlements as Entitlements | undefined,
+    );
+    this.context.items.set(DIRECTORY, entitledDirectory(this.feed.symbols, entitlements));
     const options: SessionOptions = { limits: this.feed.limits, ...(entitlements ? { entitlements } : {}) };
     const session =
       this.context.protocol === 'messagepack'
@@ -145,6 +154,7 @@ export class MarketHub extends Hub {
   override onDisconnected(): void {
     (this.context.items.get(SESSION) as FeedSession | undefined)?.close();
     this.context.items.delete(SESSION);
+    this.context.items.delete(DIRECTORY);
   }
 
   /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
@@ -168,7 +178,7 @@ export class MarketHub extends Hub {
 
   @HubMethod({ name: 'ListSymbols' })
   listSymbols(): readonly SymbolInfo[] {
-    return this.feed.symbols;
+    return (this.context.items.get(DIRECTORY) as readonly SymbolInfo[] | undefined) ?? [];
   }
 
   private session(): FeedSession {
