@@ -17,7 +17,8 @@ export type RefusalReason =
   | 'token_invalid'
   | 'ip_connections'
   | 'user_connections'
-  | 'ip_upgrade_rate';
+  | 'ip_upgrade_rate'
+  | 'connection_not_owner';
 
 /** How long after its negotiate a SignalR connection's WebSocket upgrade is not counted again. */
 const NEGOTIATED_CREDIT_MS = 15_000;
@@ -38,6 +39,7 @@ export class AccessControl {
     ip_connections: 0,
     user_connections: 0,
     ip_upgrade_rate: 0,
+    connection_not_owner: 0,
   };
   /** Connections closed when their token expired: `/ws` with 4001, SignalR with a Close message. */
   expiredCloses = 0;
@@ -130,10 +132,35 @@ export class AccessControl {
     return undefined;
   };
 
-  /** The `authenticate` option of the SignalR transports: set only when authentication is on. */
-  signalRAuthentication(): { authenticate?: AccessControl['authenticateRequest'] } {
-    return this.verifier ? { authenticate: this.authenticateRequest } : {};
+  /**
+   * The SignalR transports' `authenticate` option (only when authentication is on), and the count and
+   * log of requests refused because they named a connection they do not own.
+   */
+  signalRAuthentication(): Pick<SignalRTransportOptions, 'authenticate' | 'onForeignRequest'> {
+    return {
+      ...(this.verifier ? { authenticate: this.authenticateRequest } : {}),
+      onForeignRequest: this.onForeignRequest,
+    };
   }
+
+  private readonly onForeignRequest = (
+    req: IncomingMessage,
+    connection: SignalRConnection,
+    status: number,
+  ) => {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (status === 401) {
+      // An invalid token: counted and logged as any other.
+      this.refuse('token_invalid', 401, 'token invalid', { ip, hub: connection.hubPath });
+      return;
+    }
+    this.refuse('connection_not_owner', 403, 'not the owner of this connection', {
+      ip,
+      hub: connection.hubPath,
+      connectionId: connection.connectionId,
+      method: req.method,
+    });
+  };
 
   /**
    * The options of the SignalR transports that apply what the upgrade guard applies to WebSockets to
@@ -224,11 +251,16 @@ export class AccessControl {
     });
   };
 
-  /** For the SignalR transports: the principal of a request, or null (answered 401). */
-  readonly authenticateRequest = async (req: IncomingMessage): Promise<ConnectionPrincipal | null> => {
+  /**
+   * For the SignalR transports: the principal of a request, null for an invalid token, undefined
+   * for none (`Authenticate`).
+   */
+  readonly authenticateRequest = async (
+    req: IncomingMessage,
+  ): Promise<ConnectionPrincipal | null | undefined> => {
     if (!this.verifier) return { userId: '', claims: {} };
     const result = await this.authenticate(req, req.socket.remoteAddress ?? 'unknown');
-    if ('refusal' in result) return null;
+    if ('refusal' in result) return tokenOf(req) === undefined ? undefined : null;
     return connectionPrincipal(result.principal);
   };
 

@@ -10,13 +10,18 @@ import {
   TRANSFER_FORMATS,
   type TransportKind,
 } from './connection';
+import { ConnectionOwner } from './connection-owner';
 import { LongPollingSink, respond } from './long-polling';
 import { ServerSentEventsSink, WebSocketSink } from './sinks';
 
-/** Decides who is connecting; `null` refuses the request with 401. */
+/**
+ * Decides who is connecting: the principal, `null` for invalid credentials or `undefined` for none.
+ * Either refuses a negotiate with 401; on a request to an existing connection, invalid credentials
+ * get 401 (the client should fetch a new token) and none 403 (the request cannot be the owner's).
+ */
 export type Authenticate = (
   req: IncomingMessage,
-) => ConnectionPrincipal | null | Promise<ConnectionPrincipal | null>;
+) => ConnectionPrincipal | null | undefined | Promise<ConnectionPrincipal | null | undefined>;
 
 /** A refused request: its HTTP status and a reason for the client (never a credential). */
 export interface TransportRefusal {
@@ -79,6 +84,17 @@ export interface SignalRTransportOptions {
   onTokenExpired?: (connection: SignalRConnection) => void;
   /** Who connects on a WebSocket whose upgrade an outside router authenticated. */
   principalOf?: (req: IncomingMessage) => ConnectionPrincipal;
+  /**
+   * The cookie that binds anonymous connections to the client that negotiated them
+   * (`ConnectionOwner`); connections of an authenticated user are bound to that user.
+   */
+  clientCookieName: string;
+  /**
+   * A request named an existing connection that it does not own (another user, no user, another
+   * anonymous client) and was refused with `status` (401 or 403): for counting and logging. The
+   * connection is untouched.
+   */
+  onForeignRequest?: (req: IncomingMessage, connection: SignalRConnection, status: number) => void;
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: SignalRTransportOptions = {
@@ -91,6 +107,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: SignalRTransportOptions = {
   tickIntervalMs: 1000,
   allowedOrigins: [],
   connectionIdPrefix: '',
+  clientCookieName: 'signalr_client',
 };
 
 /** What the server needs from a hub endpoint: something to run on each started connection. */
@@ -165,6 +182,8 @@ export class SignalRServer {
   private readonly expiries = new Map<SignalRConnection, () => void>();
   /** Releases the count `holdConnection` took for an SSE or long-polling connection. */
   private readonly holds = new Map<SignalRConnection, () => void>();
+  /** The anonymous client each negotiated connection belongs to (without authentication). */
+  private readonly owners = new Map<SignalRConnection, ConnectionOwner>();
   private readonly wss: WebSocketServer;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
@@ -321,6 +340,9 @@ export class SignalRServer {
       return;
     }
     const connection = this.createConnection(endpoint, admission.principal, version);
+    if (!this.options.authenticate) {
+      this.owners.set(connection, ConnectionOwner.negotiate(req, res, this.options.clientCookieName));
+    }
     this.options.onNegotiated?.(req, connection.connectionToken);
     const body: Record<string, unknown> = { connectionId: connection.connectionId };
     if (version >= 1) body.connectionToken = connection.connectionToken;
@@ -395,6 +417,7 @@ export class SignalRServer {
     }
     this.longPolls.delete(connection);
     this.claimed.delete(connection);
+    this.owners.delete(connection);
   }
 
   private async admitNegotiate(
@@ -428,7 +451,7 @@ export class SignalRServer {
     return true;
   }
 
-  private async authenticate(req: IncomingMessage): Promise<ConnectionPrincipal | null> {
+  private async authenticate(req: IncomingMessage): Promise<ConnectionPrincipal | null | undefined> {
     if (!this.options.authenticate) return {};
     try {
       return await this.options.authenticate(req);
@@ -438,15 +461,37 @@ export class SignalRServer {
   }
 
   /**
-   * The user of a transport request must be the one who negotiated. A token of that user that expires
-   * later (a client that fetched a fresh one for the transport) extends the connection to its expiry.
+   * Every request naming an existing connection (poll, send, delete, event stream, WebSocket upgrade)
+   * must come from its owner: with authentication, a valid token of the user who negotiated it (whose
+   * later expiry then extends the connection); without, the client that negotiated it
+   * (`ConnectionOwner`). The status of the refusal, or undefined for the owner.
    */
-  private async sameUser(req: IncomingMessage, connection: SignalRConnection): Promise<boolean> {
-    if (!this.options.authenticate) return true;
+  private async foreignStatus(
+    req: IncomingMessage,
+    connection: SignalRConnection,
+  ): Promise<number | undefined> {
+    if (!this.options.authenticate) {
+      return this.owners.get(connection)?.owns(req, this.options.clientCookieName) ? undefined : 403;
+    }
     const principal = await this.authenticate(req);
-    if (principal === null || principal.userId !== connection.principal.userId) return false;
+    if (principal === null) return 401;
+    if (principal === undefined || principal.userId !== connection.principal.userId) return 403;
     this.renewExpiry(connection, principal.expiresAt);
-    return true;
+    return undefined;
+  }
+
+  /** Refuses a request that does not own the connection it names; the connection is untouched. */
+  private refuseForeign(
+    req: IncomingMessage,
+    connection: SignalRConnection,
+    status: number,
+  ): { status: number; reason: string } {
+    try {
+      this.options.onForeignRequest?.(req, connection, status);
+    } catch {
+      // Counting must not change the answer.
+    }
+    return { status, reason: status === 401 ? 'Unauthorized' : 'Forbidden' };
   }
 
   /** Moves a connection's end to `expiresAt` when that is later (undefined: a token that never expires). */
@@ -490,6 +535,13 @@ export class SignalRServer {
       sendText(res, 404, 'No Connection with that ID');
       return;
     }
+    const status = await this.foreignStatus(req, connection);
+    if (status !== undefined) {
+      drain(req);
+      const refusal = this.refuseForeign(req, connection, status);
+      sendText(res, refusal.status, refusal.reason);
+      return;
+    }
     if (req.method === 'POST') return this.send(req, res, connection);
     drain(req);
     if (req.method === 'DELETE') return this.delete(res, connection);
@@ -498,7 +550,7 @@ export class SignalRServer {
     return this.longPoll(req, res, connection, endpoint);
   }
 
-  private async serverSentEvents(
+  private serverSentEvents(
     req: IncomingMessage,
     res: ServerResponse,
     connection: SignalRConnection,
@@ -513,15 +565,6 @@ export class SignalRServer {
       return;
     }
     if (connection.started || this.claimed.has(connection)) {
-      sendText(res, 409, 'Another transport is already active for this connection.');
-      return;
-    }
-    if (!(await this.sameUser(req, connection))) {
-      sendText(res, 403, 'Forbidden');
-      return;
-    }
-    // Checked again: another request may have started the connection while this one authenticated.
-    if (connection.closed || connection.started) {
       sendText(res, 409, 'Another transport is already active for this connection.');
       return;
     }
@@ -543,7 +586,7 @@ export class SignalRServer {
     res.on('close', () => connection.transportClosed());
   }
 
-  private async longPoll(
+  private longPoll(
     req: IncomingMessage,
     res: ServerResponse,
     connection: SignalRConnection,
@@ -565,14 +608,6 @@ export class SignalRServer {
     }
     if (connection.started || this.claimed.has(connection)) {
       sendText(res, 400, 'Cannot poll a connection that uses another transport.');
-      return;
-    }
-    if (!(await this.sameUser(req, connection))) {
-      sendText(res, 403, 'Forbidden');
-      return;
-    }
-    if (connection.closed || connection.started || this.longPolls.has(connection)) {
-      sendText(res, 409, 'Another transport is already active for this connection.');
       return;
     }
     if (!this.holdTransport(req, res, connection)) return;
@@ -653,28 +688,44 @@ export class SignalRServer {
    * request (`user`), an upgrade by a user other than the one who negotiated 403. Undefined lets the
    * upgrade through (and for paths that are not a hub's).
    */
-  checkUpgrade(req: IncomingMessage, user?: string): { status: number; reason: string } | undefined {
+  checkUpgrade(req: IncomingMessage, user?: string): TransportRefusal | undefined {
+    const target = this.upgradeTarget(req);
+    if ('refusal' in target) return target.refusal;
+    const connection = target.connection;
+    if (!connection) return undefined;
+    const owned = this.options.authenticate
+      ? user !== undefined && user === connection.principal.userId
+      : this.owners.get(connection)?.owns(req, this.options.clientCookieName) === true;
+    return owned ? undefined : this.refuseForeign(req, connection, 403);
+  }
+
+  /**
+   * What a WebSocket upgrade of a hub path names: a negotiated connection that may still take a
+   * transport, none (`?id=` absent: a connection without negotiate, or not a hub path), or a refusal.
+   */
+  private upgradeTarget(
+    req: IncomingMessage,
+  ): { refusal: TransportRefusal } | { connection?: SignalRConnection } {
     const url = parseUrl(req);
-    if (!url) return undefined;
-    const endpoint = this.endpoints.get(normalizePath(url.pathname));
-    if (!endpoint) return undefined;
-    if (!this.options.transports.includes('WebSockets')) return { status: 404, reason: 'Not Found' };
+    const endpoint = url ? this.endpoints.get(normalizePath(url.pathname)) : undefined;
+    if (!url || !endpoint) return {};
+    if (!this.options.transports.includes('WebSockets'))
+      return { refusal: { status: 404, reason: 'Not Found' } };
     const token = url.searchParams.get('id');
     if (token === null) {
       if (this.closing || this.connectionCount >= this.options.maxConnections) {
-        return { status: 503, reason: 'Service Unavailable' };
+        return { refusal: { status: 503, reason: 'Service Unavailable' } };
       }
-      return undefined;
+      return {};
     }
     const connection = this.connections.get(token);
     if (!connection || connection.closed || connection.hubPath !== endpoint.path) {
-      return { status: 404, reason: 'Not Found' };
+      return { refusal: { status: 404, reason: 'Not Found' } };
     }
-    if (connection.started || this.claimed.has(connection)) return { status: 409, reason: 'Conflict' };
-    if (user !== undefined && this.options.authenticate && user !== connection.principal.userId) {
-      return { status: 403, reason: 'Forbidden' };
+    if (connection.started || this.claimed.has(connection)) {
+      return { refusal: { status: 409, reason: 'Conflict' } };
     }
-    return undefined;
+    return { connection };
   }
 
   /** The WebSocket server of every hub path, for an upgrade router to hand upgraded sockets to. */
@@ -689,23 +740,24 @@ export class SignalRServer {
     url: URL,
     endpoint: SignalREndpoint,
   ) {
-    const refusal = this.checkUpgrade(req);
-    if (refusal) {
-      rejectUpgrade(socket, refusal.status, refusal.reason);
+    const target = this.upgradeTarget(req);
+    if ('refusal' in target) {
+      rejectUpgrade(socket, target.refusal.status, target.refusal.reason);
       return;
     }
-    const token = url.searchParams.get('id');
+    const connection = target.connection;
     let principal: ConnectionPrincipal | undefined;
-    if (token === null) {
+    if (!connection) {
       principal = (await this.authenticate(req)) ?? undefined;
       if (!principal) {
         rejectUpgrade(socket, 401, 'Unauthorized');
         return;
       }
     } else {
-      const connection = this.connections.get(token);
-      if (!connection || !(await this.sameUser(req, connection))) {
-        rejectUpgrade(socket, connection ? 403 : 404, connection ? 'Forbidden' : 'Not Found');
+      const status = await this.foreignStatus(req, connection);
+      if (status !== undefined) {
+        const refusal = this.refuseForeign(req, connection, status);
+        rejectUpgrade(socket, refusal.status, refusal.reason);
         return;
       }
       // Claimed before the asynchronous upgrade so that a second attempt gets 409.
