@@ -3,6 +3,7 @@ import type { SymbolInfo } from '@tickhub/protocol';
 import type { GatewayConfig } from '../config';
 import { type Entitlements, entitledDirectory, entitlementsFor } from '../core/entitlements';
 import type { Logger } from '../logger';
+import type { HubOptions } from '../signalr/hub/hub-endpoint';
 import type { ConnectionPrincipal, SignalRConnection } from '../signalr/transports/connection';
 import type { SignalRTransportOptions } from '../signalr/transports/signalr-server';
 import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
@@ -47,6 +48,8 @@ export class AccessControl {
   readonly negotiateRejectionsByStatus: Record<string, number> = {};
   /** Connections closed because they sent nothing within HANDSHAKE_TIMEOUT_MS. */
   handshakeTimeouts = 0;
+  /** Hub invocations refused by the inbound limit, and hub connections closed for abusing it. */
+  readonly hubInboundLimits: Record<'refused' | 'closed', number> = { refused: 0, closed: 0 };
   private readonly byIp = new Map<string, number>();
   private readonly byUser = new Map<string, number>();
   private upgradeWindow = 0;
@@ -140,6 +143,30 @@ export class AccessControl {
     return {
       ...(this.verifier ? { authenticate: this.authenticateRequest } : {}),
       onForeignRequest: this.onForeignRequest,
+    };
+  }
+
+  /**
+   * The inbound limit of hub connections: `/ws`'s rate (MAX_INBOUND_PER_SEC) and abuse settings, with
+   * its refusals counted and abuse closes logged.
+   */
+  hubInboundLimit(): Pick<HubOptions, 'inboundLimit' | 'onInboundLimit'> {
+    return {
+      inboundLimit: {
+        perSec: this.config.limits.maxInboundPerSec,
+        maxRejections: this.config.abuseMaxRejections,
+        windowMs: this.config.abuseWindowMs,
+      },
+      onInboundLimit: (event, connectionId) => {
+        this.hubInboundLimits[event]++;
+        if (event === 'closed') {
+          this.logThrottled('hub_rate_limit_abuse', {
+            reason: 'hub_rate_limit_abuse',
+            connectionId,
+            total: this.hubInboundLimits.closed,
+          });
+        }
+      },
     };
   }
 
@@ -374,7 +401,11 @@ export class AccessControl {
     const last = this.lastLog.get(reason) ?? 0;
     if (now - last < 1000) return;
     this.lastLog.set(reason, now);
-    this.logger.warn('access refused', { ...fields, totalOfReason: this.refusals[reason as RefusalReason] });
+    const total = this.refusals[reason as RefusalReason];
+    this.logger.warn('access refused', {
+      ...fields,
+      ...(total !== undefined ? { totalOfReason: total } : {}),
+    });
   }
 
   private count(map: Map<string, number>, key: string, delta: number): void {

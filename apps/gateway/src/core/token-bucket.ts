@@ -12,14 +12,15 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  take(now: number): boolean {
+  /** Takes `cost` tokens when the bucket holds them; false (taking nothing) otherwise. */
+  take(now: number, cost = 1): boolean {
     const elapsed = now - this.updatedAt;
     if (elapsed > 0) {
       this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSec) / 1000);
       this.updatedAt = now;
     }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= cost) {
+      this.tokens -= cost;
       return true;
     }
     return false;

@@ -188,6 +188,13 @@ export class MetricsService {
       'Connections closed at token expiry (/ws with 4001, SignalR with a Close message)',
       () => access.expiredCloses,
     );
+    labelledCounter(
+      r,
+      'hub_inbound_limits_total',
+      'Hub invocations refused by the inbound limit (refused) and hub connections closed for abusing it (closed)',
+      'event',
+      () => Object.entries(access.hubInboundLimits),
+    );
     counter(
       r,
       'handshake_timeouts_total',

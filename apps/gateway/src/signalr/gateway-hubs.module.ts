@@ -58,6 +58,7 @@ export function gatewayHubsModule(): DynamicModule {
         },
       },
       hubOptions: {
+        ...accessControlFor(config, logger).hubInboundLimit(),
         onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
       },
       onDrain: (hook: () => Promise<void>) => runtime.onDrain(hook),

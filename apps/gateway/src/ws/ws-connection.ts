@@ -22,7 +22,7 @@ import {
   type UpdateEncoding,
 } from '../core/encodings';
 import type { Entitlements } from '../core/entitlements';
-import { TokenBucket } from '../core/token-bucket';
+import { InboundLimiter } from '../core/inbound-limiter';
 import type { Logger } from '../logger';
 import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
 
@@ -75,10 +75,7 @@ export class WsConnection implements SessionSink<unknown> {
   readonly id = newConnectionId();
   readonly encoding: UpdateEncoding<unknown>;
   private readonly session: FeedSession;
-  private readonly bucket: TokenBucket;
-  private abuseStartedAt = -1;
-  private lastRejectAt = -1;
-  private rejections = 0;
+  private readonly inbound: InboundLimiter;
   alive = true;
   private closing = false;
 
@@ -93,8 +90,14 @@ export class WsConnection implements SessionSink<unknown> {
       codec.binary ? msgpackUpdateEncoding : jsonBytesUpdateEncoding
     ) as UpdateEncoding<unknown>;
     this.session = deps.edge.openSession(this, { limits: deps.limits, entitlements });
-    const { maxInboundPerSec } = this.session.limits;
-    this.bucket = new TokenBucket(maxInboundPerSec, maxInboundPerSec, deps.now());
+    this.inbound = new InboundLimiter(
+      {
+        perSec: this.session.limits.maxInboundPerSec,
+        maxRejections: deps.abuseMaxRejections,
+        windowMs: deps.abuseWindowMs,
+      },
+      deps.now(),
+    );
     deps.counters.opened++;
 
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -187,8 +190,9 @@ export class WsConnection implements SessionSink<unknown> {
     let id: string | undefined;
     try {
       const now = this.deps.now();
-      if (!this.bucket.take(now)) {
-        this.rateLimited(now, data, isBinary);
+      const verdict = this.inbound.check(now);
+      if (verdict !== 'accept') {
+        this.rateLimited(verdict, data, isBinary);
         return;
       }
       if (isBinary !== this.codec.binary) {
@@ -224,17 +228,8 @@ export class WsConnection implements SessionSink<unknown> {
     return parsed.ok ? parsed.request.id : parsed.id;
   }
 
-  private rateLimited(now: number, data: Buffer, isBinary: boolean): void {
-    if (this.abuseStartedAt < 0 || now - this.lastRejectAt > 1000) {
-      this.abuseStartedAt = now;
-      this.rejections = 0;
-    }
-    this.rejections++;
-    this.lastRejectAt = now;
-    if (
-      this.rejections >= this.deps.abuseMaxRejections ||
-      now - this.abuseStartedAt >= this.deps.abuseWindowMs
-    ) {
+  private rateLimited(verdict: 'refuse' | 'close', data: Buffer, isBinary: boolean): void {
+    if (verdict === 'close') {
       this.sendError('RATE_LIMITED', 'rate limit abuse, closing', this.idOf(data, isBinary));
       this.close(CloseCode.RATE_LIMIT_ABUSE, 'rate limit abuse');
       return;

@@ -1,3 +1,4 @@
+import { type InboundLimit, InboundLimiter } from '../../core/inbound-limiter';
 import {
   type CompletionMessage,
   type HubMessage,
@@ -48,6 +49,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
   private view: Hub | undefined;
+  private readonly inbound: InboundLimiter | undefined;
   readonly groups = new Set<string>();
 
   constructor(
@@ -58,6 +60,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     this.startedAt = now;
     this.lastReceived = now;
     this.lastSent = now;
+    const limit = endpoint.options.inboundLimit;
+    this.inbound = limit ? new InboundLimiter(limit, now) : undefined;
   }
 
   get connectionId(): string {
@@ -210,9 +214,29 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     }
   }
 
+  /**
+   * Applies the inbound limit to an invocation read from the client: false when it must not run
+   * (answered with RATE_LIMITED, or the connection closed for sustained abuse).
+   */
+  private admit(invocationId: string | undefined): boolean {
+    const verdict = this.inbound?.check(Date.now()) ?? 'accept';
+    if (verdict === 'accept') return true;
+    const limit = this.endpoint.options.inboundLimit as InboundLimit;
+    this.endpoint.options.onInboundLimit?.(verdict === 'close' ? 'closed' : 'refused', this.connectionId);
+    if (verdict === 'close') {
+      this.closeWithError('Connection closed with an error. RATE_LIMITED: rate limit abuse.');
+    } else {
+      this.complete(invocationId, {
+        error: `RATE_LIMITED: more than ${limit.perSec} invocations per second.`,
+      });
+    }
+    return false;
+  }
+
   private dispatch(message: HubMessage): void {
     switch (message.type) {
       case MessageType.Invocation:
+        if (!this.admit(message.invocationId)) return;
         if (message.streamIds && message.streamIds.length > 0) {
           this.complete(message.invocationId, {
             error: `Failed to invoke '${message.target}': client-to-server streaming is not supported.`,
@@ -226,6 +250,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
         this.enqueue(() => this.invoke(message));
         return;
       case MessageType.StreamInvocation:
+        if (!this.admit(message.invocationId)) return;
         this.complete(message.invocationId, {
           error: `Failed to invoke '${message.target}': streaming hub methods are not supported.`,
         });

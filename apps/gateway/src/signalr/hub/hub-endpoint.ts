@@ -1,4 +1,5 @@
 import type { MessageTarget } from '@tickhub/backplane';
+import type { InboundLimit } from '../../core/inbound-limiter';
 import { type HubProtocol, jsonHubProtocol, messagePackHubProtocol } from '../protocol';
 import type { SignalRConnection } from '../transports/connection';
 import type { SignalREndpoint } from '../transports/signalr-server';
@@ -22,6 +23,14 @@ export interface HubOptions {
    * far more (many messages in one frame or body) is closed.
    */
   maxPendingInvocations: number;
+  /**
+   * Invocations per second one connection may make, and when sustained abuse closes it
+   * (`InboundLimiter`); undefined = no limit. Beyond the rate an invocation is not run: it completes
+   * with a `RATE_LIMITED` error (a non-blocking one is dropped).
+   */
+  inboundLimit?: InboundLimit;
+  /** An invocation refused by the inbound limit ('refused'), or a connection closed for abuse ('closed'). */
+  onInboundLimit?: (event: 'refused' | 'closed', connectionId: string) => void;
   protocols: readonly HubProtocol[];
   /** Reports errors of hub code and of delivery (never sent to clients). */
   onError?: (error: unknown, context: string) => void;

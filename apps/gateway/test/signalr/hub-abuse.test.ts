@@ -1,0 +1,180 @@
+import * as signalR from '@microsoft/signalr';
+import WebSocket from 'ws';
+import { metricValue } from '../support/auth';
+import { type GatewayProcess, spawnGateway } from '../support/gateway';
+
+// Hostile hub clients against a gateway with default limits: a flood of invocations is refused and
+// then cut, and a chat sender cannot multiply its bandwidth onto every other client.
+jest.setTimeout(60_000);
+
+const RS = '\u001e';
+
+let gw: GatewayProcess;
+
+beforeAll(async () => {
+  gw = await spawnGateway({});
+});
+
+afterAll(async () => {
+  await gw?.stop();
+});
+
+/** A raw JSON-protocol WebSocket hub client: every text record it receives, and how it ended. */
+async function rawHub(path: string) {
+  const ws = new WebSocket(`${gw.ws.replace(/\/ws$/, '')}${path}`);
+  const records: Array<Record<string, unknown>> = [];
+  let pending = '';
+  ws.on('message', (data: Buffer) => {
+    pending += data.toString();
+    const parts = pending.split(RS);
+    pending = parts.pop() as string;
+    for (const part of parts) records.push(JSON.parse(part) as Record<string, unknown>);
+  });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send(`{"protocol":"json","version":1}${RS}`);
+  await waitUntil(() => records.length > 0);
+  return { ws, records, closed };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function officialClient(path: string): signalR.HubConnection {
+  return new signalR.HubConnectionBuilder()
+    .withUrl(`${gw.http}${path}`, { transport: signalR.HttpTransportType.WebSockets })
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+}
+
+describe('hub inbound limit', () => {
+  it('a burst of 3,000 Subscribe/Unsubscribe calls gets RATE_LIMITED completions, then a Close', async () => {
+    const refusedBefore = await metricValue(gw.http, 'hub_inbound_limits_total', { event: 'refused' });
+    const closedBefore = await metricValue(gw.http, 'hub_inbound_limits_total', { event: 'closed' });
+    const client = await rawHub('/hubs/market');
+    let batch = '';
+    for (let i = 0; i < 3000; i++) {
+      const target = i % 2 === 0 ? 'Subscribe' : 'Unsubscribe';
+      batch += `{"type":1,"invocationId":"${i}","target":"${target}","arguments":[["AAPL"]]}${RS}`;
+      if (i % 100 === 99) {
+        client.ws.send(batch);
+        batch = '';
+      }
+    }
+    await client.closed;
+    const completions = client.records.filter((r) => r.type === 3);
+    const limited = completions.filter((r) => String(r.error).startsWith('RATE_LIMITED'));
+    const ran = completions.filter((r) => r.error === undefined);
+    expect(limited.length).toBeGreaterThan(0);
+    // Cut after ABUSE_MAX_REJECTIONS (100) refusals: far from all 3,000 were answered, let alone run
+    // (those admitted within the burst allowance may still have been queued when the Close came).
+    expect(completions.length).toBeLessThan(200);
+    const close = client.records.find((r) => r.type === 7);
+    expect(close).toEqual({
+      type: 7,
+      error: 'Connection closed with an error. RATE_LIMITED: rate limit abuse.',
+    });
+    console.log(
+      `hub burst: 3,000 invocations → ${ran.length} ran, ${limited.length} RATE_LIMITED, then Close (${completions.length} completions)`,
+    );
+    expect(await metricValue(gw.http, 'hub_inbound_limits_total', { event: 'refused' })).toBeGreaterThan(
+      refusedBefore,
+    );
+    expect(await metricValue(gw.http, 'hub_inbound_limits_total', { event: 'closed' })).toBe(
+      closedBefore + 1,
+    );
+  });
+
+  it('a client over its rate once is refused, not closed, and goes on', async () => {
+    const client = await rawHub('/hubs/market');
+    let batch = '';
+    for (let i = 0; i < 40; i++) {
+      batch += `{"type":1,"invocationId":"${i}","target":"ListSymbols","arguments":[]}${RS}`;
+    }
+    client.ws.send(batch);
+    await waitUntil(() => client.records.filter((r) => r.type === 3).length === 40);
+    const limited = client.records.filter((r) => r.type === 3 && String(r.error).startsWith('RATE_LIMITED'));
+    expect(limited.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    client.ws.send(`{"type":1,"invocationId":"after","target":"ListSymbols","arguments":[]}${RS}`);
+    await waitUntil(() => client.records.some((r) => r.invocationId === 'after'));
+    expect(client.records.find((r) => r.invocationId === 'after')?.error).toBeUndefined();
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    client.ws.close();
+  });
+});
+
+describe('chat flood', () => {
+  it('20,000 × 4 KB SendMessage from one client: it is cut, others receive a bounded share and keep chatting', async () => {
+    const listener = officialClient('/chathub');
+    let fromFlooder = 0;
+    let fromListener = 0;
+    listener.on('ReceiveMessage', (user: string) => {
+      if (user === 'flooder') fromFlooder++;
+      else fromListener++;
+    });
+    await listener.start();
+    const rtt = async () => {
+      const start = performance.now();
+      await listener.invoke('SendMessage', 'listener', 'ping');
+      return performance.now() - start;
+    };
+    const before = [await rtt(), await rtt(), await rtt()];
+
+    const flooder = await rawHub('/chathub');
+    const body = 'x'.repeat(4096);
+    const started = Date.now();
+    const during: number[] = [];
+    const probing = (async () => {
+      while (flooder.ws.readyState === WebSocket.OPEN && Date.now() - started < 20_000) {
+        during.push(await rtt());
+        // Below the listener's own chat budget of 10 messages a second.
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    for (let i = 0; i < 20_000 && flooder.ws.readyState === WebSocket.OPEN; i++) {
+      flooder.ws.send(`{"type":1,"target":"SendMessage","arguments":["flooder","${body}"]}${RS}`);
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    await flooder.closed;
+    const cutAfterMs = Date.now() - started;
+    await probing;
+    const after = await rtt();
+    // Non-blocking sends get no completions; the flooder ends with the abuse Close.
+    expect(flooder.records.find((r) => r.type === 7)?.error).toBe(
+      'Connection closed with an error. RATE_LIMITED: rate limit abuse.',
+    );
+    // What reached the others is bounded by the sender's chat budget over the flood's life, not 20,000.
+    const budget = 10 + Math.ceil((cutAfterMs / 1000) * 10);
+    expect(fromFlooder).toBeLessThanOrEqual(budget);
+    expect(fromListener).toBeGreaterThanOrEqual(before.length + 1);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    console.log(
+      `chat flood: cut after ${cutAfterMs} ms; ${fromFlooder} of 20,000 messages reached the listener; its round trip median ${median(before).toFixed(1)} ms before, ${median(during).toFixed(1)} ms during (${during.length} samples), ${after.toFixed(1)} ms after`,
+    );
+    await listener.stop();
+  });
+
+  it('a sender over its chat budget gets RATE_LIMITED, and may send again a second later', async () => {
+    const sender = officialClient('/chathub');
+    await sender.start();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 15 }, (_, i) => sender.invoke('SendMessage', 'eager', `message ${i}`)),
+    );
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(String((refused[0] as PromiseRejectedResult).reason)).toContain('RATE_LIMITED');
+    await new Promise((r) => setTimeout(r, 1100));
+    // Throws if refused.
+    await sender.invoke('SendMessage', 'eager', 'later');
+    await sender.stop();
+  });
+});
