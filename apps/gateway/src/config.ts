@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
 import type { AuthConfig } from './auth/jwt';
+import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -49,6 +50,10 @@ export interface GatewayConfig {
   maxUpgradesPerIpPerSec: number;
   /** A /ws connection that sends no request within this is closed with 1008; 0 = never. */
   handshakeTimeoutMs: number;
+  /** SignalR negotiations not started yet per client IP and per user (0 = no cap), and how long they live. */
+  maxPendingNegotiationsPerIp: number;
+  maxPendingNegotiationsPerUser: number;
+  negotiateTimeoutMs: number;
 }
 
 /** A configuration value that is missing or wrong; the message names the variable. */
@@ -238,5 +243,22 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxConnectionsPerUser: num(env, 'MAX_CONNECTIONS_PER_USER', 0, { min: 0, integer: true }),
     maxUpgradesPerIpPerSec: num(env, 'MAX_UPGRADES_PER_IP_PER_SEC', 0, { min: 0, integer: true }),
     handshakeTimeoutMs: num(env, 'HANDSHAKE_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000, integer: true }),
+    maxPendingNegotiationsPerIp: num(
+      env,
+      'MAX_PENDING_NEGOTIATIONS_PER_IP',
+      DEFAULT_TRANSPORT_OPTIONS.maxPendingPerAddress,
+      { min: 0, integer: true },
+    ),
+    maxPendingNegotiationsPerUser: num(
+      env,
+      'MAX_PENDING_NEGOTIATIONS_PER_USER',
+      DEFAULT_TRANSPORT_OPTIONS.maxPendingPerUser,
+      { min: 0, integer: true },
+    ),
+    negotiateTimeoutMs: num(env, 'NEGOTIATE_TIMEOUT_MS', DEFAULT_TRANSPORT_OPTIONS.negotiateTimeoutMs, {
+      min: 100,
+      max: 600_000,
+      integer: true,
+    }),
   };
 }

@@ -19,7 +19,9 @@ export type RefusalReason =
   | 'ip_connections'
   | 'user_connections'
   | 'ip_upgrade_rate'
-  | 'connection_not_owner';
+  | 'connection_not_owner'
+  | 'ip_pending_negotiations'
+  | 'user_pending_negotiations';
 
 /** How long after its negotiate a SignalR connection's WebSocket upgrade is not counted again. */
 const NEGOTIATED_CREDIT_MS = 15_000;
@@ -41,6 +43,8 @@ export class AccessControl {
     user_connections: 0,
     ip_upgrade_rate: 0,
     connection_not_owner: 0,
+    ip_pending_negotiations: 0,
+    user_pending_negotiations: 0,
   };
   /** Connections closed when their token expired: `/ws` with 4001, SignalR with a Close message. */
   expiredCloses = 0;
@@ -139,12 +143,22 @@ export class AccessControl {
    * The SignalR transports' `authenticate` option (only when authentication is on), and the count and
    * log of requests refused because they named a connection they do not own.
    */
-  signalRAuthentication(): Pick<SignalRTransportOptions, 'authenticate' | 'onForeignRequest'> {
+  signalRAuthentication(): Pick<
+    SignalRTransportOptions,
+    'authenticate' | 'onForeignRequest' | 'onPendingLimit'
+  > {
     return {
       ...(this.verifier ? { authenticate: this.authenticateRequest } : {}),
       onForeignRequest: this.onForeignRequest,
+      onPendingLimit: this.onPendingLimit,
     };
   }
+
+  private readonly onPendingLimit = (req: IncomingMessage, cap: 'address' | 'user') => {
+    this.negotiateRejectionsByStatus['429'] = (this.negotiateRejectionsByStatus['429'] ?? 0) + 1;
+    const reason = cap === 'address' ? 'ip_pending_negotiations' : 'user_pending_negotiations';
+    this.refuse(reason, 429, 'too many pending negotiations', { ip: req.socket.remoteAddress ?? 'unknown' });
+  };
 
   /**
    * The inbound limit of hub connections: `/ws`'s rate (MAX_INBOUND_PER_SEC) and abuse settings, with

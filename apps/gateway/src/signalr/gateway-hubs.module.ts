@@ -43,6 +43,9 @@ export function gatewayHubsModule(): DynamicModule {
         // `?id=<gateway id>.<random>`: a load balancer can route SSE and long polling to the pod
         // that holds the connection by the part before the last dot.
         connectionIdPrefix: `${config.gatewayId}.`,
+        maxPendingPerAddress: config.maxPendingNegotiationsPerIp,
+        maxPendingPerUser: config.maxPendingNegotiationsPerUser,
+        negotiateTimeoutMs: config.negotiateTimeoutMs,
         ...accessControlFor(config, logger).signalRAuthentication(),
         // Negotiate passes the upgrade rate and the connection caps, SSE and long-polling connections
         // count against the caps while open, and every connection ends at its token's expiry.

@@ -208,7 +208,7 @@ describe('HTTP transports: status codes', () => {
   beforeAll(async () => {
     host = await startHubHost({
       hubs: [{ path: '/test', hub: new TestHub(journal) }],
-      transport: { disconnectTimeoutMs: 1000, longPollTimeoutMs: 500 },
+      transport: { disconnectTimeoutMs: 1000, negotiateTimeoutMs: 1000, longPollTimeoutMs: 500 },
     });
     base = `${host.baseUrl}/test`;
   });

@@ -12,6 +12,7 @@ import {
 } from './connection';
 import { ConnectionOwner } from './connection-owner';
 import { LongPollingSink, respond } from './long-polling';
+import { PendingNegotiations } from './pending-negotiations';
 import { ServerSentEventsSink, WebSocketSink } from './sinks';
 
 /**
@@ -34,11 +35,16 @@ export interface SignalRTransportOptions {
   transports: readonly TransportKind[];
   /** A waiting long poll is answered with an empty 200 after this long. */
   longPollTimeoutMs: number;
-  /**
-   * A long-polling connection with no poll for this long, or a negotiated connection that never
-   * started a transport, is closed.
-   */
+  /** A long-polling connection with no poll for this long is closed. */
   disconnectTimeoutMs: number;
+  /** A negotiated connection that has not started a transport after this long is dropped. */
+  negotiateTimeoutMs: number;
+  /**
+   * Negotiated connections not started yet, per client address and per user (0 = no cap); a
+   * negotiate beyond either gets 429 (`PendingNegotiations`).
+   */
+  maxPendingPerAddress: number;
+  maxPendingPerUser: number;
   /** Unsent bytes above which a connection is dropped. */
   maxBufferedBytes: number;
   /** Largest WebSocket frame or HTTP POST body accepted from a client, a hard bound below the hub's checks. */
@@ -95,12 +101,17 @@ export interface SignalRTransportOptions {
    * connection is untouched.
    */
   onForeignRequest?: (req: IncomingMessage, connection: SignalRConnection, status: number) => void;
+  /** A negotiate was refused with 429 for the pending negotiations of its address or user. */
+  onPendingLimit?: (req: IncomingMessage, cap: 'address' | 'user') => void;
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: SignalRTransportOptions = {
   transports: ALL_TRANSPORTS,
   longPollTimeoutMs: 90_000,
   disconnectTimeoutMs: 15_000,
+  negotiateTimeoutMs: 10_000,
+  maxPendingPerAddress: 100,
+  maxPendingPerUser: 50,
   maxBufferedBytes: 4 * 1024 * 1024,
   maxTransportMessageBytes: 1024 * 1024,
   maxConnections: 20_000,
@@ -184,12 +195,14 @@ export class SignalRServer {
   private readonly holds = new Map<SignalRConnection, () => void>();
   /** The anonymous client each negotiated connection belongs to (without authentication). */
   private readonly owners = new Map<SignalRConnection, ConnectionOwner>();
+  private readonly pending: PendingNegotiations;
   private readonly wss: WebSocketServer;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
 
   constructor(options: Partial<SignalRTransportOptions> = {}) {
     this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
+    this.pending = new PendingNegotiations(this.options.maxPendingPerAddress, this.options.maxPendingPerUser);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxTransportMessageBytes,
@@ -287,7 +300,7 @@ export class SignalRServer {
     if (!url) return false;
     const endpoint = this.endpoints.get(normalizePath(url.pathname));
     if (!endpoint) return false;
-    this.upgrade(req, socket, head, url, endpoint).catch(() =>
+    this.upgrade(req, socket, head, endpoint).catch(() =>
       rejectUpgrade(socket, 500, 'Internal Server Error'),
     );
     return true;
@@ -334,12 +347,18 @@ export class SignalRServer {
       sendJson(res, 503, { error: 'The server has reached its connection limit.' });
       return;
     }
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (this.refusePending(req, res, this.pending.exceeded(address))) return;
     const admission = await this.admitNegotiate(req);
     if ('refusal' in admission) {
       sendJson(res, admission.refusal.status, { error: admission.refusal.reason });
       return;
     }
+    const user = admission.principal.userId;
+    // Checked again with the user, and because other negotiates may have passed while this one authenticated.
+    if (this.refusePending(req, res, this.pending.exceeded(address, user))) return;
     const connection = this.createConnection(endpoint, admission.principal, version);
+    this.pending.add(connection, address, user);
     if (!this.options.authenticate) {
       this.owners.set(connection, ConnectionOwner.negotiate(req, res, this.options.clientCookieName));
     }
@@ -352,6 +371,24 @@ export class SignalRServer {
       transferFormats: TRANSFER_FORMATS[transport],
     }));
     sendJson(res, 200, body);
+  }
+
+  /** Answers 429 when a cap of pending negotiations is reached; true when it did. */
+  private refusePending(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cap: 'address' | 'user' | undefined,
+  ): boolean {
+    if (cap === undefined) return false;
+    try {
+      this.options.onPendingLimit?.(req, cap);
+    } catch {
+      // Counting must not change the answer.
+    }
+    sendJson(res, 429, {
+      error: `Too many negotiated connections not started yet for this ${cap === 'address' ? 'address' : 'user'}.`,
+    });
+    return true;
   }
 
   private createConnection(
@@ -400,6 +437,7 @@ export class SignalRServer {
   }
 
   private onDisposed(connection: SignalRConnection): void {
+    this.pending.settle(connection);
     this.expiries.get(connection)?.();
     this.expiries.delete(connection);
     this.holds.get(connection)?.();
@@ -578,6 +616,7 @@ export class SignalRServer {
     res.socket?.setNoDelay(true);
     // Some EventSource implementations only report the stream open once a first byte arrives.
     res.write(':\r\n\r\n');
+    this.pending.settle(connection);
     connection.start(
       'ServerSentEvents',
       new ServerSentEventsSink(res),
@@ -616,6 +655,7 @@ export class SignalRServer {
       this.forget(connection),
     );
     this.longPolls.set(connection, sink);
+    this.pending.settle(connection);
     connection.start('LongPolling', sink, endpoint.createApplication(connection));
     // The first poll only starts the transport: it returns at once, empty.
     respond(res, 200, 'application/octet-stream');
@@ -733,13 +773,7 @@ export class SignalRServer {
     return this.wss;
   }
 
-  private async upgrade(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    url: URL,
-    endpoint: SignalREndpoint,
-  ) {
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: SignalREndpoint) {
     const target = this.upgradeTarget(req);
     if ('refusal' in target) {
       rejectUpgrade(socket, target.refusal.status, target.refusal.reason);
@@ -811,6 +845,7 @@ export class SignalRServer {
     }
     const target = connection;
     target.setFlowControl({ pause: () => ws.pause(), resume: () => ws.resume() });
+    this.pending.settle(target);
     target.start('WebSockets', new WebSocketSink(ws, target), endpoint.createApplication(target));
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const bytes = Array.isArray(data)
@@ -847,7 +882,7 @@ export class SignalRServer {
       }
       if (!connection.started) {
         // Negotiated but never used (or a WebSocket upgrade that failed half-way).
-        if (now - connection.createdAt > idleLimit) connection.close();
+        if (now - connection.createdAt > this.options.negotiateTimeoutMs) connection.close();
         continue;
       }
       const sink = this.longPolls.get(connection);
