@@ -52,6 +52,9 @@ export interface GatewayConfig {
   handshakeTimeoutMs: number;
   /** SignalR negotiations not started yet per client IP and per user (0 = no cap), and how long they live. */
   maxPendingNegotiationsPerIp: number;
+  /** TCP connections per IP that have not sent a request yet (0 = no cap), and how long they may wait. */
+  maxHalfOpenSocketsPerIp: number;
+  headersTimeoutMs: number;
   maxPendingNegotiationsPerUser: number;
   negotiateTimeoutMs: number;
 }
@@ -157,6 +160,7 @@ function authConfig(env: Env): AuthConfig {
     ...(env.AUTH_ISSUER?.trim() ? { issuer: env.AUTH_ISSUER.trim() } : {}),
     ...(env.AUTH_AUDIENCE?.trim() ? { audience: env.AUTH_AUDIENCE.trim() } : {}),
     clockToleranceS: num(env, 'AUTH_CLOCK_TOLERANCE_S', 5, { min: 0, max: 3600 }),
+    requireExp: bool(env, 'AUTH_REQUIRE_EXP', true),
   };
 }
 
@@ -243,6 +247,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxConnectionsPerUser: num(env, 'MAX_CONNECTIONS_PER_USER', 0, { min: 0, integer: true }),
     maxUpgradesPerIpPerSec: num(env, 'MAX_UPGRADES_PER_IP_PER_SEC', 0, { min: 0, integer: true }),
     handshakeTimeoutMs: num(env, 'HANDSHAKE_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000, integer: true }),
+    maxHalfOpenSocketsPerIp: num(env, 'MAX_HALF_OPEN_SOCKETS_PER_IP', 0, { min: 0, integer: true }),
+    headersTimeoutMs: num(env, 'HEADERS_TIMEOUT_MS', 15_000, { min: 1000, max: 300_000, integer: true }),
     maxPendingNegotiationsPerIp: num(
       env,
       'MAX_PENDING_NEGOTIATIONS_PER_IP',

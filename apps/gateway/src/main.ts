@@ -8,6 +8,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CloseCode } from '@tickhub/protocol';
 import { AppModule, type AppModuleDeps } from './app.module';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
+import { securityHeaders } from './http/security-headers';
+import { HalfOpenSocketCap } from './http/socket-caps';
 import { Logger, NestLogger } from './logger';
 import { GatewayRuntime } from './runtime';
 import { gatewayHubsModule } from './signalr/gateway-hubs.module';
@@ -59,6 +61,7 @@ export async function createGateway(
     new TickhubWsAdapter(app, { router, maxPayloadBytes: config.limits.maxPayloadBytes }),
   );
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   if (existsSync(dashboardDir)) app.useStaticAssets(dashboardDir, { index: false });
 
   logger.info('starting', {
@@ -73,6 +76,9 @@ export async function createGateway(
 
   await app.listen(config.port, config.host);
   const server: Server = app.getHttpServer();
+  // Half-open sockets (connected, no request yet) expire sooner than Node's 60 s, and are capped per address.
+  server.headersTimeout = config.headersTimeoutMs;
+  new HalfOpenSocketCap(config.maxHalfOpenSocketsPerIp).attach(server);
   const port = (server.address() as AddressInfo).port;
   logger.info('listening', { port, host: config.host });
   runtime.startInBackground();

@@ -40,6 +40,13 @@ describe('authentication and abuse-limit configuration', () => {
       issuer: 'iss',
       audience: 'aud',
       clockToleranceS: 5,
+      requireExp: true,
     });
+  });
+
+  it('requires exp unless AUTH_REQUIRE_EXP=false', () => {
+    const base = { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: 'x'.repeat(32) };
+    expect(loadConfig({ ...base, AUTH_REQUIRE_EXP: 'false' }).auth.requireExp).toBe(false);
+    expect(() => loadConfig({ ...base, AUTH_REQUIRE_EXP: 'sometimes' })).toThrow('AUTH_REQUIRE_EXP');
   });
 });

@@ -23,6 +23,8 @@ export interface AuthConfig {
   issuer?: string;
   audience?: string;
   clockToleranceS: number;
+  /** Refuse tokens without `exp` (AUTH_REQUIRE_EXP, on by default): a leaked token must not work forever. */
+  requireExp: boolean;
 }
 
 /** Who a verified token names, and what it allows. */
@@ -144,6 +146,7 @@ export class JwtVerifier {
       const options = {
         algorithms: this.algorithms,
         clockTolerance: this.config.clockToleranceS,
+        ...(this.config.requireExp ? { requiredClaims: ['exp'] } : {}),
         ...(this.config.issuer ? { issuer: this.config.issuer } : {}),
         ...(this.config.audience ? { audience: this.config.audience } : {}),
       };

@@ -99,24 +99,18 @@ describe('SignalR connections end when their token expires', () => {
     expect(connection.state).toBe(signalR.HubConnectionState.Disconnected);
   });
 
-  it('keeps a connection whose token has no exp', async () => {
+  it('refuses a token without exp (AUTH_REQUIRE_EXP is on by default)', async () => {
     // signJwt puts an exp in unless the claims override it; an undefined exp is dropped by JSON.
     const token = signJwt({ sub: 'forever', exp: undefined }, { alg: 'HS256', secret: HS256_SECRET });
-    const connection = new signalR.HubConnectionBuilder()
-      .withUrl(`${gw.http}/hubs/market`, {
-        transport: signalR.HttpTransportType.WebSockets,
-        accessTokenFactory: () => token,
-      })
-      .configureLogging(signalR.LogLevel.None)
-      .build();
-    await connection.start();
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect(connection.state).toBe(signalR.HubConnectionState.Connected);
-      expect(await connection.invoke<string[]>('Subscribe', ['EURUSD'])).toEqual(['EURUSD']);
-    } finally {
-      await connection.stop();
-    }
+    const res = await fetch(`${gw.http}/hubs/market/negotiate?negotiateVersion=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'token invalid' });
+    expect(
+      await loggedLine(gw.logs, ['"reason":"token_invalid"', 'ERR_JWT_CLAIM_VALIDATION_FAILED']),
+    ).toBeDefined();
   });
 
   it('lets a fresher token on the WebSocket request extend a connection negotiated with an older one', async () => {
@@ -173,5 +167,41 @@ describe('SignalR connections end when their token expires', () => {
     // The server ended the stream at the later exp, after its Close message.
     expect(Date.now()).toBeGreaterThanOrEqual(expOf(transportToken));
     expect(text).toContain(EXPIRED_ERROR);
+  });
+});
+
+describe('AUTH_REQUIRE_EXP=false', () => {
+  let lenient: GatewayProcess;
+
+  beforeAll(async () => {
+    lenient = await spawnGateway({
+      AUTH_MODE: 'hs256',
+      AUTH_HS256_SECRET: HS256_SECRET,
+      AUTH_REQUIRE_EXP: 'false',
+    });
+  });
+
+  afterAll(async () => {
+    await lenient?.stop();
+  });
+
+  it('keeps a connection whose token has no exp', async () => {
+    // signJwt puts an exp in unless the claims override it; an undefined exp is dropped by JSON.
+    const token = signJwt({ sub: 'forever', exp: undefined }, { alg: 'HS256', secret: HS256_SECRET });
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${lenient.http}/hubs/market`, {
+        transport: signalR.HttpTransportType.WebSockets,
+        accessTokenFactory: () => token,
+      })
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    await connection.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(connection.state).toBe(signalR.HubConnectionState.Connected);
+      expect(await connection.invoke<string[]>('Subscribe', ['EURUSD'])).toEqual(['EURUSD']);
+    } finally {
+      await connection.stop();
+    }
   });
 });
