@@ -1,0 +1,92 @@
+import * as signalR from '@microsoft/signalr';
+import type { SymbolInfo } from '@tickhub/protocol';
+import { HS256_SECRET, hs256Token } from './support/auth';
+import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+
+// One entitlement decision for every entry point: no token, entry point or claim combination may
+// reach a symbol outside ENTITLED_SYMBOLS ∩ the token's `symbols`, and every directory shows the same.
+jest.setTimeout(60_000);
+
+const SERVER = 'AAPL,EUR*';
+const inServer = (s: string) => s === 'AAPL' || s.startsWith('EUR');
+
+describe.each([
+  ['authentication on', { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET }],
+  ['authentication off', {}],
+])('ENTITLED_SYMBOLS=%s', (_name, auth) => {
+  let gw: GatewayProcess;
+  const authOn = 'AUTH_MODE' in auth;
+
+  beforeAll(async () => {
+    gw = await spawnGateway({ ...auth, ENTITLED_SYMBOLS: SERVER });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  // The claim combinations of a token (authentication off: no token at all).
+  const claimSets: Array<[string, Record<string, unknown>, (s: string) => boolean]> = authOn
+    ? [
+        ['no claims', {}, inServer],
+        ['claims but no symbols claim', { maxHz: 5 }, inServer],
+        ['a claim of every symbol', { symbols: ['*'] }, inServer],
+        ['a narrower claim', { symbols: ['EURUSD', 'MSFT'] }, (s) => s === 'EURUSD'],
+        ['a disjoint claim', { symbols: ['MSFT', 'BTC*'] }, () => false],
+      ]
+    : [['no token', {}, inServer]];
+
+  it.each(claimSets)('%s: /ws subscribes and its symbols request', async (_claims, claims, allowed) => {
+    const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
+    const client = await Client.open(`${gw.ws}${token ? `?token=${token}` : ''}`);
+    client.send({ type: 'symbols', id: 'dir' });
+    const directory = (await client.next((m) => m.id === 'dir')).symbols as SymbolInfo[];
+    expect(directory.every((s) => allowed(s.symbol))).toBe(true);
+    expect(directory.some((s) => s.symbol === 'AAPL')).toBe(allowed('AAPL'));
+    const wanted = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
+    client.send({ type: 'subscribe', id: 'sub', symbols: wanted });
+    await client.next((m) => m.id === 'sub' && (m.type === 'subscribed' || m.type === 'error'));
+    await new Promise((r) => setTimeout(r, 200));
+    const accepted = client.all((m) => m.type === 'subscribed').flatMap((m) => m.symbols ?? []);
+    const forbidden = client
+      .all((m) => m.type === 'error' && m.code === 'FORBIDDEN')
+      .flatMap((m) => m.symbols ?? []);
+    expect(accepted).toEqual(wanted.filter(allowed));
+    expect(forbidden).toEqual(wanted.filter((s) => !allowed(s)));
+    expect(client.updates().every(({ u }) => allowed(u.symbol))).toBe(true);
+    client.close();
+  });
+
+  it.each(claimSets)('%s: /api/symbols', async (_claims, claims, allowed) => {
+    const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
+    const res = await fetch(
+      `${gw.http}/api/symbols`,
+      token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    );
+    expect(res.status).toBe(200);
+    const directory = (await res.json()) as SymbolInfo[];
+    expect(directory.every((s) => allowed(s.symbol))).toBe(true);
+    if (allowed('AAPL')) expect(directory.map((s) => s.symbol)).toContain('AAPL');
+  });
+
+  it.each(claimSets)('%s: the market hub', async (_claims, claims, allowed) => {
+    const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
+    const connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${gw.http}/hubs/market`, token ? { accessTokenFactory: () => token } : {})
+      .configureLogging(signalR.LogLevel.None)
+      .build();
+    await connection.start();
+    try {
+      const directory = await connection.invoke<SymbolInfo[]>('ListSymbols');
+      expect(directory.every((s) => allowed(s.symbol))).toBe(true);
+      expect(directory.some((s) => s.symbol === 'AAPL')).toBe(allowed('AAPL'));
+      const subscribe = connection.invoke<string[]>('Subscribe', ['AAPL', 'MSFT', 'EURUSD']);
+      const expected = ['AAPL', 'MSFT', 'EURUSD'].filter(allowed);
+      if (expected.length > 0) await expect(subscribe).resolves.toEqual(expected);
+      else await expect(subscribe).rejects.toThrow('FORBIDDEN');
+      await expect(connection.invoke<string[]>('Subscribe', ['MSFT'])).rejects.toThrow('FORBIDDEN');
+    } finally {
+      await connection.stop();
+    }
+  });
+});
