@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
 import type { AuthConfig } from './auth/jwt';
+import { DEFAULT_COALESCE_MS } from './core/edge-stage';
 import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -234,7 +235,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     heartbeatMs: num(env, 'HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 100, max: 3_600_000, integer: true }),
     highWaterMarkBytes: num(env, 'HIGH_WATER_MARK_BYTES', 1024 * 1024, { min: 1024, integer: true }),
     slowConsumerTimeoutMs: num(env, 'SLOW_CONSUMER_TIMEOUT_MS', 10_000, { min: 100, integer: true }),
-    coalesceMs: num(env, 'COALESCE_MS', 10, { min: 0, max: 1000 }),
+    coalesceMs: num(env, 'COALESCE_MS', DEFAULT_COALESCE_MS, { min: 0, max: 1000 }),
     allowedOrigins: list(env, 'ALLOWED_ORIGINS'),
     entitledSymbols: patterns(env, 'ENTITLED_SYMBOLS'),
     drainGraceMs: num(env, 'DRAIN_GRACE_MS', 10_000, { min: 0, max: 600_000, integer: true }),

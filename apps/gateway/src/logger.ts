@@ -3,15 +3,19 @@ import type { LogLevel } from './config';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Structured JSON logs, one object per line on stdout. Never pass secrets in fields. */
+/**
+ * Structured JSON logs, one object per line on stdout; readable lines instead when stdout is a
+ * terminal (a developer's `npm start`), unless LOG_FORMAT=json. Never pass secrets in fields.
+ */
 export class Logger {
   constructor(
     private readonly level: LogLevel = 'info',
     private readonly base: Record<string, unknown> = {},
+    private readonly readable: boolean = process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json',
   ) {}
 
   child(fields: Record<string, unknown>): Logger {
-    return new Logger(this.level, { ...this.base, ...fields });
+    return new Logger(this.level, { ...this.base, ...fields }, this.readable);
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {
@@ -37,8 +41,19 @@ export class Logger {
     if (fields) {
       for (const [k, v] of Object.entries(fields)) line[k] = v instanceof Error ? errorFields(v) : v;
     }
-    process.stdout.write(`${safeStringify(line)}\n`);
+    process.stdout.write(`${this.readable ? readableLine(line) : safeStringify(line)}\n`);
   }
+}
+
+/** `12:00:01 INFO  msg key=value …`: the fields of a JSON line, for eyes. */
+function readableLine(line: Record<string, unknown>): string {
+  const { time, level, msg, ...fields } = line;
+  const extra = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : safeStringify(v)}`)
+    .join(' ');
+  const clock = String(time).slice(11, 19);
+  return `${clock} ${String(level).toUpperCase().padEnd(5)} ${String(msg)}${extra ? `  ${extra}` : ''}`;
 }
 
 function errorFields(e: Error): Record<string, unknown> {

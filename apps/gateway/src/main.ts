@@ -156,8 +156,41 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
+  try {
+    gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    logger.error(
+      `PORT ${config.port} is already in use on ${config.host}: set PORT (and HOST) to a free address`,
+      {
+        variable: 'PORT',
+      },
+    );
+    process.exit(1);
+  }
+  announceWhenReady(gateway, config, logger);
   return gateway;
+}
+
+/** One line saying where everything is, once the gateway serves (the first thing a developer looks for). */
+function announceWhenReady(gateway: Gateway, config: GatewayConfig, logger: Logger): void {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const http = `http://${host.includes(':') ? `[${host}]` : host}:${gateway.port}`;
+  const urls = {
+    dashboard: http,
+    websocket: `${http.replace('http', 'ws')}/ws`,
+    signalr: `${http}/hubs/market`,
+  };
+  const timer = setInterval(() => {
+    if (gateway.runtime.isDraining()) return clearInterval(timer);
+    if (!gateway.runtime.isReady()) return;
+    clearInterval(timer);
+    logger.info(
+      `tickhub is running: dashboard ${urls.dashboard} · WebSocket ${urls.websocket} · SignalR ${urls.signalr}`,
+      urls,
+    );
+  }, 100);
+  timer.unref();
 }
 
 if (require.main === module) {

@@ -1,8 +1,7 @@
+import { MAX_SYMBOL_LENGTH } from '@tickhub/protocol';
 import type { ClusterMessage, ClusterPresence, MessageTarget, PodPresence } from './backplane';
 
-/** Longest symbol accepted; symbols become channel and key names. */
-export const MAX_SYMBOL_LENGTH = 64;
-
+/** Symbols become channel and key names: the protocol's one symbol length limit applies. */
 export function validateSymbol(symbol: unknown): asserts symbol is string {
   if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
     throw new TypeError(`backplane symbol must be a string of 1..${MAX_SYMBOL_LENGTH} characters`);

@@ -84,7 +84,7 @@ class SymbolEntry {
   constructor(readonly symbol: string) {}
 }
 
-const DEFAULT_COALESCE_MS = 10;
+export const DEFAULT_COALESCE_MS = 10;
 /** A trailing edge waits at most this fraction of its interval to share a frame. */
 const MAX_COALESCE_FRACTION = 0.1;
 /** Slots remembered per connection; distinct phases beyond it are simply not joined. */

@@ -1,4 +1,4 @@
-export { type Clock, ManualClock, realClock, type TimerHandle } from './clock';
+export { type Clock, realClock, type TimerHandle } from './clock';
 export {
   EdgeStage,
   type EdgeStageOptions,
