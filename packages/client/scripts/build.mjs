@@ -1,6 +1,7 @@
 // Builds the ESM entry (dist/esm) and the minified browser bundle (dist/browser) with esbuild; `tsc` builds
 // the CommonJS entry and the declarations (dist/cjs). With --size it only measures the browser bundle.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -49,4 +50,28 @@ if (process.argv.includes('--size')) {
   await writeFile(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n');
   await writeFile(join(root, 'dist/esm/index.d.ts'), "export * from '../cjs/index.js';\n");
   await writeFile(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+  await inlineProtocolTypes();
+}
+
+/**
+ * The declarations name the wire types of `@tickhub/protocol`, a workspace package that is not
+ * published: they get a copy of its (self-contained) types file, so that the packed SDK installs and
+ * type-checks with nothing but `ws`.
+ */
+async function inlineProtocolTypes() {
+  const require = createRequire(import.meta.url);
+  const protocolTypes = join(dirname(require.resolve('@tickhub/protocol')), 'types.d.ts');
+  const types = await readFile(protocolTypes, 'utf8');
+  if (/^\s*(import|export .* from)/m.test(types)) {
+    throw new Error(`${protocolTypes} imports other files: inline them too`);
+  }
+  const cjs = join(root, 'dist/cjs');
+  await copyFile(protocolTypes, join(cjs, 'protocol-types.d.ts'));
+  for (const file of await readdir(cjs)) {
+    if (!file.endsWith('.d.ts')) continue;
+    const path = join(cjs, file);
+    const text = await readFile(path, 'utf8');
+    const rewritten = text.replaceAll("from '@tickhub/protocol'", "from './protocol-types'");
+    if (rewritten !== text) await writeFile(path, rewritten);
+  }
 }
