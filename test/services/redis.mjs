@@ -188,7 +188,7 @@ export async function startRedis({ port, timeoutMs = 20_000, signal, persistent 
  * `stop()` stops only a server this call started.
  * @param {{ url?: string, tryDefault?: boolean, signal?: AbortSignal }} options
  */
-export async function ensureRedis({ url = process.env.REDIS_URL, tryDefault = true, signal } = {}) {
+export async function ensureRedis({ url = process.env.REDIS_URL, tryDefault = true, signal, port } = {}) {
   const started = Date.now();
   const notes = [];
   if (url) {
@@ -213,7 +213,7 @@ export async function ensureRedis({ url = process.env.REDIS_URL, tryDefault = tr
   }
   if (tryDefault) notes.push(`nothing answered at ${DEFAULT_REDIS_URL}`);
   try {
-    const redis = await startRedis({ signal });
+    const redis = await startRedis({ signal, port });
     return { ...redis, notes, startMs: Date.now() - started };
   } catch (err) {
     if (notes.length && err instanceof ServiceError) err.message = `${err.message} (${notes.join('; ')})`;

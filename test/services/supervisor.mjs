@@ -8,7 +8,7 @@ import { childEnv, log, ServiceError, seconds, startWatchdog } from './lib.mjs';
 import { ensureRedis } from './redis.mjs';
 
 /** Kafka from KAFKA_BROKERS when it answers, else a broker started by the launcher. */
-export async function provideKafka({ signal } = {}) {
+export async function provideKafka({ signal, port, controllerPort } = {}) {
   const started = Date.now();
   const configured = process.env.KAFKA_BROKERS?.trim();
   let note = 'KAFKA_BROKERS not set';
@@ -30,7 +30,7 @@ export async function provideKafka({ signal } = {}) {
     );
   }
   const cached = kafkaLibsCached();
-  const kafka = await startKafka({ signal });
+  const kafka = await startKafka({ signal, port, controllerPort });
   return {
     brokers: kafka.brokers,
     line:
@@ -42,8 +42,12 @@ export async function provideKafka({ signal } = {}) {
 }
 
 /** Redis from REDIS_URL, the default local port, or a private redis-server. */
-export async function provideRedis({ signal } = {}) {
-  const redis = await ensureRedis({ signal });
+export async function provideRedis({ signal, port } = {}) {
+  // A pinned port: the Redis answering there, or one started on it.
+  const redis =
+    port === undefined
+      ? await ensureRedis({ signal })
+      : await ensureRedis({ signal, url: `redis://127.0.0.1:${port}`, tryDefault: false, port });
   const notes = redis.notes?.length ? `; ${redis.notes.join('; ')}` : '';
   let line;
   if (redis.source === 'REDIS_URL')
