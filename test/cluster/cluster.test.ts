@@ -23,7 +23,7 @@ function events(client: FeedClient, symbol: string): SeqEvent[] {
   return out;
 }
 
-/** PROTOCOL.md rule 4 on one connection: updates strictly increase; a snapshot never goes back. */
+/** docs/protocol.md rule 4 on one connection: updates strictly increase; a snapshot never goes back. */
 function expectSeqNeverBackwards(
   client: FeedClient,
   symbols: string[],

@@ -4,7 +4,7 @@
 // Phases: generated hostile frames, subscribe/unsubscribe floods, connect/disconnect churn, and
 // throughout them clients that stop reading (each must be closed by the gateway with 4009).
 // Afterwards a normal client must be served on time and the heap must be back near its baseline.
-// Every hostile client must end with a PROTOCOL.md error or close code; closes the fuzzer starts
+// Every hostile client must end with a docs/protocol.md error or close code; closes the fuzzer starts
 // itself (1000) are counted apart. Prints the counts; exits 1 when a check fails.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -563,9 +563,10 @@ async function main() {
     if (stats.framesTried < FRAMES) failures.push('fewer frames than asked');
     if (result.crashes !== 0) failures.push('crashes');
     if (result.unanswered !== 0) failures.push('hostile clients without a protocol error or close code');
-    if (stats.nonProtocolAnswers !== 0) failures.push('error codes outside PROTOCOL.md');
+    if (stats.nonProtocolAnswers !== 0) failures.push('error codes outside docs/protocol.md');
     for (const code of Object.keys(stats.gatewayClosesByCode)) {
-      if (!PROTOCOL_CLOSES.has(Number(code))) failures.push(`gateway close code ${code} outside PROTOCOL.md`);
+      if (!PROTOCOL_CLOSES.has(Number(code)))
+        failures.push(`gateway close code ${code} outside docs/protocol.md`);
     }
     for (const code of Object.keys(stats.fuzzerClosesByCode)) {
       if (code !== '1000')

@@ -71,7 +71,7 @@ describe('HTTP endpoints', () => {
 });
 
 describe('/ws native protocol', () => {
-  it('welcomes with the PROTOCOL.md shape', async () => {
+  it('welcomes with the docs/protocol.md shape', async () => {
     const c = new Client(gw.ws);
     clients.push(c);
     await c.opened;

@@ -48,11 +48,11 @@ function runFuzz(frames: number): Promise<FuzzResult> {
   });
 }
 
-/** The close codes of PROTOCOL.md ("Error codes and close codes", plus 1009 for an oversized frame). */
+/** The close codes of docs/protocol.md ("Error codes and close codes", plus 1009 for an oversized frame). */
 const PROTOCOL_CLOSES = ['1001', '1008', '1009', '1011', '4001', '4008', '4009'];
 
 describe('fuzzing and abuse against a live gateway', () => {
-  it('answers every hostile client with a PROTOCOL.md error or close code, and never crashes', async () => {
+  it('answers every hostile client with a docs/protocol.md error or close code, and never crashes', async () => {
     const result = await runFuzz(12_000);
     expect(result.failures).toEqual([]);
     expect(result.ok).toBe(true);
@@ -63,7 +63,7 @@ describe('fuzzing and abuse against a live gateway', () => {
     expect(result.errorsByCode.BAD_REQUEST).toBeGreaterThan(0);
     expect(result.errorsByCode.RATE_LIMITED).toBeGreaterThan(0);
     expect(result.gatewayClosesByCode['4008']).toBeGreaterThan(0);
-    // Every close the gateway gave a hostile client is a PROTOCOL.md code; none ended in 1006.
+    // Every close the gateway gave a hostile client is a docs/protocol.md code; none ended in 1006.
     for (const code of Object.keys(result.gatewayClosesByCode)) expect(PROTOCOL_CLOSES).toContain(code);
     // The fuzzer only ends clients itself with 1000, after they got their answers.
     expect(Object.keys(result.fuzzerClosesByCode).filter((code) => code !== '1000')).toEqual([]);

@@ -18,7 +18,7 @@ afterAll(async () => {
   await gw?.stop();
 });
 
-describe('slow consumer (PROTOCOL.md rule 6)', () => {
+describe('slow consumer (docs/protocol.md rule 6)', () => {
   it('closes a client that never reads with 4009 while a normal client keeps receiving on time', async () => {
     const symbols = ((await (await fetch(`${gw.http}/api/symbols`)).json()) as Array<{ symbol: string }>).map(
       (s) => s.symbol,

@@ -2,7 +2,7 @@
  * The `seq` a tick source gives each symbol's first tick when it starts at `startedAt` (ms since the
  * epoch): the start time in microseconds, plus one.
  *
- * Gateways drop a tick whose `seq` is not above the last one they stored for its symbol (PROTOCOL.md
+ * Gateways drop a tick whose `seq` is not above the last one they stored for its symbol (docs/protocol.md
  * rule 4), and the backplane keeps that value across pods and restarts. A source that counted from 1
  * again after a restart would see its ticks dropped until it caught up with the previous run. Counting
  * from the clock keeps every run above the one before it unless a symbol averaged a million ticks a

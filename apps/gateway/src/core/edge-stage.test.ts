@@ -108,7 +108,7 @@ describe('EdgeStage subscriptions', () => {
   });
 });
 
-describe('EdgeStage throttling (PROTOCOL.md rules 1-5)', () => {
+describe('EdgeStage throttling (docs/protocol.md rules 1-5)', () => {
   it('sends a tick at once on the leading edge and conflates the rest to the trailing edge', async () => {
     const { backplane, open, publish, clock } = setup();
     await backplane.connect();

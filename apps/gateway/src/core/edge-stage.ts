@@ -221,7 +221,7 @@ export function snapshotMessage(q: Quote): SnapshotMessage {
  * The edge stage: receives symbol updates from the backplane for the symbols local connections want,
  * and delivers them to every subscribed connection through one scheduler.
  *
- * Throttling per (connection, symbol), PROTOCOL.md rules 1–6: leading edge at once (gathered per
+ * Throttling per (connection, symbol), docs/protocol.md rules 1–6: leading edge at once (gathered per
  * connection and flushed at the end of the current turn), trailing edge on a shared timer wheel with the
  * latest state and the summed `n`, one `ticks` frame per connection per moment, updates encoded once per
  * flush per encoding, and a slow-consumer guard that pauses a connection above the high-water mark,

@@ -301,6 +301,6 @@ export class WsConnection implements SessionSink<unknown> {
 }
 
 function withId<T extends object>(message: T, id: string | undefined): T & { id?: string } {
-  // The id goes first, as in PROTOCOL.md's examples; absent when the request had none.
+  // The id goes first, as in docs/protocol.md's examples; absent when the request had none.
   return id === undefined ? message : ({ type: (message as { type?: string }).type, id, ...message } as T);
 }
