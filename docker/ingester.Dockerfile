@@ -40,6 +40,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace apps/ing
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
+    INGESTER_HTTP_HOST=0.0.0.0 \
     INGESTER_HTTP_PORT=9464
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules node_modules

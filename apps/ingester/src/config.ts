@@ -196,7 +196,7 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
     batchLingerMs: integer(env, 'BATCH_LINGER_MS', 5, 0, 10_000),
     bufferMaxTicks: integer(env, 'BUFFER_MAX_TICKS', 200_000, 1, 10_000_000),
     httpPort: integer(env, httpPort, 9464, 0, 65535),
-    httpHost: raw(env, 'INGESTER_HTTP_HOST') ?? '0.0.0.0',
+    httpHost: raw(env, 'INGESTER_HTTP_HOST') ?? '127.0.0.1',
     startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 30_000, 0, 3_600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
