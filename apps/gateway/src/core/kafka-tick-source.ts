@@ -16,11 +16,12 @@ export const FETCH_STALE_MS = 3000;
 
 /**
  * kafkajs backs off up to 30 s by default, which kept the gateways idle for 10-15 s after a broker came
- * back; retrying every second at most resumes within a second of its return. The consumer never gives up
- * by itself: giving up made it rejoin as a new member, which cost a second rebalance.
+ * back; retrying every second at most resumes within a second of its return. Nothing gives up: a consumer
+ * that gave up was restarted by kafkajs as a new member, and the group then waited a whole session
+ * timeout for the old one before it could rebalance. Retrying, it keeps its member id and generation and
+ * simply carries on once the coordinator is back. Readiness reports the outage meanwhile.
  */
-const CLIENT_RETRY = { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 };
-const CONSUMER_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 };
+const RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 };
 
 /** kafkajs reports a rebalance in progress as an error of the heartbeat or fetch that met it. */
 const REBALANCE = /rebalanc/i;
@@ -68,7 +69,7 @@ export class KafkaTickSource implements TickSource {
       clientId: options.clientId,
       brokers: options.brokers,
       logLevel: logLevel.WARN,
-      retry: CLIENT_RETRY,
+      retry: RETRY,
       logCreator: () => (entry) => this.kafkaLog(entry),
     };
     this.kafka = new Kafka(config);
@@ -102,7 +103,7 @@ export class KafkaTickSource implements TickSource {
       sessionTimeout,
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 3)),
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
-      retry: CONSUMER_RETRY,
+      retry: RETRY,
     });
     this.consumer = consumer;
     this.running = true;
