@@ -155,6 +155,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     REDIS_KEY_PREFIX: `tickhub-faults-${run}:`,
     SIM_SYMBOLS: String(SYMBOLS),
     DRAIN_GRACE_MS: '4000',
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
   });
 
   async function openClients(pod: GatewayPod, count: number): Promise<FeedClient[]> {

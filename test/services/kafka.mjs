@@ -206,6 +206,9 @@ function serverProperties({ port, controllerPort, dataDir, partitions }) {
     'share.coordinator.state.topic.min.isr=1',
     'share.coordinator.state.topic.num.partitions=4',
     'group.initial.rebalance.delay.ms=0',
+    // The gateways run 3 s sessions so that a dead pod's partitions move within seconds; Kafka's
+    // default minimum (6 s) would refuse them.
+    'group.min.session.timeout.ms=1000',
     'log.segment.bytes=67108864',
   ].join('\n')}\n`;
 }

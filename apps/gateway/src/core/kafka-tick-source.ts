@@ -2,8 +2,18 @@ import { decodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
 import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
-/** A pod silent for this long loses its partitions to the others (KAFKA_SESSION_TIMEOUT_MS). */
-export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
+/**
+ * A pod silent for this long loses its partitions to the others (KAFKA_SESSION_TIMEOUT_MS): the lowest a
+ * broker accepts with its default `group.min.session.timeout.ms`. The brokers this project ships lower
+ * that minimum and run the gateways at 3 s (docs/architecture.md, "When a pod dies").
+ */
+export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 6000;
+
+/**
+ * A member learns of a rebalance from its next heartbeat's answer, so this bounds how long the others'
+ * partitions wait when a pod joins or leaves (a deploy). Half a second costs the broker nothing.
+ */
+const HEARTBEAT_INTERVAL_MS = 500;
 
 /**
  * The broker answers a fetch on a quiet partition after this long, so even a topic without traffic gives
@@ -101,7 +111,7 @@ export class KafkaTickSource implements TickSource {
       allowAutoTopicCreation: false,
       // Market data goes stale fast: a crashed pod's partitions should move within seconds.
       sessionTimeout,
-      heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 3)),
+      heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       retry: RETRY,
     });
