@@ -2,7 +2,7 @@
 // be killed), a private redis-server, the ingester and two gateway processes, with raw WebSocket
 // clients on each pod. Each fault asserts what must hold (no seq regression, no crash, recovery within
 // generous bounds) and prints its figures; the tight numbers come from `npm run chaos`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   events,
@@ -61,6 +61,15 @@ class ReadinessLog {
           `${name}: ${list.map((t) => `${t.ready ? 200 : 503} at ${t.at - t0 >= 0 ? '+' : ''}${t.at - t0} ms`).join(', ')}`,
       )
       .join('; ');
+  }
+
+  /** Per process: ms from `t0` to its first 503, and from `back` to its last change back to 200. */
+  figures(t0: number, back: number): { notReadyMs: number[]; readyAgainMs: number[] } {
+    const lists = [...this.transitions.values()];
+    return {
+      notReadyMs: lists.map((l) => (l.find((t) => !t.ready && t.at >= t0)?.at ?? Number.NaN) - t0),
+      readyAgainMs: lists.map((l) => l[l.length - 1]!.at - back),
+    };
   }
 
   firstNotReady(name: string, after: number): Transition | undefined {
@@ -136,6 +145,9 @@ function firstLogAt(logs: string[], from: number, msg: string): number | undefin
   return undefined;
 }
 
+/** Figures of one run, by fault; `npm run chaos` collects them over several runs (TICKHUB_CHAOS_REPORT). */
+const figures: Record<string, Record<string, number | number[]>> = {};
+
 describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
   const run = Math.random().toString(36).slice(2, 8);
   let kafka: PrivateKafka;
@@ -209,6 +221,8 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
   }, 180_000);
 
   afterAll(async () => {
+    const report = process.env.TICKHUB_CHAOS_REPORT;
+    if (report) appendFileSync(report, `${JSON.stringify(figures)}\n`);
     // TICKHUB_KEEP_LOGS=dir keeps every process's log lines for a look after the run.
     const keep = process.env.TICKHUB_KEEP_LOGS;
     if (keep) {
@@ -246,6 +260,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
       const lost = watch.firstNotReady(p.id, killedAt)!;
       expect(lost.body).toMatchObject({ dependencies: { redis: { up: false } } });
     }
+    figures.redis = { ...watch.figures(killedAt, backAt), freshMs: fresh };
     console.log(
       `[faults] Redis kill -9 for ${backAt - killedAt} ms: readiness ${watch.describe(killedAt)}; every client fresh on every symbol ${fresh} ms after Redis was back`,
     );
@@ -289,6 +304,13 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     const reconnected = pods.map((p) =>
       logLines(p.logs, killedAt, (l) => l.msg === 'dependency reconnected' && l.dependency === 'kafka'),
     );
+    figures.kafka = {
+      ...watch.figures(killedAt, backAt),
+      ingesterPublishingMs: publishing! - backAt,
+      freshMs: fresh,
+      groupJoinsAfter: joins,
+      errorLines: errors,
+    };
     console.log(
       `[faults] Kafka kill -9, back ${backAt - killedAt} ms later: readiness ${watch.describe(killedAt)}; ingester publishing ${publishing! - backAt} ms after the broker answered; every client fresh on every symbol ${fresh} ms after; group joins per pod after: ${joins.join('/')}; error lines per pod: ${errors.join('/')}`,
     );
@@ -303,6 +325,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     ingester = await startIngester(ingesterEnv);
     const backAt = Date.now();
     const fresh = await freshAfter(clients, symbols, backAt, 'ticks of the restarted ingester');
+    figures.ingesterRestart = { freshMs: fresh };
     console.log(
       `[faults] ingester restart (down ${backAt - stoppedAt} ms): every client fresh on every symbol ${fresh} ms after it was back`,
     );
@@ -325,6 +348,12 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     const partitionsMoved = await freshAfter(survivors, symbols, at + 500, 'every symbol to flow again');
     await new Promise((r) => setTimeout(r, 1000));
     const silence = longestSilence(survivors, symbols, at, Date.now());
+    figures[how] = {
+      clientsClosedMs: closedAfter,
+      movedServedMs: servedAgain,
+      survivorsLongestSilenceMs: silence.ms,
+      everySymbolFreshMs: partitionsMoved + 500,
+    };
     console.log(
       `[faults] ${how} of ${victim.id}: its clients closed after ${closedAfter} ms and were served by ${survivor.id} ${servedAgain} ms after; surviving pod's clients: longest silence ${silence.ms} ms (${silence.symbol}), every symbol fresh ${partitionsMoved} ms after +500 ms`,
     );
