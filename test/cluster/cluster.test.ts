@@ -2,26 +2,16 @@
 // redis-server as the backplane: fan-out across pods, interest routing, a Redis restart and a pod
 // killed with SIGKILL, all under load. Needs built gateway and ingester (turbo builds them for the
 // e2e tests), KAFKA_BROKERS, redis-server and nginx.
-import { type Deployment, FeedClient, metric, isReady as ready, startDeployment, waitFor } from './harness';
-
-interface SeqEvent {
-  at: number;
-  seq: number;
-  kind: 'snapshot' | 'update';
-}
-
-/** Every snapshot and update of a symbol on one connection, in arrival order. */
-function events(client: FeedClient, symbol: string): SeqEvent[] {
-  const out: SeqEvent[] = [];
-  for (const { at, msg } of client.messages) {
-    if (msg.type === 'snapshot' && msg.symbol === symbol) out.push({ at, seq: msg.seq!, kind: 'snapshot' });
-    else if (msg.type === 'ticks') {
-      for (const u of msg.updates ?? [])
-        if (u.symbol === symbol) out.push({ at, seq: u.seq, kind: 'update' });
-    }
-  }
-  return out;
-}
+import {
+  type Deployment,
+  events,
+  FeedClient,
+  metric,
+  isReady as ready,
+  seqRegressions,
+  startDeployment,
+  waitFor,
+} from './harness';
 
 /** docs/protocol.md rule 4 on one connection: updates strictly increase; a snapshot never goes back. */
 function expectSeqNeverBackwards(
@@ -29,15 +19,8 @@ function expectSeqNeverBackwards(
   symbols: string[],
   floor = new Map<string, number>(),
 ): void {
-  for (const symbol of symbols) {
-    let last = floor.get(symbol) ?? -1;
-    for (const e of events(client, symbol)) {
-      if (e.kind === 'update' ? e.seq <= last : e.seq < last) {
-        throw new Error(`${symbol}: seq went from ${last} to ${e.seq} (${e.kind}) on ${client.server}`);
-      }
-      last = e.seq;
-    }
-  }
+  const found = seqRegressions(client, symbols, floor);
+  if (found.length > 0) throw new Error(found[0]);
 }
 
 function lastSeq(client: FeedClient, symbol: string): number {

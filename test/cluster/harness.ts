@@ -15,6 +15,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const NGINX_DIR = path.join(ROOT, 'docker', 'nginx');
 const GATEWAY_MAIN = path.join(ROOT, 'apps', 'gateway', 'dist', 'main.js');
 const INGESTER_MAIN = path.join(ROOT, 'apps', 'ingester', 'dist', 'main.js');
+const KAFKA_LAUNCHER = path.join(ROOT, 'test', 'services', 'kafka.mjs');
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -124,9 +125,90 @@ export class RedisServer {
   }
 }
 
+/**
+ * A broker of its own for tests that kill it: `kafka.mjs run` on fixed ports with a data dir that
+ * outlives it, so kill() is a crash (SIGKILL of the JVM) and restart() brings the same broker back.
+ */
+export class PrivateKafka {
+  private launcher: ChildProcess | undefined;
+  private jvmPid = 0;
+  /** When the broker's port last began to accept connections: "back" for the clients. */
+  listeningAt = 0;
+
+  private constructor(
+    readonly port: number,
+    readonly controllerPort: number,
+    readonly dataDir: string,
+  ) {}
+
+  get brokers(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<PrivateKafka> {
+    const port = await freePort();
+    let controllerPort = await freePort();
+    while (controllerPort === port) controllerPort = await freePort();
+    const kafka = new PrivateKafka(
+      port,
+      controllerPort,
+      mkdtempSync(path.join(os.tmpdir(), 'tickhub-faults-kafka-')),
+    );
+    await kafka.restart();
+    return kafka;
+  }
+
+  /** Starts the broker (again) and resolves once it answers with its coordinators loaded. */
+  async restart(timeoutMs = 90_000): Promise<void> {
+    const args = ['run', '--port', String(this.port), '--controller-port', String(this.controllerPort)];
+    const proc = spawn(process.execPath, [KAFKA_LAUNCHER, ...args, '--data-dir', this.dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.launcher = proc;
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    proc.stderr!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const pid = /started Kafka .* \(pid (\d+)\)/.exec(out);
+      if (pid) this.jvmPid = Number(pid[1]);
+    });
+    let gone = false;
+    void exited(proc).then(() => {
+      gone = true;
+    });
+    this.listeningAt = 0;
+    void waitPort(this.port, timeoutMs, 'the broker port').then(
+      () => {
+        this.listeningAt = Date.now();
+      },
+      () => undefined,
+    );
+    await waitFor(() => gone || out.includes('KAFKA_BROKERS='), timeoutMs, `the broker at ${this.brokers}`);
+    if (gone) throw new Error(`kafka.mjs run exited:\n${out}`);
+  }
+
+  /** kill -9 of the broker's JVM; its launcher is then stopped, the data dir stays. */
+  async kill(): Promise<void> {
+    if (this.jvmPid) process.kill(-this.jvmPid, 'SIGKILL');
+    this.jvmPid = 0;
+    if (this.launcher) await stopProcess(this.launcher, 20_000);
+    this.launcher = undefined;
+  }
+
+  async stop(): Promise<void> {
+    if (this.launcher) await stopProcess(this.launcher, 20_000);
+    this.launcher = undefined;
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
 export interface Ingester {
   proc: ChildProcess;
   logs: string[];
+  /** The ops port (/health/ready, /metrics). */
+  httpPort: number;
   stop(): Promise<void>;
 }
 
@@ -163,7 +245,9 @@ export async function startIngester(env: Record<string, string>): Promise<Ingest
     proc.kill('SIGKILL');
     throw error;
   }
-  return { proc, logs, stop: () => stopProcess(proc) };
+  const listening = logs.find((l) => l.includes('"msg":"ops http listening"'));
+  const httpPort = listening ? (JSON.parse(listening) as { port: number }).port : 0;
+  return { proc, logs, httpPort, stop: () => stopProcess(proc) };
 }
 
 export interface GatewayPod {
@@ -318,6 +402,46 @@ export class FeedClient {
   close(): void {
     this.ws.terminate();
   }
+}
+
+export interface SeqEvent {
+  at: number;
+  seq: number;
+  kind: 'snapshot' | 'update';
+}
+
+/** Every snapshot and update of a symbol on one connection, in arrival order. */
+export function events(client: FeedClient, symbol: string): SeqEvent[] {
+  const out: SeqEvent[] = [];
+  for (const { at, msg } of client.messages) {
+    if (msg.type === 'snapshot' && msg.symbol === symbol) out.push({ at, seq: msg.seq!, kind: 'snapshot' });
+    else if (msg.type === 'ticks') {
+      for (const u of msg.updates ?? [])
+        if (u.symbol === symbol) out.push({ at, seq: u.seq, kind: 'update' });
+    }
+  }
+  return out;
+}
+
+/**
+ * PROTOCOL.md rule 4 on one connection: updates strictly increase and a snapshot never goes back; the
+ * places where it does not, as readable lines.
+ */
+export function seqRegressions(
+  client: FeedClient,
+  symbols: string[],
+  floor = new Map<string, number>(),
+): string[] {
+  const found: string[] = [];
+  for (const symbol of symbols) {
+    let last = floor.get(symbol) ?? -1;
+    for (const e of events(client, symbol)) {
+      if (e.kind === 'update' ? e.seq <= last : e.seq < last)
+        found.push(`${symbol}: seq went from ${last} to ${e.seq} (${e.kind}) on ${client.server}`);
+      last = e.seq;
+    }
+  }
+  return found;
 }
 
 export interface Nginx {

@@ -6,6 +6,8 @@
 //
 //   node test/services/kafka.mjs start [--port N] [--log-dir D]   background broker, prints KAFKA_BROKERS
 //   node test/services/kafka.mjs run   [--port N] [--log-dir D]   foreground, Ctrl-C stops it
+//     --controller-port N --data-dir D: a broker killed outright (kill -9 of its JVM) is started
+//     again with the same options and continues from its data (topics, offsets, groups)
 //   node test/services/kafka.mjs stop  [--port N | --all]
 //   node test/services/kafka.mjs status
 import { spawn } from 'node:child_process';
@@ -204,6 +206,9 @@ function serverProperties({ port, controllerPort, dataDir, partitions }) {
     'share.coordinator.state.topic.min.isr=1',
     'share.coordinator.state.topic.num.partitions=4',
     'group.initial.rebalance.delay.ms=0',
+    // The gateways run 3 s sessions so that a dead pod's partitions move within seconds; Kafka's
+    // default minimum (6 s) would refuse them.
+    'group.min.session.timeout.ms=1000',
     'log.segment.bytes=67108864',
   ].join('\n')}\n`;
 }
@@ -335,10 +340,11 @@ function failureLog(logDir) {
 
 /**
  * Starts a broker and resolves once it answers clients.
- * @param {{ port?: number, controllerPort?: number, logDir?: string, partitions?: number,
+ * @param {{ port?: number, controllerPort?: number, logDir?: string, dataDir?: string, partitions?: number,
  *   timeoutMs?: number, signal?: AbortSignal, persistent?: boolean, quiet?: boolean }} options
  *   persistent: the broker outlives this process (CLI `start`); otherwise a watchdog stops it
- *   when this process dies without calling stop().
+ *   when this process dies without calling stop(). dataDir: kept after stop(); a broker started again on
+ *   it (same ports) continues with its topics, offsets and consumer groups.
  */
 export async function startKafka(options = {}) {
   const { signal, persistent = false, quiet = false, partitions = 1 } = options;
@@ -363,46 +369,34 @@ export async function startKafka(options = {}) {
     while (controllerPort === port) controllerPort = await freePort();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tickhub-kafka-'));
     const logDir = options.logDir ? path.resolve(options.logDir) : path.join(dir, 'logs');
-    const dataDir = path.join(dir, 'data');
+    // A caller's data dir outlives the broker, so a broker killed outright can be started again on it.
+    const dataDir = options.dataDir ? path.resolve(options.dataDir) : path.join(dir, 'data');
     await mkdir(logDir, { recursive: true });
     const propsFile = path.join(dir, 'server.properties');
     await writeFile(propsFile, serverProperties({ port, controllerPort, dataDir, partitions }));
     await writeFile(path.join(logDir, 'log4j2.xml'), log4jConfig(logDir));
     const base = jvmArgs({ libs, logDir });
-    const cluster = clusterId();
+    const formatted = formattedClusterId(dataDir);
+    const cluster = formatted ?? clusterId();
 
-    const format = await runCommand(
-      java,
-      [...base, 'kafka.tools.StorageTool', 'format', '-t', cluster, '-c', propsFile],
-      { timeoutMs: 60_000, cwd: dir },
-    ).catch((err) => ({ code: 1, output: String(err.details ?? err.message) }));
-    if (format.code !== 0) {
-      await removeDir(dir);
-      throw new ServiceError(`Kafka storage format failed (exit ${format.code})`, format.output);
+    if (!formatted) {
+      const format = await runCommand(
+        java,
+        [...base, 'kafka.tools.StorageTool', 'format', '-t', cluster, '-c', propsFile],
+        { timeoutMs: 60_000, cwd: dir },
+      ).catch((err) => ({ code: 1, output: String(err.details ?? err.message) }));
+      if (format.code !== 0) {
+        await removeDir(dir);
+        throw new ServiceError(`Kafka storage format failed (exit ${format.code})`, format.output);
+      }
     }
 
-    const out = openSync(path.join(logDir, 'stdout.log'), 'a');
-    const child = spawn(java, [...base, 'kafka.Kafka', propsFile], {
-      cwd: dir,
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
-    closeSync(out);
-    let exited;
-    child.on('exit', (code, sig) => {
-      exited = { code, sig };
-    });
-    child.on('error', (err) => {
-      exited = { code: 127, sig: null, err };
-    });
-    const pid = child.pid;
-    const watchdog = persistent || !pid ? undefined : startWatchdog(pid, dir);
     const brokers = `127.0.0.1:${port}`;
+    let broker;
     let stopped;
     const stop = () => {
       stopped ??= (async () => {
-        watchdog?.cancel();
-        const how = await stopProcessGroup(pid, 15_000);
+        const how = broker ? await broker.stop() : 'gone';
         await removeDir(dir);
         return how;
       })();
@@ -410,45 +404,8 @@ export async function startKafka(options = {}) {
     };
 
     try {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (signal?.aborted) throw abortError(signal);
-        if (exited) {
-          const log4 = failureLog(logDir);
-          const bindConflict = /Address already in use|BindException/.test(log4);
-          throw Object.assign(
-            new ServiceError(
-              `Kafka exited during start-up (${exited.err?.message ?? `code ${exited.code}${exited.sig ? `, ${exited.sig}` : ''}`})`,
-              log4,
-            ),
-            { retry: bindConflict && !fixedPorts },
-          );
-        }
-        // Comparing the cluster id makes sure the answer comes from this broker, not from another
-        // one that took the port in the meantime.
-        const answered = await describeKafka(brokers, 3000);
-        if (answered !== undefined && answered !== cluster) {
-          throw Object.assign(new ServiceError(`another Kafka cluster (${answered}) answers at ${brokers}`), {
-            retry: !fixedPorts,
-          });
-        }
-        if (answered === cluster) {
-          const t = Date.now();
-          await warmUp(brokers, Math.max(deadline - Date.now(), 10_000));
-          if (process.env.TICKHUB_DEBUG)
-            log(
-              `kafka: answered after ${seconds(t - started)}, coordinators ready ${seconds(Date.now() - t)} later`,
-            );
-          break;
-        }
-        if (Date.now() > deadline) {
-          throw new ServiceError(
-            `Kafka did not answer at ${brokers} within ${seconds(timeoutMs)}`,
-            failureLog(logDir),
-          );
-        }
-        await sleep(500, signal);
-      }
+      broker = launchBroker({ java, base, propsFile, dir, logDir, persistent });
+      await untilAnswering(broker, { brokers, cluster, logDir, timeoutMs, signal, fixedPorts, started });
     } catch (err) {
       const details = failureLog(logDir);
       await stop();
@@ -460,21 +417,142 @@ export async function startKafka(options = {}) {
       if (err instanceof ServiceError && !err.details) err.details = details;
       throw err;
     }
-    if (persistent) child.unref();
-    return {
+    if (persistent) broker.child.unref();
+    const handle = {
       brokers,
       port,
       controllerPort,
-      pid,
+      pid: broker.pid,
       dir,
       logDir,
       version: kafkaVersion(),
       resolvedJars: resolved,
       startMs: Date.now() - started,
       stop,
+      /** SIGKILL of the broker's JVM (a crash): its data dir and ports stay for restart(). */
+      async kill() {
+        await broker.kill();
+      },
+      /**
+       * Starts the broker again from its data dir on the same ports (after kill()), as a restarted
+       * machine would; resolves once it answers clients with its coordinators loaded again.
+       */
+      async restart(restartTimeoutMs = timeoutMs) {
+        if (broker.alive()) throw new ServiceError(`the broker at ${brokers} is still running`);
+        broker = launchBroker({ java, base, propsFile, dir, logDir, persistent });
+        handle.pid = broker.pid;
+        await untilAnswering(broker, {
+          brokers,
+          cluster,
+          logDir,
+          timeoutMs: restartTimeoutMs,
+          signal,
+          fixedPorts: true,
+          started: Date.now(),
+        });
+      },
     };
+    return handle;
   }
   throw lastError;
+}
+
+/** The cluster id of a data dir that a broker already used, or undefined for a new one. */
+function formattedClusterId(dataDir) {
+  try {
+    return readFileSync(path.join(dataDir, 'meta.properties'), 'utf8')
+      .match(/^cluster\.id=(.+)$/m)?.[1]
+      ?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Spawns the broker's JVM in its own process group, watched so that it never outlives its owner. */
+function launchBroker({ java, base, propsFile, dir, logDir, persistent }) {
+  const out = openSync(path.join(logDir, 'stdout.log'), 'a');
+  const child = spawn(java, [...base, 'kafka.Kafka', propsFile], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  let exited;
+  const gone = new Promise((resolve) => {
+    child.on('exit', (code, sig) => {
+      exited = { code, sig };
+      resolve();
+    });
+    child.on('error', (err) => {
+      exited = { code: 127, sig: null, err };
+      resolve();
+    });
+  });
+  const pid = child.pid;
+  const watchdog = persistent || !pid ? undefined : startWatchdog(pid, dir);
+  return {
+    child,
+    pid,
+    exited: () => exited,
+    alive: () => exited === undefined,
+    async stop() {
+      watchdog?.cancel();
+      return stopProcessGroup(pid, 15_000);
+    },
+    async kill() {
+      watchdog?.cancel();
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await gone;
+    },
+  };
+}
+
+/** Waits until the broker answers with its own cluster id and its coordinators are loaded. */
+async function untilAnswering(broker, { brokers, cluster, logDir, timeoutMs, signal, fixedPorts, started }) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    const exited = broker.exited();
+    if (exited) {
+      const log4 = failureLog(logDir);
+      const bindConflict = /Address already in use|BindException/.test(log4);
+      throw Object.assign(
+        new ServiceError(
+          `Kafka exited during start-up (${exited.err?.message ?? `code ${exited.code}${exited.sig ? `, ${exited.sig}` : ''}`})`,
+          log4,
+        ),
+        { retry: bindConflict && !fixedPorts },
+      );
+    }
+    // Comparing the cluster id makes sure the answer comes from this broker, not from another
+    // one that took the port in the meantime.
+    const answered = await describeKafka(brokers, 3000);
+    if (answered !== undefined && answered !== cluster) {
+      throw Object.assign(new ServiceError(`another Kafka cluster (${answered}) answers at ${brokers}`), {
+        retry: !fixedPorts,
+      });
+    }
+    if (answered === cluster) {
+      const t = Date.now();
+      await warmUp(brokers, Math.max(deadline - Date.now(), 10_000));
+      if (process.env.TICKHUB_DEBUG)
+        log(
+          `kafka: answered after ${seconds(t - started)}, coordinators ready ${seconds(Date.now() - t)} later`,
+        );
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new ServiceError(
+        `Kafka did not answer at ${brokers} within ${seconds(timeoutMs)}`,
+        failureLog(logDir),
+      );
+    }
+    await sleep(500, signal);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,12 +591,19 @@ function parseArgs(argv) {
     const value = () => inline ?? argv[++i];
     if (flag === '--port') opts.port = Number(value());
     else if (flag === '--log-dir') opts.logDir = value();
+    else if (flag === '--data-dir') opts.dataDir = value();
+    else if (flag === '--controller-port') opts.controllerPort = Number(value());
     else if (flag === '--partitions') opts.partitions = Number(value());
     else if (flag === '--all') opts.all = true;
     else throw new ServiceError(`unknown option ${arg}`);
   }
-  if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port > 0 && opts.port < 65536)) {
-    throw new ServiceError('--port must be an integer between 1 and 65535');
+  for (const [flag, port] of [
+    ['--port', opts.port],
+    ['--controller-port', opts.controllerPort],
+  ]) {
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+      throw new ServiceError(`${flag} must be an integer between 1 and 65535`);
+    }
   }
   return opts;
 }
@@ -583,7 +668,7 @@ async function cli(argv) {
     return 0;
   }
   process.stderr.write(
-    'usage: node test/services/kafka.mjs start|run [--port N] [--log-dir D] [--partitions N]\n' +
+    'usage: node test/services/kafka.mjs start|run [--port N] [--controller-port N] [--log-dir D] [--data-dir D] [--partitions N]\n' +
       '       node test/services/kafka.mjs stop [--port N | --all]\n' +
       '       node test/services/kafka.mjs status\n',
   );

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
 import type { AuthConfig } from './auth/jwt';
 import { DEFAULT_COALESCE_MS } from './core/edge-stage';
+import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
 import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -220,7 +221,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     kafkaGroupId: str(env, 'KAFKA_GROUP_ID', 'gateway'),
     kafkaClientId: str(env, 'KAFKA_CLIENT_ID', gatewayId),
     kafkaFromBeginning: bool(env, 'KAFKA_FROM_BEGINNING', false),
-    kafkaSessionTimeoutMs: num(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, {
+    kafkaSessionTimeoutMs: num(env, 'KAFKA_SESSION_TIMEOUT_MS', DEFAULT_KAFKA_SESSION_TIMEOUT_MS, {
       min: 1000,
       max: 300_000,
       integer: true,

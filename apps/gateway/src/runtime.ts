@@ -5,6 +5,7 @@ import type { SymbolInfo } from '@tickhub/protocol';
 import { accessControlFor } from './auth/access-control';
 import type { GatewayConfig } from './config';
 import { type Clock, realClock } from './core/clock';
+import { type DependencyChange, DependencyMonitor } from './core/dependency-monitor';
 import { EdgeStage } from './core/edge-stage';
 import { KafkaTickSource } from './core/kafka-tick-source';
 import { SimTickSource } from './core/sim-tick-source';
@@ -34,6 +35,9 @@ export function createBackplane(config: GatewayConfig, logger?: Logger): Backpla
 /** How often a pod reports its presence and refreshes the cluster view used by the connection caps. */
 const PRESENCE_REFRESH_MS = 1000;
 
+/** How often the dependencies are probed, so a loss is logged and counted within a fraction of a second. */
+const DEPENDENCY_CHECK_MS = 250;
+
 /** How long one start attempt waits for the backplane before it is logged and retried. */
 const BACKPLANE_WAIT_MS = 10_000;
 
@@ -59,7 +63,12 @@ export function throttledWarn(
   };
 }
 
-export function createTickSource(config: GatewayConfig, symbols: SymbolInfo[], logger: Logger): TickSource {
+export function createTickSource(
+  config: GatewayConfig,
+  symbols: SymbolInfo[],
+  logger: Logger,
+  clock: Clock = realClock,
+): TickSource {
   if (config.kafkaBrokers) {
     return new KafkaTickSource({
       brokers: config.kafkaBrokers,
@@ -69,6 +78,7 @@ export function createTickSource(config: GatewayConfig, symbols: SymbolInfo[], l
       fromBeginning: config.kafkaFromBeginning,
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
       log: (level, msg, fields) => logger[level](msg, fields),
+      now: () => clock.now(),
     });
   }
   return new SimTickSource({ symbols, seed: config.simSeed, ratePerSec: config.simRate });
@@ -96,6 +106,8 @@ export class GatewayRuntime {
   private readonly backplaneWaiters = new Set<() => void>();
   private backplaneStateValue: BackplaneState;
   private readonly drainHooks: Array<() => void | Promise<void>> = [];
+  /** Kafka (or the simulator) and Redis (or the in-memory backplane): readiness and its reasons. */
+  readonly dependencies: DependencyMonitor;
 
   constructor(
     readonly config: GatewayConfig,
@@ -123,7 +135,7 @@ export class GatewayRuntime {
     });
     const sourceWarn = throttledWarn(logger, 'source stage error');
     const edgeWarn = throttledWarn(logger, 'edge stage error');
-    this.tickSource = createTickSource(config, this.symbols, logger);
+    this.tickSource = createTickSource(config, this.symbols, logger, clock);
     this.source = new SourceStage({
       backplane: this.backplane,
       clock,
@@ -140,6 +152,25 @@ export class GatewayRuntime {
       coalesceMs: config.coalesceMs,
       onError: (error, context) => edgeWarn({ context, error: String(error) }, errorKind(error)),
     });
+    this.dependencies = new DependencyMonitor(
+      [
+        { name: this.tickSource.kind, problem: (now) => this.tickSource.problem(now) },
+        {
+          name: this.mode.backplane,
+          problem: () => (this.backplane.isReady() ? undefined : `backplane ${this.backplaneStateValue}`),
+        },
+      ],
+      () => clock.now(),
+      (change) => this.logDependencyChange(change),
+    );
+  }
+
+  private logDependencyChange(change: DependencyChange): void {
+    const { name, reason } = change.status;
+    if (change.kind === 'connected') this.logger.info('dependency connected', { dependency: name });
+    else if (change.kind === 'lost')
+      this.logger.warn('dependency lost', { dependency: name, reason, upMs: change.upMs });
+    else this.logger.info('dependency reconnected', { dependency: name, downMs: change.downMs });
   }
 
   get mode(): { tickSource: string; backplane: string } {
@@ -194,6 +225,7 @@ export class GatewayRuntime {
   async start(backplaneWaitMs = BACKPLANE_WAIT_MS): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.dependencies.watch(DEPENDENCY_CHECK_MS);
     await this.awaitBackplane(backplaneWaitMs);
     await this.tickSource.start(this.source);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
@@ -270,7 +302,7 @@ export class GatewayRuntime {
   }
 
   isReady(): boolean {
-    return !this.draining && this.started && this.tickSource.isConnected() && this.backplane.isReady();
+    return !this.draining && this.started && this.dependencies.allUp();
   }
 
   isDraining(): boolean {
@@ -286,6 +318,7 @@ export class GatewayRuntime {
     this.draining = true;
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     if (this.rttTimer) clearInterval(this.rttTimer);
+    this.dependencies.stop();
     try {
       await this.tickSource.stop();
     } catch (error) {

@@ -309,6 +309,8 @@ describe('/ws native protocol', () => {
       false,
     );
     expect((await c.closed).code).toBe(1009);
+    // ws sends that close itself; it is counted with the gateway's own closes.
+    expect(await metric(gw.http, 'tickhub_gateway_closes_total', 'code="1009"')).toBeGreaterThanOrEqual(1);
   });
 
   it('answers RATE_LIMITED above maxInboundPerSec and closes with 4008 on sustained abuse', async () => {

@@ -84,3 +84,66 @@ describe('slow consumer (docs/protocol.md rule 6)', () => {
     expect(c.all((m) => m.type === 'error' && m.code === 'RATE_LIMITED')).toEqual([]);
   });
 });
+
+describe('heartbeat and slow-consumer guard, in order (docs/architecture.md, "Slow and dead clients")', () => {
+  let fast: GatewayProcess;
+  const mine: Client[] = [];
+
+  beforeAll(async () => {
+    // The slow-consumer timeout is longer than a heartbeat interval: a heartbeat that ignored the
+    // backlog would cut the client that stopped reading (1006) before the guard's 4009. The client's
+    // kernel buffers fill within a few seconds at this rate, well inside the first interval.
+    fast = await spawnGateway({
+      SIM_RATE: '20000',
+      HIGH_WATER_MARK_BYTES: '65536',
+      SLOW_CONSUMER_TIMEOUT_MS: '6000',
+      HEARTBEAT_MS: '4000',
+    });
+  });
+
+  afterAll(async () => {
+    for (const c of mine) c.close();
+    await fast?.stop();
+  });
+
+  it('a client with a backlog above the mark gets 4009 from the guard, never a heartbeat cut', async () => {
+    const symbols = (
+      (await (await fetch(`${fast.http}/api/symbols`)).json()) as Array<{ symbol: string }>
+    ).map((s) => s.symbol);
+    const before = await metric(fast.http, 'tickhub_gateway_heartbeat_terminations_total');
+    const slow = await Client.open(fast.ws);
+    mine.push(slow);
+    slow.send({ type: 'subscribe', symbols, maxHz: 50 });
+    await slow.next((m) => m.type === 'subscribed');
+    slow.ws.pause();
+    const deadline = Date.now() + 30_000;
+    while ((await metric(fast.http, 'tickhub_gateway_slow_consumer_closes_total')) < 1) {
+      const cut = await metric(fast.http, 'tickhub_gateway_heartbeat_terminations_total');
+      if (cut > before) throw new Error('the heartbeat cut a connection that the guard owned');
+      if (Date.now() > deadline) throw new Error('no slow-consumer close within 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    slow.ws.resume();
+    expect((await slow.closed).code).toBe(4009);
+    expect(await metric(fast.http, 'tickhub_gateway_heartbeat_terminations_total')).toBe(before);
+    expect(await metric(fast.http, 'tickhub_gateway_closes_total', 'code="4009"')).toBe(1);
+  });
+
+  it('a client that stops reading below the mark is cut by the heartbeat and counted as such', async () => {
+    const before = await metric(fast.http, 'tickhub_gateway_heartbeat_terminations_total');
+    const slowBefore = await metric(fast.http, 'tickhub_gateway_slow_consumer_closes_total');
+    const idle = await Client.open(fast.ws);
+    mine.push(idle);
+    idle.send({ type: 'subscribe', symbols: ['AAPL'], maxHz: 1 });
+    await idle.next((m) => m.type === 'subscribed');
+    idle.ws.pause();
+    const deadline = Date.now() + 30_000;
+    while ((await metric(fast.http, 'tickhub_gateway_heartbeat_terminations_total')) <= before) {
+      if (Date.now() > deadline) throw new Error('no heartbeat termination within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    idle.ws.resume();
+    expect((await idle.closed).code).toBe(1006);
+    expect(await metric(fast.http, 'tickhub_gateway_slow_consumer_closes_total')).toBe(slowBefore);
+  });
+});

@@ -3,13 +3,22 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { errorText, type Logger } from './logger';
 
+export interface DependencyHealth {
+  up: boolean;
+  /** Epoch ms of the last change. */
+  since: number;
+  reason?: string;
+}
+
 export interface HealthSource {
   readonly ready: boolean;
+  /** Per dependency (Kafka): what readiness rests on, so a 503 says which one and since when. */
+  dependencies(): Record<string, DependencyHealth>;
 }
 
 /**
  * Liveness, readiness and Prometheus metrics on their own small port, separate from any traffic port:
- * GET /health/live, /health/ready (503 until the producer is connected), /metrics.
+ * GET /health/live, /health/ready (503 while the producer is not connected, with the reason), /metrics.
  */
 export class OpsHttpServer {
   private server: Server | undefined;
@@ -61,10 +70,15 @@ export class OpsHttpServer {
       case '/health/live':
         json(res, 200, { status: 'ok' });
         return;
-      case '/health/ready':
-        if (this.health.ready) json(res, 200, { status: 'ready' });
-        else json(res, 503, { status: 'not ready' });
+      case '/health/ready': {
+        const ready = this.health.ready;
+        const dependencies: Record<string, { up: boolean; since: string; reason?: string }> = {};
+        for (const [name, d] of Object.entries(this.health.dependencies())) {
+          dependencies[name] = { ...d, since: new Date(d.since).toISOString() };
+        }
+        json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', dependencies });
         return;
+      }
       case '/metrics': {
         const body = await this.registry.metrics();
         res.writeHead(200, { 'content-type': this.registry.contentType }).end(body);

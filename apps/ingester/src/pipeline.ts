@@ -1,5 +1,6 @@
 import type { Quote } from '@tickhub/protocol';
 import type { IngesterConfig } from './config';
+import type { DependencyHealth } from './http-server';
 import type { Logger } from './logger';
 import type { IngesterMetrics } from './metrics';
 import { KafkaTickPublisher } from './publisher';
@@ -42,6 +43,10 @@ export class IngestPipeline implements TickSink {
   /** Ready while publishing to a connected producer (not during start-up, outages or shutdown). */
   get ready(): boolean {
     return this.started && !this.shuttingDown && this.publisher.isConnected;
+  }
+
+  dependencies(): Record<string, DependencyHealth> {
+    return { kafka: this.publisher.kafkaState() };
   }
 
   push(quote: Quote, producedAt: number): void {

@@ -41,7 +41,10 @@ export type PublisherConfig = Pick<
 >;
 
 const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5000;
+/** Retrying at least every second resumes publishing within a second of the broker's return. */
+const RECONNECT_MAX_MS = 1000;
+/** Safety net of the wait for a lane's acknowledgement (each acknowledgement wakes the pump). */
+const LANE_WAIT_MS = 5000;
 const PARTITION_CACHE_LIMIT = 100_000;
 /** Slices a lane may hold (one in flight, one waiting): bounds what is taken from the buffer. */
 const QUEUED_SLICES_PER_LANE = 2;
@@ -139,6 +142,9 @@ export class KafkaTickPublisher {
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private partitionMetadata: PartitionMetadata[] = [];
   private outageStartedAt = 0;
+  /** When `connected` last changed, and why it went down. */
+  private stateSince = Date.now();
+  private downReason: string | undefined = 'not connected yet';
   /** Records acknowledged by Kafka. */
   produced = 0;
   batchesSent = 0;
@@ -161,6 +167,22 @@ export class KafkaTickPublisher {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** Kafka as the ingester sees it, for the readiness body: up or not, since when, and why not. */
+  kafkaState(): { up: boolean; since: number; reason?: string } {
+    return {
+      up: this.connected,
+      since: this.stateSince,
+      ...(this.connected || this.downReason === undefined ? {} : { reason: this.downReason }),
+    };
+  }
+
+  private setConnected(up: boolean, reason?: string): void {
+    if (up !== this.connected) this.stateSince = Date.now();
+    this.connected = up;
+    this.downReason = up ? undefined : (reason ?? this.downReason);
+    this.metrics.kafkaConnected.set(up ? 1 : 0);
   }
 
   /** Records taken from the buffer but not yet acknowledged. */
@@ -252,8 +274,7 @@ export class KafkaTickPublisher {
 
   private laneDisconnected(): void {
     if (!this.connected) return;
-    this.connected = false;
-    this.metrics.kafkaConnected.set(0);
+    this.setConnected(false, 'producer disconnected');
     this.outageStartedAt = Date.now();
     this.log.warn('producer disconnected from Kafka; reconnecting');
   }
@@ -299,6 +320,7 @@ export class KafkaTickPublisher {
           });
         } catch (err) {
           this.metrics.errors.inc({ kind: 'connect' });
+          this.downReason = `reconnect failed: ${errorText(err)}`;
           this.log.debug('reconnect failed', { error: errorText(err), retryInMs: delay });
           if (!this.running) return;
           await this.waitFor(delay);
@@ -318,7 +340,7 @@ export class KafkaTickPublisher {
         continue;
       }
       if (!this.lanesHaveRoom()) {
-        await this.waitFor(RECONNECT_MAX_MS);
+        await this.waitFor(LANE_WAIT_MS);
         continue;
       }
       if (this.firstPendingAt === 0) this.firstPendingAt = Date.now();
@@ -358,8 +380,7 @@ export class KafkaTickPublisher {
           unsent: this.pendingTicks,
         });
       }
-      this.connected = false;
-      this.metrics.kafkaConnected.set(0);
+      this.setConnected(false, `send failed: ${errorText(err)}`);
       this.signal();
       return;
     }
@@ -437,13 +458,11 @@ export class KafkaTickPublisher {
 
   private async connectLanes(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.connect()));
-    this.connected = true;
-    this.metrics.kafkaConnected.set(1);
+    this.setConnected(true);
   }
 
   private async disconnectLanes(): Promise<void> {
-    this.connected = false;
-    this.metrics.kafkaConnected.set(0);
+    this.setConnected(false, 'stopped');
     await Promise.all(this.lanes.map((lane) => lane.disconnect()));
   }
 

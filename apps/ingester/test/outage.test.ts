@@ -65,7 +65,15 @@ describe('broker outage', () => {
     );
     const during = await watch();
     expect(metric(during, 'kafka_connected')).toBe(0);
-    expect((await httpGet(port, '/health/ready')).status).toBe(503);
+    const notReady = await httpGet(port, '/health/ready');
+    expect(notReady.status).toBe(503);
+    // The body names the dependency, since when it is down and why.
+    const body = JSON.parse(notReady.body) as {
+      dependencies: { kafka: { up: boolean; since: string; reason: string } };
+    };
+    expect(body.dependencies.kafka.up).toBe(false);
+    expect(Date.parse(body.dependencies.kafka.since)).toBeLessThanOrEqual(Date.now());
+    expect(body.dependencies.kafka.reason).toEqual(expect.any(String));
     expect((await httpGet(port, '/health/live')).status).toBe(200);
     expect(metric(during, 'errors_total{kind="send"}')).toBeGreaterThan(0);
     // The ordered ring plus one pending record per symbol, whatever the outage length.
@@ -88,7 +96,9 @@ describe('broker outage', () => {
       120_000,
       'publishing to resume',
     );
-    expect((await httpGet(port, '/health/ready')).status).toBe(200);
+    const readyAgain = await httpGet(port, '/health/ready');
+    expect(readyAgain.status).toBe(200);
+    expect(JSON.parse(readyAgain.body)).toMatchObject({ dependencies: { kafka: { up: true } } });
 
     const exit = await ingester.stop(90_000);
     expect(exit.code).toBe(0);

@@ -70,6 +70,11 @@ export interface FeedSession {
    * session whose updates alone never filled the buffer.
    */
   checkBackpressure(): void;
+  /**
+   * True while the connection is above the high-water mark: the slow-consumer guard owns it (conflation,
+   * then 4009), and the transport's liveness check leaves it alone, its ping waiting behind the backlog.
+   */
+  readonly paused: boolean;
   /** Ends the session (the transport closes the connection itself). Idempotent. */
   close(): void;
 }

@@ -1,6 +1,42 @@
 import { decodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
-import { type Consumer, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
-import type { TickSource, TickSourceHandler } from './tick-source';
+import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
+
+/**
+ * A pod silent for this long loses its partitions to the others (KAFKA_SESSION_TIMEOUT_MS): the lowest a
+ * broker accepts with its default `group.min.session.timeout.ms`. The brokers this project ships lower
+ * that minimum and run the gateways at 3 s (docs/architecture.md, "When a pod dies").
+ */
+export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 6000;
+
+/**
+ * A member learns of a rebalance from its next heartbeat's answer, so this bounds how long the others'
+ * partitions wait when a pod joins or leaves (a deploy). Half a second costs the broker nothing.
+ */
+const HEARTBEAT_INTERVAL_MS = 500;
+
+/**
+ * The broker answers a fetch on a quiet partition after this long, so even a topic without traffic gives
+ * a sign of life twice a second: readiness can tell a quiet topic from a broker that is gone.
+ */
+const FETCH_MAX_WAIT_MS = 500;
+
+/** No fetch answer for this long (six quiet-topic answers missed) means ticks cannot flow. */
+export const FETCH_STALE_MS = 3000;
+
+/**
+ * kafkajs backs off up to 30 s by default, which kept the gateways idle for 10-15 s after a broker came
+ * back; retrying every second at most resumes within a second of its return. Nothing gives up: a consumer
+ * that gave up was restarted by kafkajs as a new member, and the group then waited a whole session
+ * timeout for the old one before it could rebalance. Retrying, it keeps its member id and generation and
+ * simply carries on once the coordinator is back. Readiness reports the outage meanwhile.
+ */
+const RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 };
+
+/** kafkajs reports a rebalance in progress as an error of the heartbeat or fetch that met it. */
+const REBALANCE = /rebalanc/i;
+
+export type KafkaLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface KafkaTickSourceOptions {
   brokers: string[];
@@ -9,79 +45,119 @@ export interface KafkaTickSourceOptions {
   clientId: string;
   /** Read the topic from its start for a group without committed offsets (default: latest). */
   fromBeginning?: boolean;
-  /** A pod silent for this long loses its partitions to the others (default 10 000 ms). */
+  /** A pod silent for this long loses its partitions to the others (default DEFAULT_KAFKA_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs?: number;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  log?: (level: KafkaLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
 }
 
 /**
  * Reads tick records from Kafka in consumer group `groupId`: each pod owns some partitions of the topic,
  * so each tick is decoded once in the cluster. Records that do not decode are counted and skipped.
+ * Health is judged from what the broker answers (fetches, heartbeats), never from a flag set at start.
  */
 export class KafkaTickSource implements TickSource {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
+  private readonly now: () => number;
+  private readonly sessionTimeoutMs: number;
   private consumer: Consumer | undefined;
-  private connected = false;
-  private readonly lagByPartition = new Map<number, number>();
+  private running = false;
+  private crashed: string | undefined;
+  private lastFetchAt = 0;
+  private lastHeartbeatAt = 0;
+  private readonly partitionsState = new Map<number, PartitionState>();
   private assigned: number[] = [];
   decodeErrors = 0;
   records = 0;
+  rebalances = 0;
 
   constructor(private readonly options: KafkaTickSourceOptions) {
-    const log = options.log;
+    this.now = options.now ?? Date.now;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS;
     const config: KafkaConfig = {
       clientId: options.clientId,
       brokers: options.brokers,
       logLevel: logLevel.WARN,
-      retry: { retries: 10, initialRetryTime: 200 },
-      logCreator: () => (entry) => {
-        if (!log) return;
-        const level =
-          entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'info';
-        const { message, ...rest } = entry.log;
-        log(level, `kafka: ${message}`, { namespace: entry.namespace, ...rest });
-      },
+      retry: RETRY,
+      logCreator: () => (entry) => this.kafkaLog(entry),
     };
     this.kafka = new Kafka(config);
   }
 
+  /**
+   * kafkajs logs every failed request of an outage and every heartbeat that meets a rebalance at error.
+   * Those are retried, and the outage itself is reported once by readiness; so its lines are warnings,
+   * rebalances are info, and only a consumer that stops for good logs an error (CRASH below).
+   */
+  private kafkaLog(entry: LogEntry): void {
+    const log = this.options.log;
+    if (!log) return;
+    const { message, ...rest } = entry.log;
+    const text = `${message} ${String((rest as { error?: unknown }).error ?? '')}`;
+    const level: KafkaLogLevel = REBALANCE.test(text)
+      ? 'info'
+      : entry.level <= logLevel.WARN
+        ? 'warn'
+        : 'info';
+    log(level, `kafka: ${message}`, { namespace: entry.namespace, ...rest });
+  }
+
   async start(handler: TickSourceHandler): Promise<void> {
     if (this.consumer) throw new Error('tick source already started');
-    const sessionTimeout = this.options.sessionTimeoutMs ?? 10_000;
+    const sessionTimeout = this.sessionTimeoutMs;
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
       // Market data goes stale fast: a crashed pod's partitions should move within seconds.
       sessionTimeout,
-      heartbeatInterval: Math.max(100, Math.floor(sessionTimeout / 3)),
+      heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      retry: RETRY,
     });
     this.consumer = consumer;
+    this.running = true;
+    this.crashed = undefined;
+    const { log } = this.options;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment[this.options.topic] ?? [];
       this.assigned = [...assignment].sort((a, b) => a - b);
-      for (const p of [...this.lagByPartition.keys()])
-        if (!assignment.includes(p)) this.lagByPartition.delete(p);
-      this.connected = true;
-      this.options.log?.('info', 'kafka group joined', {
+      for (const p of [...this.partitionsState.keys()])
+        if (!assignment.includes(p)) this.partitionsState.delete(p);
+      const now = this.now();
+      for (const p of this.assigned)
+        if (!this.partitionsState.has(p))
+          this.partitionsState.set(p, { partition: p, lag: 0, lastRecordAt: now });
+      this.lastFetchAt = now;
+      this.lastHeartbeatAt = now;
+      this.crashed = undefined;
+      log?.('info', 'kafka partitions assigned', {
         groupId: this.options.groupId,
         topic: this.options.topic,
         partitions: this.assigned,
+        leader: event.payload.isLeader,
+        joinMs: event.payload.duration,
       });
       handler.onOwnershipChange?.();
     });
     consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalances++;
+      log?.('info', 'kafka group rebalancing', { groupId: this.options.groupId });
       handler.onOwnershipChange?.();
     });
+    consumer.on(consumer.events.FETCH, () => {
+      this.lastFetchAt = this.now();
+    });
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      this.lastHeartbeatAt = this.now();
+    });
     consumer.on(consumer.events.CRASH, (event) => {
-      this.connected = false;
-      this.options.log?.('error', 'kafka consumer crashed', {
-        error: String(event.payload.error),
+      const error = String(event.payload.error);
+      this.crashed = error;
+      log?.(event.payload.restart ? 'warn' : 'error', 'kafka consumer stopped by an error', {
+        error,
         restart: event.payload.restart,
       });
-    });
-    consumer.on(consumer.events.DISCONNECT, () => {
-      this.connected = false;
     });
     await consumer.connect();
     await consumer.subscribe({
@@ -105,29 +181,45 @@ export class KafkaTickSource implements TickSource {
           }
         }
         if (ticks.length > 0) handler.onTicks(ticks);
-        const lag = Number(batch.offsetLag());
-        if (Number.isFinite(lag)) this.lagByPartition.set(batch.partition, lag);
+        const state = this.partitionsState.get(batch.partition);
+        if (state) {
+          if (batch.messages.length > 0) state.lastRecordAt = this.now();
+          const lag = Number(batch.offsetLag());
+          if (Number.isFinite(lag)) state.lag = lag;
+        }
         await heartbeat();
       },
     });
   }
 
   async stop(): Promise<void> {
-    this.connected = false;
+    this.running = false;
     const consumer = this.consumer;
     this.consumer = undefined;
     // disconnect() leaves the group, so the partitions move to the other pods at once.
     if (consumer) await consumer.disconnect();
   }
 
-  isConnected(): boolean {
-    return this.connected;
+  problem(now: number): string | undefined {
+    if (!this.running) return 'consumer not started';
+    if (this.crashed !== undefined) return `consumer stopped by an error: ${this.crashed}`;
+    if (this.lastFetchAt === 0) return 'not joined to the consumer group yet';
+    const sinceFetch = now - this.lastFetchAt;
+    if (sinceFetch > FETCH_STALE_MS) return `no fetch answered by the brokers for ${sinceFetch} ms`;
+    const sinceHeartbeat = now - this.lastHeartbeatAt;
+    if (sinceHeartbeat > this.sessionTimeoutMs)
+      return `no heartbeat answered by the group coordinator for ${sinceHeartbeat} ms`;
+    return undefined;
   }
 
   lag(): number {
     let sum = 0;
-    for (const v of this.lagByPartition.values()) sum += v;
+    for (const s of this.partitionsState.values()) sum += s.lag;
     return sum;
+  }
+
+  partitionStates(): ReadonlyArray<PartitionState> {
+    return [...this.partitionsState.values()];
   }
 
   partitions(): number[] {

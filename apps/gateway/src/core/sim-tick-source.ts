@@ -1,6 +1,6 @@
 import { Market, TickPacer } from '@tickhub/market-sim';
 import { firstSeqAt, type Quote, type SymbolInfo } from '@tickhub/protocol';
-import type { TickSource, TickSourceHandler } from './tick-source';
+import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
 export interface SimTickSourceOptions {
   symbols: SymbolInfo[];
@@ -55,11 +55,15 @@ export class SimTickSource implements TickSource {
     this.pacer = undefined;
   }
 
-  isConnected(): boolean {
-    return this.connected;
+  problem(): string | undefined {
+    return this.connected ? undefined : 'simulator not started';
   }
 
   lag(): number {
     return 0;
+  }
+
+  partitionStates(): ReadonlyArray<PartitionState> {
+    return [];
   }
 }

@@ -4,7 +4,7 @@ import { encodeTickRecord, type Quote } from '@tickhub/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { quote } from '../../test/support/core';
 import { tickSourceContract } from '../../test/support/tick-source-contract';
-import { KafkaTickSource } from './kafka-tick-source';
+import { FETCH_STALE_MS, KafkaTickSource } from './kafka-tick-source';
 import { SimTickSource } from './sim-tick-source';
 
 tickSourceContract('SimTickSource', async () => ({
@@ -67,3 +67,47 @@ tickSourceContract(
   },
   90_000,
 );
+
+describe('KafkaTickSource health (real broker)', () => {
+  it('a quiet topic is no outage: the source stays healthy with nothing to read, and reports its partitions', async () => {
+    const brokers = process.env.KAFKA_BROKERS;
+    if (!brokers) throw new Error('KAFKA_BROKERS is not set: this test needs the Kafka broker');
+    const run = `${Date.now()}-${randomBytes(3).toString('hex')}`;
+    const topic = `test.gateway.quiet.${run}`;
+    const admin = new Kafka({
+      clientId: `quiet-${run}`,
+      brokers: brokers.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    const source = new KafkaTickSource({
+      brokers: brokers.split(','),
+      topic,
+      groupId: `quiet-${run}`,
+      clientId: `quiet-${run}`,
+    });
+    try {
+      await source.start({ onTicks: () => undefined });
+      // Longer than the staleness bound: only the broker's answers to empty fetches keep it healthy.
+      const until = Date.now() + FETCH_STALE_MS * 2;
+      const problems: string[] = [];
+      while (Date.now() < until) {
+        const problem = source.problem(Date.now());
+        if (problem) problems.push(problem);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(problems).toEqual([]);
+      expect(source.partitionStates().map((p) => p.partition)).toEqual([0, 1]);
+      expect(source.lag()).toBe(0);
+    } finally {
+      await source.stop();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    expect(source.problem(Date.now())).toBe('consumer not started');
+  }, 60_000);
+});

@@ -18,8 +18,20 @@ export interface TickSource {
   start(handler: TickSourceHandler): Promise<void>;
   /** Stops delivering ticks and releases resources (for Kafka: leaves the consumer group). */
   stop(): Promise<void>;
-  /** True while ticks can flow (readiness). */
-  isConnected(): boolean;
+  /**
+   * Why ticks cannot flow at `now` (e.g. no successful fetch for too long), or undefined while they can.
+   * Readiness and the dependency metrics follow it.
+   */
+  problem(now: number): string | undefined;
   /** Messages behind the head of the log, summed over owned partitions (0 when not applicable). */
   lag(): number;
+  /** Per owned partition: messages behind the head and when its last record arrived (or when it was assigned). */
+  partitionStates(): ReadonlyArray<PartitionState>;
+}
+
+export interface PartitionState {
+  partition: number;
+  lag: number;
+  /** When its last record arrived, or when it was assigned to this pod. */
+  lastRecordAt: number;
 }

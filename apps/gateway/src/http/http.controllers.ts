@@ -54,13 +54,25 @@ export class HealthController {
   @Get('ready')
   ready(@Res() res: Response): void {
     const rt = this.runtime;
+    const ready = rt.isReady();
+    const dependencies: Record<string, { up: boolean; since: string; reason?: string }> = {};
+    const statuses = rt.dependencies.evaluate();
+    for (const d of statuses) {
+      dependencies[d.name] = {
+        up: d.up,
+        since: new Date(d.since).toISOString(),
+        ...(d.reason !== undefined ? { reason: d.reason } : {}),
+      };
+    }
+    const [source, backplane] = statuses;
     const body = {
-      status: rt.isReady() ? 'ready' : 'not ready',
+      status: ready ? 'ready' : 'not ready',
       draining: rt.isDraining(),
-      tickSource: { kind: rt.tickSource.kind, connected: rt.tickSource.isConnected() },
-      backplane: { kind: rt.mode.backplane, ready: rt.backplane.isReady(), state: rt.backplaneState() },
+      dependencies,
+      tickSource: { kind: rt.tickSource.kind, connected: source!.up },
+      backplane: { kind: rt.mode.backplane, ready: backplane!.up, state: rt.backplaneState() },
     };
-    res.status(rt.isReady() ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
+    res.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }
 }
 

@@ -46,6 +46,40 @@ export class MetricsService {
     gauge(r, 'kafka_lag', 'Messages behind the head of md.ticks over owned partitions', () =>
       runtime.tickSource.lag(),
     );
+    labelledGauge(
+      r,
+      'dependency_up',
+      'Per dependency (kafka or simulator, redis or memory): 1 while usable, 0 while lost or not yet connected',
+      'dependency',
+      () => runtime.dependencies.evaluate().map((d) => [d.name, d.up ? 1 : 0]),
+    );
+    labelledGauge(
+      r,
+      'dependency_state_seconds',
+      'Per dependency: seconds since it last went up or down (with dependency_up, how long it has been lost)',
+      'dependency',
+      () => {
+        const now = runtime.clock.now();
+        return runtime.dependencies.evaluate().map((d) => [d.name, (now - d.since) / 1000]);
+      },
+    );
+    labelledGauge(
+      r,
+      'partition_idle_seconds',
+      'Per owned Kafka partition: seconds since its last record arrived (or since it was assigned)',
+      'partition',
+      () => {
+        const now = runtime.clock.now();
+        return runtime.tickSource.partitionStates().map((p) => [p.partition, (now - p.lastRecordAt) / 1000]);
+      },
+    );
+    labelledGauge(
+      r,
+      'partition_lag',
+      'Per owned Kafka partition: messages behind its head',
+      'partition',
+      () => runtime.tickSource.partitionStates().map((p) => [p.partition, p.lag]),
+    );
     // Sampled: the first update written in each flush, ticks frames only (snapshots excluded), so the
     // tick path pays one observation per flush, never one per update.
     const latency = new Histogram({
@@ -229,6 +263,26 @@ function counter(r: Registry, name: string, help: string, read: () => number): v
       const value = read();
       if (value > last) c.inc(value - last);
       last = value;
+    },
+  });
+}
+
+/** A gauge with one label whose label values come and go (owned partitions): every scrape starts afresh. */
+function labelledGauge(
+  r: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Iterable<readonly [string | number, number]>,
+): void {
+  const g: Gauge = new Gauge({
+    name: `${P}${name}`,
+    help,
+    labelNames: [label],
+    registers: [r],
+    collect() {
+      g.reset();
+      for (const [key, value] of read()) g.set({ [label]: String(key) }, value);
     },
   });
 }

@@ -65,6 +65,22 @@ export interface WsConnectionDeps {
 let connectionSeq = 0;
 const connectionPrefix = randomBytes(3).toString('hex');
 
+/** The close code ws sends for each error of the peer's framing it closes on (ws/lib/receiver.js). */
+const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_EXPECTED_FIN: 1002,
+  WS_ERR_EXPECTED_MASK: 1002,
+  WS_ERR_INVALID_CLOSE_CODE: 1002,
+  WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 1002,
+  WS_ERR_INVALID_OPCODE: 1002,
+  WS_ERR_UNEXPECTED_MASK: 1002,
+  WS_ERR_UNEXPECTED_RSV_1: 1002,
+  WS_ERR_UNEXPECTED_RSV_2_3: 1002,
+};
+
 function newConnectionId(): string {
   connectionSeq = (connectionSeq + 1) % Number.MAX_SAFE_INTEGER;
   return `c-${connectionPrefix}${connectionSeq.toString(36)}${randomBytes(3).toString('hex')}`;
@@ -105,7 +121,14 @@ export class WsConnection implements SessionSink<unknown> {
       this.alive = true;
     });
     ws.on('error', (error: Error & { code?: string }) => {
-      // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error).
+      // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error); the
+      // code it sends is counted with the others.
+      const code = error.code === undefined ? undefined : WS_ERROR_CLOSE_CODES[error.code];
+      if (code !== undefined && !this.closing) {
+        this.closing = true;
+        this.session.close();
+        this.countClose(code);
+      }
       this.deps.logger.debug('connection error', {
         connectionId: this.id,
         error: error.message,
@@ -146,14 +169,18 @@ export class WsConnection implements SessionSink<unknown> {
     if (this.closing) return;
     this.closing = true;
     this.session.close();
-    const closes = this.deps.counters.closes;
-    closes.set(code, (closes.get(code) ?? 0) + 1);
+    this.countClose(code);
     try {
       this.ws.close(code, reason);
     } catch (error) {
       this.deps.logger.warn('close failed', { connectionId: this.id, error: String(error) });
       this.ws.terminate();
     }
+  }
+
+  private countClose(code: number): void {
+    const closes = this.deps.counters.closes;
+    closes.set(code, (closes.get(code) ?? 0) + 1);
   }
 
   // ---------------------------------------------------------------- heartbeat
@@ -165,6 +192,10 @@ export class WsConnection implements SessionSink<unknown> {
     // socket itself when the close handshake does not finish within its close timeout (30 s).
     if (this.closing) return;
     if (!this.alive) {
+      // Above the high-water mark the ping waits behind the backlog, so a missing pong says nothing: the
+      // slow-consumer guard decides (conflation, then 4009 after SLOW_CONSUMER_TIMEOUT_MS). Below it, a
+      // peer that answers no ping for a whole interval has stopped reading or is gone.
+      if (this.session.paused) return;
       this.deps.counters.heartbeatTerminations++;
       this.ws.terminate();
       return;

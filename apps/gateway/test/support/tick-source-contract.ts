@@ -38,7 +38,7 @@ export function tickSourceContract(
       'connects on start, delivers valid ticks in seq order per symbol, stops cleanly',
       async () => {
         const { source } = subject;
-        expect(source.isConnected()).toBe(false);
+        expect(source.problem(Date.now())).toEqual(expect.any(String));
         const got: Array<Quote | QuoteUpdate> = [];
         await source.start({
           onTicks: (ticks) => {
@@ -46,7 +46,7 @@ export function tickSourceContract(
           },
           onOwnershipChange: () => undefined,
         });
-        await waitFor(() => source.isConnected(), timeoutMs, 'connected');
+        await waitFor(() => source.problem(Date.now()) === undefined, timeoutMs, 'connected');
         await subject.feed();
         await waitFor(() => got.length >= subject.expected, timeoutMs, `${subject.expected} ticks`);
 
@@ -74,7 +74,7 @@ export function tickSourceContract(
         expect(Number.isFinite(lag) && lag >= 0).toBe(true);
 
         await source.stop();
-        expect(source.isConnected()).toBe(false);
+        expect(source.problem(Date.now())).toEqual(expect.any(String));
         const count = got.length;
         await new Promise((r) => setTimeout(r, 300));
         expect(got.length).toBe(count);

@@ -1,0 +1,375 @@
+// The failure model of docs/architecture.md, against real parts: a broker of the suite's own (so it can
+// be killed), a private redis-server, the ingester and two gateway processes, with raw WebSocket
+// clients on each pod. Each fault asserts what must hold (no seq regression, no crash, recovery within
+// generous bounds) and prints its figures; the tight numbers come from `npm run chaos`.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  events,
+  FeedClient,
+  type GatewayPod,
+  type Ingester,
+  PrivateKafka,
+  RedisServer,
+  SYMBOLS,
+  seqRegressions,
+  startGateway,
+  startIngester,
+  waitFor,
+} from './harness';
+
+/** Generous bound for every recovery: the suite checks behaviour, `npm run chaos` measures speed. */
+const RECOVERY_MS = 30_000;
+
+interface Transition {
+  at: number;
+  ready: boolean;
+  body: Record<string, unknown>;
+}
+
+/** Polls /health/ready of some processes and keeps each change of status, with the body that said it. */
+class ReadinessLog {
+  readonly transitions = new Map<string, Transition[]>();
+  private running = true;
+  private readonly loops: Promise<void>[];
+
+  constructor(targets: Array<{ name: string; url: string }>) {
+    this.loops = targets.map(async ({ name, url }) => {
+      const list: Transition[] = [];
+      this.transitions.set(name, list);
+      while (this.running) {
+        const res = await fetch(url).catch(() => undefined);
+        const ready = res?.status === 200;
+        const body = res ? ((await res.json().catch(() => ({}))) as Record<string, unknown>) : {};
+        if (list.length === 0 || list[list.length - 1]!.ready !== ready)
+          list.push({ at: Date.now(), ready, body });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  /** "name: 503 after X ms, 200 after Y ms" relative to `t0`. */
+  describe(t0: number): string {
+    return [...this.transitions]
+      .map(
+        ([name, list]) =>
+          `${name}: ${list.map((t) => `${t.ready ? 200 : 503} at ${t.at - t0 >= 0 ? '+' : ''}${t.at - t0} ms`).join(', ')}`,
+      )
+      .join('; ');
+  }
+
+  /** Per process: ms from `t0` to its first 503, and from `back` to its last change back to 200. */
+  figures(t0: number, back: number): { notReadyMs: number[]; readyAgainMs: number[] } {
+    const lists = [...this.transitions.values()];
+    return {
+      notReadyMs: lists.map((l) => (l.find((t) => !t.ready && t.at >= t0)?.at ?? Number.NaN) - t0),
+      readyAgainMs: lists.map((l) => l[l.length - 1]!.at - back),
+    };
+  }
+
+  firstNotReady(name: string, after: number): Transition | undefined {
+    return this.transitions.get(name)?.find((t) => !t.ready && t.at >= after);
+  }
+}
+
+/** The longest wait between two updates of one symbol on one client, over [from, to]. */
+function longestSilence(clients: FeedClient[], symbols: string[], from: number, to: number) {
+  let worst = { ms: 0, symbol: '', server: '' };
+  for (const c of clients) {
+    for (const s of symbols) {
+      let previous: number | undefined;
+      for (const e of events(c, s)) {
+        if (e.kind !== 'update') continue;
+        if (e.at > to) break;
+        if (previous !== undefined && e.at >= from && e.at - previous > worst.ms)
+          worst = { ms: e.at - previous, symbol: s, server: c.server };
+        previous = e.at;
+      }
+      if (previous !== undefined && to - previous > worst.ms)
+        worst = { ms: to - previous, symbol: s, server: c.server };
+    }
+  }
+  return worst;
+}
+
+/** Resolves with how long after `t` every client had an update of every symbol sent after `t`. */
+async function freshAfter(
+  clients: FeedClient[],
+  symbols: string[],
+  t: number,
+  what: string,
+): Promise<number> {
+  await waitFor(
+    () =>
+      clients.every((c) => symbols.every((s) => events(c, s).some((e) => e.kind === 'update' && e.at > t))),
+    RECOVERY_MS,
+    what,
+  );
+  return Math.max(
+    ...clients.flatMap((c) =>
+      symbols.map((s) => events(c, s).find((e) => e.kind === 'update' && e.at > t)!.at - t),
+    ),
+  );
+}
+
+function logLines(logs: string[], from: number, match: (line: Record<string, unknown>) => boolean): number {
+  let n = 0;
+  for (const line of logs) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (Date.parse(String(entry.time)) >= from && match(entry)) n++;
+    } catch {
+      // a line cut by the pipe
+    }
+  }
+  return n;
+}
+
+function firstLogAt(logs: string[], from: number, msg: string): number | undefined {
+  for (const line of logs) {
+    if (!line.includes(msg)) continue;
+    try {
+      const entry = JSON.parse(line) as { time: string; msg: string };
+      const at = Date.parse(entry.time);
+      if (entry.msg === msg && at >= from) return at;
+    } catch {
+      // a line cut by the pipe
+    }
+  }
+  return undefined;
+}
+
+/** Figures of one run, by fault; `npm run chaos` collects them over several runs (TICKHUB_CHAOS_REPORT). */
+const figures: Record<string, Record<string, number | number[]>> = {};
+
+describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
+  const run = Math.random().toString(36).slice(2, 8);
+  let kafka: PrivateKafka;
+  let redis: RedisServer;
+  let ingester: Ingester;
+  let ingesterEnv: Record<string, string>;
+  const pods: GatewayPod[] = [];
+  const gone: GatewayPod[] = [];
+  const clients: FeedClient[] = [];
+  let symbols: string[];
+
+  const gatewayEnv = () => ({
+    KAFKA_BROKERS: kafka.brokers,
+    KAFKA_TOPIC: `faults-${run}`,
+    KAFKA_GROUP_ID: `gateway-${run}`,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: `tickhub-faults-${run}:`,
+    SIM_SYMBOLS: String(SYMBOLS),
+    DRAIN_GRACE_MS: '4000',
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+  });
+
+  async function openClients(pod: GatewayPod, count: number): Promise<FeedClient[]> {
+    const opened: FeedClient[] = [];
+    for (let i = 0; i < count; i++) {
+      const c = await FeedClient.open(pod.ws);
+      c.send({ type: 'subscribe', id: 'all', symbols, maxHz: 50 });
+      await c.next((m) => m.id === 'all');
+      opened.push(c);
+    }
+    clients.push(...opened);
+    return opened;
+  }
+
+  function regressions(): string[] {
+    return clients.flatMap((c) => seqRegressions(c, symbols));
+  }
+
+  function alive(): string[] {
+    return [...pods.map((p) => ({ id: p.id, proc: p.proc })), { id: 'ingester', proc: ingester.proc }]
+      .filter(({ proc }) => proc.exitCode !== null || proc.signalCode !== null)
+      .map(({ id }) => id);
+  }
+
+  function readiness(): ReadinessLog {
+    return new ReadinessLog([
+      ...pods.map((p) => ({ name: p.id, url: `${p.http}/health/ready` })),
+      { name: 'ingester', url: `http://127.0.0.1:${ingester.httpPort}/health/ready` },
+    ]);
+  }
+
+  beforeAll(async () => {
+    kafka = await PrivateKafka.start();
+    redis = await RedisServer.start();
+    ingesterEnv = {
+      KAFKA_BROKERS: kafka.brokers,
+      KAFKA_TOPIC: `faults-${run}`,
+      KAFKA_PARTITIONS: '6',
+      TICK_RATE: '600',
+      SIM_SYMBOLS: String(SYMBOLS),
+      LOG_LEVEL: 'info',
+    };
+    ingester = await startIngester(ingesterEnv);
+    pods.push(...(await Promise.all([1, 2].map((i) => startGateway(`gw${i}-${run}`, gatewayEnv())))));
+    const universe = (await (await fetch(`${pods[0]!.http}/api/symbols`)).json()) as Array<{
+      symbol: string;
+    }>;
+    symbols = universe.map((s) => s.symbol);
+    for (const pod of pods) await openClients(pod, 2);
+    await freshAfter(clients, symbols, Date.now(), 'every client to get every symbol');
+  }, 180_000);
+
+  afterAll(async () => {
+    const report = process.env.TICKHUB_CHAOS_REPORT;
+    if (report) appendFileSync(report, `${JSON.stringify(figures)}\n`);
+    // TICKHUB_KEEP_LOGS=dir keeps every process's log lines for a look after the run.
+    const keep = process.env.TICKHUB_KEEP_LOGS;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const p of [...pods, ...gone]) writeFileSync(path.join(keep, `${p.id}.log`), p.logs.join('\n'));
+      writeFileSync(path.join(keep, 'ingester.log'), ingester.logs.join('\n'));
+    }
+    for (const c of clients) c.close();
+    for (const p of pods) await p.stop().catch(() => undefined);
+    await ingester?.stop().catch(() => undefined);
+    await redis?.stop().catch(() => undefined);
+    await kafka?.stop().catch(() => undefined);
+  }, 60_000);
+
+  it('Redis kill -9 and restart: every pod says so within seconds, and serves again once it is back', async () => {
+    const watch = readiness();
+    const killedAt = Date.now();
+    await redis.kill();
+    await waitFor(
+      () => pods.every((p) => watch.firstNotReady(p.id, killedAt)),
+      RECOVERY_MS,
+      'every pod to report not ready',
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const backAt = Date.now();
+    await redis.startAgain();
+    await waitFor(
+      () => pods.every((p) => watch.transitions.get(p.id)!.some((t) => t.ready && t.at > backAt)),
+      RECOVERY_MS,
+      'every pod ready again',
+    );
+    const fresh = await freshAfter(clients, symbols, backAt, 'fresh ticks after Redis came back');
+    await watch.stop();
+    for (const p of pods) {
+      const lost = watch.firstNotReady(p.id, killedAt)!;
+      expect(lost.body).toMatchObject({ dependencies: { redis: { up: false } } });
+    }
+    figures.redis = { ...watch.figures(killedAt, backAt), freshMs: fresh };
+    console.log(
+      `[faults] Redis kill -9 for ${backAt - killedAt} ms: readiness ${watch.describe(killedAt)}; every client fresh on every symbol ${fresh} ms after Redis was back`,
+    );
+    expect(regressions()).toEqual([]);
+    expect(alive()).toEqual([]);
+  });
+
+  it('Kafka broker kill -9 and restart on its data: readiness says so, then publishing and delivery resume with at most one rebalance', async () => {
+    const watch = readiness();
+    const killedAt = Date.now();
+    await kafka.kill();
+    await waitFor(
+      () => [...pods.map((p) => p.id), 'ingester'].every((n) => watch.firstNotReady(n, killedAt)),
+      RECOVERY_MS,
+      'every gateway and the ingester to report not ready',
+    );
+    await kafka.restart();
+    const backAt = kafka.listeningAt;
+    const fresh = await freshAfter(clients, symbols, backAt, 'fresh ticks after the broker came back');
+    await waitFor(
+      () => [...watch.transitions.values()].every((list) => list[list.length - 1]!.ready),
+      RECOVERY_MS,
+      'every process ready again',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${watch.describe(killedAt)}`);
+    });
+    // Time for a late second rebalance (a member the coordinator forgot) to show in the logs.
+    await new Promise((r) => setTimeout(r, 3000));
+    await watch.stop();
+    for (const p of pods) {
+      const lost = watch.firstNotReady(p.id, killedAt)!;
+      expect(lost.body).toMatchObject({ dependencies: { kafka: { up: false } } });
+    }
+    expect(watch.firstNotReady('ingester', killedAt)!.body).toMatchObject({
+      dependencies: { kafka: { up: false } },
+    });
+    const publishing = firstLogAt(ingester.logs, killedAt, 'Kafka connection restored, publishing resumes');
+    expect(publishing).toBeDefined();
+    const joins = pods.map((p) => logLines(p.logs, backAt, (l) => l.msg === 'kafka partitions assigned'));
+    const errors = pods.map((p) => logLines(p.logs, killedAt, (l) => l.level === 'error'));
+    const reconnected = pods.map((p) =>
+      logLines(p.logs, killedAt, (l) => l.msg === 'dependency reconnected' && l.dependency === 'kafka'),
+    );
+    figures.kafka = {
+      ...watch.figures(killedAt, backAt),
+      ingesterPublishingMs: publishing! - backAt,
+      freshMs: fresh,
+      groupJoinsAfter: joins,
+      errorLines: errors,
+    };
+    console.log(
+      `[faults] Kafka kill -9, back ${backAt - killedAt} ms later: readiness ${watch.describe(killedAt)}; ingester publishing ${publishing! - backAt} ms after the broker answered; every client fresh on every symbol ${fresh} ms after; group joins per pod after: ${joins.join('/')}; error lines per pod: ${errors.join('/')}`,
+    );
+    expect(reconnected).toEqual(pods.map(() => 1));
+    expect(regressions()).toEqual([]);
+    expect(alive()).toEqual([]);
+  });
+
+  it('ingester restart: every client has new ticks soon after, seq never goes back', async () => {
+    const stoppedAt = Date.now();
+    await ingester.stop();
+    ingester = await startIngester(ingesterEnv);
+    const backAt = Date.now();
+    const fresh = await freshAfter(clients, symbols, backAt, 'ticks of the restarted ingester');
+    figures.ingesterRestart = { freshMs: fresh };
+    console.log(
+      `[faults] ingester restart (down ${backAt - stoppedAt} ms): every client fresh on every symbol ${fresh} ms after it was back`,
+    );
+    expect(regressions()).toEqual([]);
+    expect(alive()).toEqual([]);
+  });
+
+  /** Stops or kills the second pod; its clients reconnect to the first; a new second pod joins after. */
+  async function losePod(how: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const [survivor, victim] = [pods[0]!, pods[1]!];
+    const survivors = clients.filter((c) => c.server === survivor.id);
+    const orphans = clients.filter((c) => c.server === victim.id);
+    const at = Date.now();
+    victim.proc.kill(how);
+    await victim.exited;
+    await Promise.all(orphans.map((c) => c.closed));
+    const closedAfter = Date.now() - at;
+    const moved = await openClients(survivor, orphans.length);
+    const servedAgain = await freshAfter(moved, symbols, at, 'the moved clients to be served');
+    const partitionsMoved = await freshAfter(survivors, symbols, at + 500, 'every symbol to flow again');
+    await new Promise((r) => setTimeout(r, 1000));
+    const silence = longestSilence(survivors, symbols, at, Date.now());
+    figures[how] = {
+      clientsClosedMs: closedAfter,
+      movedServedMs: servedAgain,
+      survivorsLongestSilenceMs: silence.ms,
+      everySymbolFreshMs: partitionsMoved + 500,
+    };
+    console.log(
+      `[faults] ${how} of ${victim.id}: its clients closed after ${closedAfter} ms and were served by ${survivor.id} ${servedAgain} ms after; surviving pod's clients: longest silence ${silence.ms} ms (${silence.symbol}), every symbol fresh ${partitionsMoved} ms after +500 ms`,
+    );
+    gone.push(...pods.splice(1, 1));
+    for (const c of orphans) clients.splice(clients.indexOf(c), 1);
+    expect(regressions()).toEqual([]);
+    expect(alive()).toEqual([]);
+    pods.push(await startGateway(`gw${how === 'SIGTERM' ? 3 : 4}-${run}`, gatewayEnv()));
+    await openClients(pods[1]!, 2);
+  }
+
+  it('pod SIGTERM (a deploy): its clients move to the other pod, which keeps serving every symbol', async () => {
+    await losePod('SIGTERM');
+  });
+
+  it('pod kill -9: its clients move to the other pod, which keeps serving every symbol', async () => {
+    await losePod('SIGKILL');
+  });
+});
