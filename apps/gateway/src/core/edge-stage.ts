@@ -57,9 +57,11 @@ export interface FeedSession {
   /**
    * Subscribes (or changes the rate of) symbols. Validation is synchronous; a snapshot of each accepted
    * symbol that has a price is written to the sink afterwards, never from inside this call, so the
-   * caller can answer "subscribed" first.
+   * caller can answer "subscribed" first. `leading: false` puts these symbols on the connection's
+   * grid for their rate instead of giving each its own leading edge (see `Pair.leading`); omitted,
+   * the leading edge of PROTOCOL.md rule 2 applies.
    */
-  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult;
+  subscribe(symbols: readonly string[], maxHz?: number, leading?: boolean): SubscribeResult;
   /** Unsubscribes; returns the requested symbols without duplicates (none of them is subscribed after). */
   unsubscribe(symbols: readonly string[]): string[];
   /** Symbols currently subscribed. */
@@ -89,11 +91,34 @@ const DEFAULT_COALESCE_MS = 10;
 const MAX_COALESCE_FRACTION = 0.1;
 /** Slots remembered per connection; distinct phases beyond it are simply not joined. */
 const MAX_UPCOMING_SLOTS = 16;
+/** Rates whose grid origin a connection remembers (a client may ask for any number of rates). */
+const MAX_GRIDS_PER_CONNECTION = 16;
+
+/**
+ * A grid point within this fraction of a step of a deadline counts as reached: a rounding error in
+ * `lastSentAt + intervalMs` must not push an update a whole interval later.
+ */
+const GRID_EPSILON = 1e-9;
 
 /** State of one (connection, symbol) subscription. Constant size whatever the tick rate. */
 class Pair implements WheelEntry {
   dueSlot = -1;
+  /**
+   * When the last update went out. For a grid pair, the grid time it was sent for (not the moment
+   * the timer fired), so that a late timer never moves the pair off its connection's grid.
+   */
   lastSentAt = Number.NEGATIVE_INFINITY;
+  /** Grid pairs: the grid time of the slot the pair is scheduled in. */
+  dueAt = 0;
+  /**
+   * True: PROTOCOL.md rule 2, an update after a quiet interval goes out at once, and the pair's
+   * trailing edges follow from there (each pair on its own phase). False: the pair goes out only at
+   * the points of its connection's grid for its rate (`gridOrigin + k × intervalMs`), so every symbol
+   * of that connection and rate that has something new shares one frame per interval; a tick on a
+   * quiet symbol waits for the next grid point, at most one interval.
+   */
+  leading = true;
+  gridOrigin = 0;
   lastSentSeq = -1;
   /** The latest state not yet sent (shared, immutable), and the source ticks folded into it. */
   pending: QuoteUpdate | undefined = undefined;
@@ -113,6 +138,11 @@ class Pair implements WheelEntry {
 
 class Session implements FeedSession {
   readonly pairs = new Map<string, Pair>();
+  /**
+   * Origin of this connection's grid per interval (ms), set by the first grid pair at that rate: a
+   * moment of this connection's own, so that different connections' frames spread over the interval.
+   */
+  readonly gridOrigins = new Map<number, number>();
   /**
    * Wheel slots this connection's trailing edges were recently scheduled in (a short list, pruned as
    * they pass): a trailing edge due a little before one of them waits for it and shares its frame.
@@ -134,8 +164,8 @@ class Session implements FeedSession {
     this.allowed = symbolMatcher(entitlements?.symbols);
   }
 
-  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult {
-    return this.edge.subscribe(this, symbols, maxHz);
+  subscribe(symbols: readonly string[], maxHz?: number, leading?: boolean): SubscribeResult {
+    return this.edge.subscribe(this, symbols, maxHz, leading);
   }
 
   unsubscribe(symbols: readonly string[]): string[] {
@@ -318,7 +348,7 @@ export class EdgeStage {
   // ---------------------------------------------------------------- subscriptions
 
   /** @internal */
-  subscribe(session: Session, symbols: readonly string[], maxHz?: number): SubscribeResult {
+  subscribe(session: Session, symbols: readonly string[], maxHz?: number, leading = true): SubscribeResult {
     const { limits } = session;
     const hz = maxHz ?? limits.defaultHz;
     if (session.closed) {
@@ -353,13 +383,14 @@ export class EdgeStage {
         }
         let pair = session.pairs.get(symbol);
         if (pair) {
-          this.changeRate(pair, intervalMs, now);
+          this.changeRate(pair, intervalMs, leading, now);
         } else {
           if (session.pairs.size >= limits.maxSubscriptions) {
             tooMany.push(symbol);
             continue;
           }
           pair = this.addPair(session, symbol, intervalMs);
+          this.setMode(pair, leading, now);
         }
         pair.awaitingSnapshot = true;
         pair.snapshotRequest++;
@@ -443,13 +474,31 @@ export class EdgeStage {
     }
   }
 
-  private changeRate(pair: Pair, intervalMs: number, now: number): void {
-    if (pair.intervalMs === intervalMs) return;
+  private changeRate(pair: Pair, intervalMs: number, leading: boolean, now: number): void {
+    if (pair.intervalMs === intervalMs && pair.leading === leading) return;
     pair.intervalMs = intervalMs;
+    this.setMode(pair, leading, now);
     if (pair.dueSlot >= 0) {
       this.wheel.cancel(pair);
       this.due(pair, now);
     }
+  }
+
+  private setMode(pair: Pair, leading: boolean, now: number): void {
+    pair.leading = leading;
+    if (leading) return;
+    // A pair already queued when it joins the grid goes out in this turn: it counts as sent now.
+    pair.dueAt = now;
+    const origins = pair.session.gridOrigins;
+    let origin = origins.get(pair.intervalMs);
+    if (origin === undefined) {
+      origin = this.wheel.slotTime(now);
+      // Pairs keep their own copy: forgetting the oldest rate only costs later pairs at that rate
+      // their alignment with the earlier ones.
+      if (origins.size >= MAX_GRIDS_PER_CONNECTION) origins.delete(origins.keys().next().value!);
+      origins.set(pair.intervalMs, origin);
+    }
+    pair.gridOrigin = origin;
   }
 
   private createEntry(symbol: string): SymbolEntry {
@@ -579,7 +628,9 @@ export class EdgeStage {
 
   /** Sends at once when an interval has passed since the last update (leading edge), else schedules. */
   private due(pair: Pair, now: number): void {
-    if (now - pair.lastSentAt >= pair.intervalMs) {
+    if (!pair.leading) {
+      this.scheduleOnGrid(pair, now);
+    } else if (now - pair.lastSentAt >= pair.intervalMs) {
       this.enqueue(pair);
       this.flushSoon();
     } else {
@@ -612,6 +663,30 @@ export class EdgeStage {
       if (joined >= 0) slot = joined;
       else if (kept < MAX_UPCOMING_SLOTS) upcoming.push(slot);
     }
+    wheel.scheduleInSlot(pair, slot);
+  }
+
+  /**
+   * Schedules a grid pair for the first point of its connection's grid that is at least an interval
+   * after its last update (rule 1) and not before now, skipping a point whose slot has already fired.
+   * Grid points are whole slots apart (the interval rounded up to a slot: 333.3 ms at 3 Hz becomes
+   * 335 ms), so every point falls on a slot boundary and no rounding brings two sends closer than
+   * the interval.
+   */
+  private scheduleOnGrid(pair: Pair, now: number): void {
+    const wheel = this.wheel;
+    const step = wheel.slotTime(pair.intervalMs);
+    const origin = pair.gridOrigin;
+    const earliest = Math.max(now, pair.lastSentAt + pair.intervalMs);
+    let k = Math.ceil((earliest - origin) / step - GRID_EPSILON);
+    let at = origin + k * step;
+    let slot = wheel.slotOf(at);
+    if (slot <= wheel.firedSlot()) {
+      k++;
+      at = origin + k * step;
+      slot = wheel.slotOf(at);
+    }
+    pair.dueAt = at;
     wheel.scheduleInSlot(pair, slot);
   }
 
@@ -704,7 +779,7 @@ export class EdgeStage {
       if (parts.length === 0) firstTs = u.ts;
       parts.push(part);
       p.lastSentSeq = u.seq;
-      p.lastSentAt = now;
+      p.lastSentAt = p.leading ? now : p.dueAt;
     }
     if (parts.length === 0) return;
     try {
@@ -770,7 +845,8 @@ export class EdgeStage {
     for (const p of s.pairs.values()) {
       if (p.needsSnapshot) this.snapshot(p, now);
       else if (p.pending && !p.awaitingSnapshot && !p.queued && p.dueSlot < 0) {
-        if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
+        if (!p.leading) this.scheduleOnGrid(p, now);
+        else if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
         else this.scheduleTrailing(p, now);
       }
     }

@@ -13,8 +13,11 @@ export interface WheelEntry {
  */
 export class TimerWheel<T extends WheelEntry> {
   private readonly buckets = new Map<number, T[]>();
+  /** The slots that have a bucket, as a binary min-heap: firing finds the due ones without a scan. */
+  private readonly slots: number[] = [];
   private timer: TimerHandle | undefined;
   private armedSlot = Number.POSITIVE_INFINITY;
+  private fired = Number.NEGATIVE_INFINITY;
   private live = 0;
 
   constructor(
@@ -41,6 +44,11 @@ export class TimerWheel<T extends WheelEntry> {
     return Math.floor(now / this.slotMs);
   }
 
+  /** The latest slot that has fired: an entry put in it or an earlier one fires on its own, later. */
+  firedSlot(): number {
+    return this.fired;
+  }
+
   schedule(entry: T, dueAt: number): void {
     this.scheduleInSlot(entry, this.slotOf(dueAt));
   }
@@ -53,6 +61,7 @@ export class TimerWheel<T extends WheelEntry> {
     if (!bucket) {
       bucket = [];
       this.buckets.set(slot, bucket);
+      heapPush(this.slots, slot);
     }
     bucket.push(entry);
     if (slot < this.armedSlot) this.arm(slot);
@@ -76,6 +85,7 @@ export class TimerWheel<T extends WheelEntry> {
     this.armedSlot = Number.POSITIVE_INFINITY;
     for (const bucket of this.buckets.values()) for (const e of bucket) e.dueSlot = -1;
     this.buckets.clear();
+    this.slots.length = 0;
     this.live = 0;
   }
 
@@ -91,15 +101,11 @@ export class TimerWheel<T extends WheelEntry> {
     this.armedSlot = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     const current = Math.floor(now / this.slotMs);
-    const dueSlots: number[] = [];
-    let nextSlot = Number.POSITIVE_INFINITY;
-    for (const slot of this.buckets.keys()) {
-      if (slot <= current) dueSlots.push(slot);
-      else if (slot < nextSlot) nextSlot = slot;
-    }
-    dueSlots.sort((a, b) => a - b);
+    if (current > this.fired) this.fired = current;
+    const slots = this.slots;
     const due: T[] = [];
-    for (const slot of dueSlots) {
+    while (slots.length > 0 && slots[0]! <= current) {
+      const slot = heapPop(slots);
       const bucket = this.buckets.get(slot)!;
       this.buckets.delete(slot);
       for (const entry of bucket) {
@@ -110,7 +116,39 @@ export class TimerWheel<T extends WheelEntry> {
       }
     }
     // Entries scheduled from inside onDue re-arm the timer themselves.
-    if (nextSlot !== Number.POSITIVE_INFINITY) this.arm(nextSlot);
+    if (slots.length > 0) this.arm(slots[0]!);
     if (due.length > 0) this.onDue(due, now);
   };
+}
+
+function heapPush(heap: number[], value: number): void {
+  let i = heap.length;
+  heap.push(value);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent]!;
+    if (p <= value) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && heap[right]! < heap[left]! ? right : left;
+    if (heap[child]! >= last) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = last;
+  return top;
 }

@@ -249,7 +249,7 @@ export class WsConnection implements SessionSink<unknown> {
   private handle(req: ClientRequest): void {
     switch (req.type) {
       case 'subscribe': {
-        const result = this.session.subscribe(req.symbols, req.maxHz);
+        const result = this.session.subscribe(req.symbols, req.maxHz, req.leading);
         if (result.accepted.length > 0) {
           this.send(withId({ type: 'subscribed', symbols: result.accepted, maxHz: result.maxHz }, req.id));
         }
