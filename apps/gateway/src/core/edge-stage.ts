@@ -7,9 +7,10 @@ import {
   type Quote,
   type QuoteUpdate,
   type SnapshotMessage,
+  type UpdateList,
 } from '@tickhub/protocol';
 import type { Clock } from './clock';
-import type { UpdateEncoding } from './encodings';
+import { ENCODING_COUNT, type UpdateEncoding } from './encodings';
 import { type Entitlements, symbolMatcher } from './entitlements';
 import { TimerWheel, type WheelEntry } from './timer-wheel';
 
@@ -19,13 +20,16 @@ import { TimerWheel, type WheelEntry } from './timer-wheel';
  * One client connection as the edge stage sees it. Transports (native /ws, SignalR hubs) implement it.
  * Every method is called from the tick path: keep them cheap and never throw.
  */
-export interface SessionSink<P> {
-  /** Sinks sharing an encoding object share encoded update bytes within a flush. */
-  readonly encoding: UpdateEncoding<P>;
+export interface SessionSink {
+  /** Sinks sharing an encoding object share the encoded bodies of updates. */
+  readonly encoding: UpdateEncoding;
   /** Writes one snapshot (a full quote, no `n`). */
   writeSnapshot(quote: Quote): void;
-  /** Writes one `ticks` frame made of the given pre-encoded updates, in order. */
-  writeTicks(parts: P[]): void;
+  /**
+   * Writes one `ticks` frame of the list's entries, in order. The list and its arrays are reused once
+   * the call returns: write them out (e.g. with `frameTicks`), never keep them.
+   */
+  writeTicks(list: UpdateList): void;
   /** Bytes written but not yet handed to the network (the slow-consumer guard watches this). */
   bufferedBytes(): number;
   /** Closes the connection with a close code (4009 for a slow consumer). */
@@ -80,6 +84,20 @@ export interface FeedSession {
 
 class SymbolEntry {
   latest: QuoteUpdate | undefined = undefined;
+  /**
+   * Source ticks folded into all the updates accepted so far, and their count: what a pair sends is
+   * always `latest`, and its `n` is how much `ticks` grew since its previous update. So an update costs
+   * nothing per subscriber that is already due to send, however fast the symbol ticks.
+   */
+  ticks = 0;
+  updates = 0;
+  /** The encoded bodies of `bodiesOf` (the latest update sent), per encoding index. */
+  bodiesOf: QuoteUpdate | undefined = undefined;
+  readonly bodies: Array<Uint8Array | undefined> = new Array(ENCODING_COUNT).fill(undefined);
+  /** Pairs with nothing to send and no timer: the next update wakes them. */
+  idle: Pair[] = [];
+  /** Pairs in `idle` that were removed since (skipped, and compacted away past a bound). */
+  idleGone = 0;
   readonly pairs = new Set<Pair>();
   ready: Promise<void> = Promise.resolve();
   readyDone = false;
@@ -120,9 +138,11 @@ class Pair implements WheelEntry {
   leading = true;
   gridOrigin = 0;
   lastSentSeq = -1;
-  /** The latest state not yet sent (shared, immutable), and the source ticks folded into it. */
-  pending: QuoteUpdate | undefined = undefined;
-  pendingN = 0;
+  /** `entry.ticks` and `entry.updates` when this pair last sent (or was snapshotted). */
+  ticksBase = 0;
+  updatesBase = 0;
+  /** In `entry.idle`. */
+  idle = false;
   queued = false;
   active = true;
   awaitingSnapshot = true;
@@ -157,7 +177,7 @@ class Session implements FeedSession {
 
   constructor(
     readonly edge: EdgeStage,
-    readonly sink: SessionSink<unknown>,
+    readonly sink: SessionSink,
     readonly limits: Readonly<Limits>,
     entitlements: Entitlements | undefined,
   ) {
@@ -265,12 +285,13 @@ export class EdgeStage {
   private flushScheduled = false;
   private readonly paused = new Set<Session>();
   private guardTimer: unknown;
-  /**
-   * Encoded updates of the current flush, per encoding, keyed by the shared update object: pairs of a
-   * symbol hold the same object, so identity finds the bytes without building a key per delivery. The
-   * value is a flat list of (n, part): pairs with different phases fold different counts into `n`.
-   */
-  private readonly flushCache = new Map<UpdateEncoding<unknown>, Map<QuoteUpdate, unknown[]>>();
+  /** The entries of the frame being built, reused from one frame to the next. */
+  private readonly frame: { bodies: Uint8Array[]; ns: number[]; count: number } = {
+    bodies: [],
+    ns: [],
+    count: 0,
+  };
+  private spareFlushQueue: Session[] = [];
   private readonly hwm: number;
   private readonly slowTimeoutMs: number;
   private readonly guardIntervalMs: number;
@@ -307,9 +328,9 @@ export class EdgeStage {
     options.backplane.onUpdate((symbol, payload) => this.onUpdate(symbol, payload));
   }
 
-  openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession {
+  openSession(sink: SessionSink, options: SessionOptions): FeedSession {
     const limits = effectiveLimits(options.limits, options.entitlements);
-    const session = new Session(this, sink as SessionSink<unknown>, limits, options.entitlements);
+    const session = new Session(this, sink, limits, options.entitlements);
     this.sessions.add(session);
     return session;
   }
@@ -451,6 +472,8 @@ export class EdgeStage {
     let entry = this.entries.get(symbol);
     if (!entry) entry = this.createEntry(symbol);
     const pair = new Pair(session, entry, intervalMs);
+    pair.ticksBase = entry.ticks;
+    pair.updatesBase = entry.updates;
     entry.pairs.add(pair);
     session.pairs.set(symbol, pair);
     this.subscriptionCount++;
@@ -459,9 +482,17 @@ export class EdgeStage {
 
   private removePair(pair: Pair): void {
     pair.active = false;
-    pair.pending = undefined;
     this.wheel.cancel(pair);
     const { entry, session } = pair;
+    if (pair.idle) {
+      pair.idle = false;
+      entry.idleGone++;
+      // A quiet symbol may never wake its idle list: drop the removed pairs once they are the most.
+      if (entry.idleGone > 32 && entry.idleGone * 2 > entry.idle.length) {
+        entry.idle = entry.idle.filter((p) => p.active);
+        entry.idleGone = 0;
+      }
+    }
     session.pairs.delete(entry.symbol);
     entry.pairs.delete(pair);
     this.subscriptionCount--;
@@ -567,10 +598,11 @@ export class EdgeStage {
 
   private snapshot(pair: Pair, now: number): void {
     pair.awaitingSnapshot = false;
-    const q = pair.entry.latest;
+    const entry = pair.entry;
+    const q = entry.latest;
     const { session } = pair;
     if (!q) {
-      if (pair.pending) this.due(pair, now);
+      this.settle(pair, now);
       return;
     }
     if (session.paused) {
@@ -586,11 +618,27 @@ export class EdgeStage {
     }
     pair.lastSentSeq = q.seq;
     pair.lastSentAt = now;
-    if (pair.pending && pair.pending.seq <= q.seq) {
-      pair.pending = undefined;
-      pair.pendingN = 0;
-    }
-    if (pair.pending) this.due(pair, now);
+    pair.ticksBase = entry.ticks;
+    pair.updatesBase = entry.updates;
+    this.settle(pair, now);
+  }
+
+  /**
+   * A pair that is neither queued, scheduled nor waiting for a snapshot or a resume: due if its symbol
+   * has something newer than its last update, else idle until the next one.
+   */
+  private settle(pair: Pair, now: number): void {
+    if (!pair.active || pair.queued || pair.dueSlot >= 0) return;
+    if (pair.awaitingSnapshot || pair.needsSnapshot || pair.session.paused) return;
+    const latest = pair.entry.latest;
+    if (latest !== undefined && latest.seq > pair.lastSentSeq) this.due(pair, now);
+    else this.park(pair);
+  }
+
+  private park(pair: Pair): void {
+    if (pair.idle) return;
+    pair.idle = true;
+    pair.entry.idle.push(pair);
   }
 
   // ---------------------------------------------------------------- the tick path
@@ -611,19 +659,22 @@ export class EdgeStage {
       return;
     }
     entry.latest = update;
+    entry.ticks += update.n;
+    entry.updates++;
     this.counters.updatesIn++;
+    // Only idle pairs need this update to get going: the others take the latest state when they send.
+    const idle = entry.idle;
+    if (idle.length === 0) return;
     const now = this.options.clock.now();
-    for (const pair of entry.pairs) this.offer(pair, update, now);
-  }
-
-  private offer(pair: Pair, update: QuoteUpdate, now: number): void {
-    if (update.seq <= pair.lastSentSeq) return;
-    if (pair.pending) this.counters.conflated++;
-    pair.pending = update;
-    pair.pendingN += update.n;
-    if (pair.awaitingSnapshot || pair.needsSnapshot || pair.queued || pair.dueSlot >= 0) return;
-    if (pair.session.paused) return;
-    this.due(pair, now);
+    for (let i = 0; i < idle.length; i++) {
+      const pair = idle[i]!;
+      if (!pair.active) continue;
+      pair.idle = false;
+      this.settle(pair, now);
+    }
+    // settle() never parks a pair whose symbol has news, so nothing was added to the list meanwhile.
+    idle.length = 0;
+    entry.idleGone = 0;
   }
 
   /** Sends at once when an interval has passed since the last update (leading edge), else schedules. */
@@ -709,7 +760,7 @@ export class EdgeStage {
 
   private readonly onDue = (due: Pair[], now: number): void => {
     for (const pair of due) {
-      if (!pair.active || !pair.pending || pair.awaitingSnapshot || pair.needsSnapshot) continue;
+      if (!pair.active || pair.awaitingSnapshot || pair.needsSnapshot) continue;
       if (pair.session.paused) continue;
       this.enqueue(pair);
     }
@@ -724,68 +775,73 @@ export class EdgeStage {
   private flush(now: number): void {
     const queue = this.flushQueue;
     if (queue.length === 0) return;
-    this.flushQueue = [];
+    // Two queues in turn: a flush never allocates one.
+    this.flushQueue = this.spareFlushQueue;
     this.latencySampleDue = this.onLatencySample !== undefined;
     for (const s of queue) {
       s.inFlushQueue = false;
       this.flushSession(s, now);
     }
-    for (const cache of this.flushCache.values()) cache.clear();
+    queue.length = 0;
+    this.spareFlushQueue = queue;
   }
 
   private flushSession(s: Session, now: number): void {
     const outbox = s.outbox;
-    s.outbox = [];
-    if (s.closed) return;
+    if (s.closed) {
+      outbox.length = 0;
+      return;
+    }
     if (s.sink.bufferedBytes() > this.hwm) {
       for (const p of outbox) p.queued = false;
+      outbox.length = 0;
       this.pause(s, now);
       return;
     }
     const encoding = s.sink.encoding;
-    let cache = this.flushCache.get(encoding);
-    if (!cache) {
-      cache = new Map();
-      this.flushCache.set(encoding, cache);
-    }
-    const parts: unknown[] = [];
+    const index = encoding.index;
+    const frame = this.frame;
+    const { bodies, ns } = frame;
+    let count = 0;
     let firstTs = 0;
-    for (const p of outbox) {
+    for (let i = 0; i < outbox.length; i++) {
+      const p = outbox[i]!;
       p.queued = false;
-      const u = p.pending;
-      if (!p.active || !u || p.awaitingSnapshot || p.needsSnapshot) continue;
-      const n = p.pendingN;
-      p.pending = undefined;
-      p.pendingN = 0;
-      if (u.seq <= p.lastSentSeq) continue;
-      let encoded = cache.get(u);
-      let part: unknown;
-      if (encoded === undefined) {
-        encoded = [];
-        cache.set(u, encoded);
-      } else {
-        for (let i = 0; i < encoded.length; i += 2) {
-          if (encoded[i] === n) {
-            part = encoded[i + 1];
-            break;
-          }
-        }
+      if (!p.active || p.awaitingSnapshot || p.needsSnapshot) continue;
+      const entry = p.entry;
+      const u = entry.latest;
+      if (u === undefined || u.seq <= p.lastSentSeq) {
+        this.park(p);
+        continue;
       }
-      if (part === undefined) {
-        part = encoding.encodeUpdate(n === u.n ? u : { ...u, n });
-        encoded.push(n, part);
+      if (entry.bodiesOf !== u) {
+        entry.bodiesOf = u;
+        entry.bodies.fill(undefined);
+      }
+      let body = entry.bodies[index];
+      if (body === undefined) {
+        body = encoding.encodeBody(u);
+        entry.bodies[index] = body;
         this.counters.encodes++;
       }
-      if (parts.length === 0) firstTs = u.ts;
-      parts.push(part);
+      if (count === 0) firstTs = u.ts;
+      bodies[count] = body;
+      ns[count] = entry.ticks - p.ticksBase;
+      count++;
+      this.counters.conflated += entry.updates - p.updatesBase - 1;
+      p.ticksBase = entry.ticks;
+      p.updatesBase = entry.updates;
       p.lastSentSeq = u.seq;
       p.lastSentAt = p.leading ? now : p.dueAt;
+      this.park(p);
     }
-    if (parts.length === 0) return;
+    outbox.length = 0;
+    if (count === 0) return;
+    frame.count = count;
     try {
-      s.sink.writeTicks(parts);
+      s.sink.writeTicks(frame);
       this.counters.framesSent++;
-      this.counters.updatesSent += parts.length;
+      this.counters.updatesSent += count;
       if (this.latencySampleDue) {
         this.latencySampleDue = false;
         this.onLatencySample?.(now - firstTs);
@@ -844,11 +900,7 @@ export class EdgeStage {
     this.paused.delete(s);
     for (const p of s.pairs.values()) {
       if (p.needsSnapshot) this.snapshot(p, now);
-      else if (p.pending && !p.awaitingSnapshot && !p.queued && p.dueSlot < 0) {
-        if (!p.leading) this.scheduleOnGrid(p, now);
-        else if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
-        else this.scheduleTrailing(p, now);
-      }
+      else this.settle(p, now);
     }
   }
 }
