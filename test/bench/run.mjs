@@ -916,7 +916,15 @@ async function loadPhase(def, server, noClientCpuPercent) {
 // ---- main --------------------------------------------------------------------------------------------
 
 async function main() {
-  const chosen = SERVERS.filter((s) => (opts.only ? opts.only.includes(s.name) : (s.enabled?.() ?? true)));
+  // `--only` also sets the order, so that before/after runs can alternate which goes first.
+  const chosen = opts.only
+    ? opts.only.map((name) => {
+        const def = SERVERS.find((s) => s.name === name);
+        if (!def)
+          throw new Error(`--only: unknown server ${name} (${SERVERS.map((s) => s.name).join(', ')})`);
+        return def;
+      })
+    : SERVERS.filter((s) => s.enabled?.() ?? true);
   log(
     `${opts.mode} mode: ${opts.clients} clients × ${opts.perClient}/${opts.symbols} symbols at ${opts.hz} Hz, ${opts.rate} ticks/s, ${opts.seconds} s windows, idle ${[...opts.idle, ...opts.idleTickhubExtra].join('/')}; servers: ${chosen.map((s) => s.name).join(', ')}`,
   );
