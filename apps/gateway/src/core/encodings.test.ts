@@ -40,4 +40,20 @@ describe('ticks frames from shared bodies', () => {
     const parsed = JSON.parse(frame.toString('utf8')) as { updates: QuoteUpdate[] };
     expect(parsed.updates.map((u) => u.n)).toEqual([4, 9]);
   });
+
+  it('never lets a later frame overwrite an earlier one, whatever their sizes', () => {
+    const bodies = updates.map((u) => jsonUpdateEncoding.encodeBody(u));
+    const frames: Array<[Buffer, string]> = [];
+    for (let i = 0; i < 400; i++) {
+      const count = 1 + ((i * 37) % 120);
+      const list = {
+        bodies: Array.from({ length: count }, (_, k) => bodies[k % bodies.length]!),
+        ns: Array.from({ length: count }, (_, k) => i + k),
+        count,
+      };
+      const frame = frameTicks(jsonUpdateEncoding, list, 10);
+      frames.push([frame, frame.toString('latin1')]);
+    }
+    for (const [frame, text] of frames) expect(frame.toString('latin1')).toBe(text);
+  });
 });
