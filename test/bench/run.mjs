@@ -65,8 +65,20 @@ const PRESETS = {
  * it still override single values.
  */
 const WORKLOADS = {
-  // The default sizes of the published table: few symbols per connection, at 10 Hz.
-  small: { clients: 200, symbols: 100, perClient: 10, hz: 10, rate: 5000, seconds: 10, warmup: 3 },
+  // The sizes of the earlier rounds' table: few symbols per connection, at 10 Hz.
+  small: {
+    clients: 200,
+    symbols: 100,
+    perClient: 10,
+    hz: 10,
+    rate: 5000,
+    seconds: 10,
+    warmup: 3,
+    settleSeconds: 3,
+    idleCpuSeconds: 2,
+    idle: [],
+    idleTickhubExtra: [],
+  },
   // A trading dashboard: a watchlist of 40 symbols per connection at 4 Hz, a busier market.
   dashboard: {
     clients: 500,
