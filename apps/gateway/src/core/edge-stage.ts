@@ -12,6 +12,7 @@ import {
 import type { Clock } from './clock';
 import { ENCODING_COUNT, type UpdateEncoding } from './encodings';
 import { type Entitlements, symbolMatcher } from './entitlements';
+import { Stack } from './stack';
 import { TimerWheel, type WheelEntry } from './timer-wheel';
 
 // ------------------------------------------------------------------ the session API (transport-neutral)
@@ -95,7 +96,7 @@ class SymbolEntry {
   bodiesOf: QuoteUpdate | undefined = undefined;
   readonly bodies: Array<Uint8Array | undefined> = new Array(ENCODING_COUNT).fill(undefined);
   /** Pairs with nothing to send and no timer: the next update wakes them. */
-  idle: Pair[] = [];
+  readonly idle = new Stack<Pair>();
   /** Pairs in `idle` that were removed since (skipped, and compacted away past a bound). */
   idleGone = 0;
   readonly pairs = new Set<Pair>();
@@ -168,7 +169,7 @@ class Session implements FeedSession {
    * they pass): a trailing edge due a little before one of them waits for it and shares its frame.
    */
   upcomingSlots: number[] = [];
-  outbox: Pair[] = [];
+  readonly outbox = new Stack<Pair>();
   inFlushQueue = false;
   paused = false;
   overSince = 0;
@@ -281,7 +282,7 @@ export class EdgeStage {
   private readonly entries = new Map<string, SymbolEntry>();
   private readonly sessions = new Set<Session>();
   private readonly wheel: TimerWheel<Pair>;
-  private flushQueue: Session[] = [];
+  private flushQueue = new Stack<Session>();
   private flushScheduled = false;
   private readonly paused = new Set<Session>();
   private guardTimer: unknown;
@@ -291,7 +292,7 @@ export class EdgeStage {
     ns: [],
     count: 0,
   };
-  private spareFlushQueue: Session[] = [];
+  private spareFlushQueue = new Stack<Session>();
   private readonly hwm: number;
   private readonly slowTimeoutMs: number;
   private readonly guardIntervalMs: number;
@@ -488,8 +489,8 @@ export class EdgeStage {
       pair.idle = false;
       entry.idleGone++;
       // A quiet symbol may never wake its idle list: drop the removed pairs once they are the most.
-      if (entry.idleGone > 32 && entry.idleGone * 2 > entry.idle.length) {
-        entry.idle = entry.idle.filter((p) => p.active);
+      if (entry.idleGone > 32 && entry.idleGone * 2 > entry.idle.size) {
+        entry.idle.retain((p) => p.active);
         entry.idleGone = 0;
       }
     }
@@ -664,16 +665,16 @@ export class EdgeStage {
     this.counters.updatesIn++;
     // Only idle pairs need this update to get going: the others take the latest state when they send.
     const idle = entry.idle;
-    if (idle.length === 0) return;
+    if (idle.size === 0) return;
     const now = this.options.clock.now();
-    for (let i = 0; i < idle.length; i++) {
-      const pair = idle[i]!;
+    for (let i = 0; i < idle.size; i++) {
+      const pair = idle.at(i);
       if (!pair.active) continue;
       pair.idle = false;
       this.settle(pair, now);
     }
     // settle() never parks a pair whose symbol has news, so nothing was added to the list meanwhile.
-    idle.length = 0;
+    idle.clear();
     entry.idleGone = 0;
   }
 
@@ -758,8 +759,9 @@ export class EdgeStage {
     this.options.clock.defer(this.flushAll);
   }
 
-  private readonly onDue = (due: Pair[], now: number): void => {
-    for (const pair of due) {
+  private readonly onDue = (due: Stack<Pair>, now: number): void => {
+    for (let i = 0; i < due.size; i++) {
+      const pair = due.at(i);
       if (!pair.active || pair.awaitingSnapshot || pair.needsSnapshot) continue;
       if (pair.session.paused) continue;
       this.enqueue(pair);
@@ -774,27 +776,28 @@ export class EdgeStage {
 
   private flush(now: number): void {
     const queue = this.flushQueue;
-    if (queue.length === 0) return;
-    // Two queues in turn: a flush never allocates one.
+    if (queue.size === 0) return;
+    // Two queues in turn: sessions queued while this one is flushed go to the next flush.
     this.flushQueue = this.spareFlushQueue;
     this.latencySampleDue = this.onLatencySample !== undefined;
-    for (const s of queue) {
+    for (let i = 0; i < queue.size; i++) {
+      const s = queue.at(i);
       s.inFlushQueue = false;
       this.flushSession(s, now);
     }
-    queue.length = 0;
+    queue.clear();
     this.spareFlushQueue = queue;
   }
 
   private flushSession(s: Session, now: number): void {
     const outbox = s.outbox;
     if (s.closed) {
-      outbox.length = 0;
+      outbox.clear();
       return;
     }
     if (s.sink.bufferedBytes() > this.hwm) {
-      for (const p of outbox) p.queued = false;
-      outbox.length = 0;
+      for (let i = 0; i < outbox.size; i++) outbox.at(i).queued = false;
+      outbox.clear();
       this.pause(s, now);
       return;
     }
@@ -804,8 +807,8 @@ export class EdgeStage {
     const { bodies, ns } = frame;
     let count = 0;
     let firstTs = 0;
-    for (let i = 0; i < outbox.length; i++) {
-      const p = outbox[i]!;
+    for (let i = 0; i < outbox.size; i++) {
+      const p = outbox.at(i);
       p.queued = false;
       if (!p.active || p.awaitingSnapshot || p.needsSnapshot) continue;
       const entry = p.entry;
@@ -835,7 +838,7 @@ export class EdgeStage {
       p.lastSentAt = p.leading ? now : p.dueAt;
       this.park(p);
     }
-    outbox.length = 0;
+    outbox.clear();
     if (count === 0) return;
     frame.count = count;
     try {

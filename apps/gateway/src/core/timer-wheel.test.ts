@@ -6,7 +6,7 @@ describe('TimerWheel', () => {
     const clock = new ManualClock(0);
     const fired: Array<[string, number]> = [];
     const wheel = new TimerWheel<{ dueSlot: number; name: string }>(clock, 5, (due, now) => {
-      for (const e of due) fired.push([e.name, now]);
+      for (let i = 0; i < due.size; i++) fired.push([due.at(i).name, now]);
     });
     const a = { dueSlot: -1, name: 'a' };
     const b = { dueSlot: -1, name: 'b' };
@@ -30,7 +30,7 @@ describe('TimerWheel', () => {
     const clock = new ManualClock(0);
     const fired: number[] = [];
     const wheel = new TimerWheel<{ dueSlot: number; id: number }>(clock, 5, (due) => {
-      for (const e of due) fired.push(e.id);
+      for (let i = 0; i < due.size; i++) fired.push(due.at(i).id);
     });
     expect(wheel.firedSlot()).toBe(Number.NEGATIVE_INFINITY);
     const order = [37, 3, 90, 12, 12, 55, 1, 78, 23, 64, 8, 41];

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock';
+import { Stack } from './stack';
 
 /** Something a TimerWheel can hold: it records the slot it is due in (-1 when not scheduled). */
 export interface WheelEntry {
@@ -12,7 +13,10 @@ export interface WheelEntry {
  * (an entry is live in a bucket only while its `dueSlot` equals that slot).
  */
 export class TimerWheel<T extends WheelEntry> {
-  private readonly buckets = new Map<number, T[]>();
+  private readonly buckets = new Map<number, Stack<T>>();
+  /** Emptied buckets, kept with their storage for the next slots (a few: slots come and go in turn). */
+  private readonly spare: Stack<T>[] = [];
+  private readonly due = new Stack<T>();
   /** The slots that have a bucket, as a binary min-heap: firing finds the due ones without a scan. */
   private readonly slots: number[] = [];
   private timer: TimerHandle | undefined;
@@ -23,8 +27,8 @@ export class TimerWheel<T extends WheelEntry> {
   constructor(
     private readonly clock: Clock,
     private readonly slotMs: number,
-    /** Receives the entries due at one moment, in slot order. */
-    private readonly onDue: (entries: T[], now: number) => void,
+    /** Receives the entries due at one moment, in slot order (a list reused after the call). */
+    private readonly onDue: (entries: Stack<T>, now: number) => void,
   ) {
     if (!(slotMs > 0)) throw new RangeError('slotMs must be positive');
   }
@@ -59,7 +63,7 @@ export class TimerWheel<T extends WheelEntry> {
     entry.dueSlot = slot;
     let bucket = this.buckets.get(slot);
     if (!bucket) {
-      bucket = [];
+      bucket = this.spare.pop() ?? new Stack<T>();
       this.buckets.set(slot, bucket);
       heapPush(this.slots, slot);
     }
@@ -83,7 +87,9 @@ export class TimerWheel<T extends WheelEntry> {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
-    for (const bucket of this.buckets.values()) for (const e of bucket) e.dueSlot = -1;
+    for (const bucket of this.buckets.values()) {
+      for (let i = 0; i < bucket.size; i++) bucket.at(i).dueSlot = -1;
+    }
     this.buckets.clear();
     this.slots.length = 0;
     this.live = 0;
@@ -103,23 +109,34 @@ export class TimerWheel<T extends WheelEntry> {
     const current = Math.floor(now / this.slotMs);
     if (current > this.fired) this.fired = current;
     const slots = this.slots;
-    const due: T[] = [];
+    const due = this.due;
     while (slots.length > 0 && slots[0]! <= current) {
       const slot = heapPop(slots);
       const bucket = this.buckets.get(slot)!;
       this.buckets.delete(slot);
-      for (const entry of bucket) {
+      for (let i = 0; i < bucket.size; i++) {
+        const entry = bucket.at(i);
         if (entry.dueSlot !== slot) continue;
         entry.dueSlot = -1;
         this.live--;
         due.push(entry);
       }
+      bucket.clear();
+      if (this.spare.length < MAX_SPARE_BUCKETS) this.spare.push(bucket);
     }
     // Entries scheduled from inside onDue re-arm the timer themselves.
     if (slots.length > 0) this.arm(slots[0]!);
-    if (due.length > 0) this.onDue(due, now);
+    if (due.size === 0) return;
+    try {
+      this.onDue(due, now);
+    } finally {
+      due.clear();
+    }
   };
 }
+
+/** Buckets kept for reuse: about as many as slots are scheduled ahead at once (a second of 5 ms slots). */
+const MAX_SPARE_BUCKETS = 256;
 
 function heapPush(heap: number[], value: number): void {
   let i = heap.length;
