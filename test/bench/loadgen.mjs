@@ -58,7 +58,7 @@ function onTextFrame(text, slow) {
   }
 }
 
-function openWs(url, localAddress, symbols, hz, subscribeKind) {
+function openWs(url, localAddress, symbols, hz, subscribeKind, extra) {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
     const client = {
@@ -85,7 +85,7 @@ function openWs(url, localAddress, symbols, hz, subscribeKind) {
       if (symbols.length > 0) {
         const msg =
           subscribeKind === 'tickhub'
-            ? { type: 'subscribe', symbols, maxHz: hz }
+            ? { type: 'subscribe', symbols, maxHz: hz, ...extra }
             : { type: 'subscribe', symbols };
         if (process.env.BENCH_DEBUG) console.error(JSON.stringify(msg));
         ws.send(JSON.stringify(msg));
@@ -135,6 +135,8 @@ function openSocketIo(url, localAddress, symbols) {
 
 async function connect(cmd) {
   const { kind, url, count, firstIndex, symbols, perClient, hz, localAddresses, concurrency } = cmd;
+  // Fields a server variant adds to each subscribe (e.g. `leading`).
+  const extra = cmd.subscribe ?? {};
   sampleEvery = cmd.sampleEvery ?? sampleEvery;
   let failed = 0;
   const before = clients.length;
@@ -147,7 +149,7 @@ async function connect(cmd) {
     const p =
       kind === 'socketio'
         ? openSocketIo(url, localAddress, mine)
-        : openWs(url, localAddress, mine, hz, kind === 'tickhub' ? 'tickhub' : 'peer');
+        : openWs(url, localAddress, mine, hz, kind === 'tickhub' ? 'tickhub' : 'peer', extra);
     pending.push(
       p.then((c) => {
         if (c) {

@@ -95,7 +95,90 @@ export function evaluateTargets(report) {
   return targets;
 }
 
-function markdown(report, targets, jsonPath, svgName) {
+// ---- headline: one small table per named workload --------------------------------------------------
+
+const cpmOf = (r) => r?.load?.steady?.cpuSecondsPerMillionUpdates ?? null;
+const p99Of = (r) => r?.load?.steady?.latency?.p99Ms ?? null;
+const perFrameOf = (r) => {
+  const s = r?.load?.steady;
+  return s && s.frames > 0 ? s.updates / s.frames : null;
+};
+
+/**
+ * Targets per named workload (reported, never asserted): each is checked for every tickhub row of the
+ * run (the default subscribe, `leading: false`), against the peers of the same run.
+ */
+export const WORKLOAD_TARGETS = {
+  small: [
+    {
+      name: 'CPU per delivered update ≤ 0.9× Socket.IO',
+      value: (r, by) => ratio(cpmOf(r), cpmOf(by.socketio)),
+      max: 0.9,
+      unit: '×',
+    },
+  ],
+  dashboard: [
+    {
+      name: 'CPU per delivered update ≤ 0.25× Socket.IO',
+      value: (r, by) => ratio(cpmOf(r), cpmOf(by.socketio)),
+      max: 0.25,
+      unit: '×',
+    },
+    {
+      name: 'CPU per delivered update ≤ 0.5× the pre-framed floor',
+      value: (r, by) => ratio(cpmOf(r), cpmOf(by.preframed)),
+      max: 0.5,
+      unit: '×',
+    },
+    { name: 'p99 ≤ 270 ms', value: (r) => p99Of(r), max: 270, unit: ' ms' },
+    { name: 'updates per frame ≥ 20', value: (r) => perFrameOf(r), min: 20, unit: '' },
+  ],
+};
+
+const TICKHUB_ROWS = ['tickhub', 'tickhub-aligned'];
+
+/** The headline of one run: five columns per server, then its workload's targets. */
+export function headline(report) {
+  const { results, workload: w } = report;
+  const by = Object.fromEntries(results.map((r) => [r.name, r]));
+  const sio = cpmOf(by.socketio);
+  const lines = [];
+  lines.push(
+    `**${report.workloadName}**: ${w.clients} clients × ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz, ${w.ticksPerSec} ticks/s; run \`${report.runId}\`, \`${report.command}\`.`,
+    '',
+    '| server | delivered updates/s | CPU-s per 1M updates (× Socket.IO) | p99 ms | updates per frame |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of results) {
+    if (r.error) continue;
+    const s = r.load?.steady;
+    const x = ratio(cpmOf(r), sio);
+    lines.push(
+      `| ${r.label} | ${s?.updatesPerSec ?? '—'} | ${fmt(cpmOf(r))}${x === null ? '' : ` (${fmt(x)}×)`} | ${fmt(p99Of(r), 0)} | ${fmt(perFrameOf(r), 1)} |`,
+    );
+  }
+  const targets = WORKLOAD_TARGETS[report.workloadName] ?? [];
+  const rows = TICKHUB_ROWS.filter((name) => by[name] && !by[name].error);
+  if (targets.length && rows.length) {
+    lines.push(
+      '',
+      `| target (${report.workloadName}) | ${rows.map((n) => by[n].label).join(' | ')} |`,
+      `| --- |${rows.map(() => ' --- |').join('')}`,
+    );
+    for (const t of targets) {
+      const cells = rows.map((n) => {
+        const v = t.value(by[n], by);
+        if (v === null) return '—';
+        const met = t.max !== undefined ? v <= t.max : v >= t.min;
+        return `${fmt(v)}${t.unit}: ${met ? 'met' : 'not met'}`;
+      });
+      lines.push(`| ${t.name} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
+function markdown(report, targets, jsonPath, svgName, workloadRuns = []) {
   const { results, workload: w, machine: m } = report;
   const th = results.find((r) => r.name === 'tickhub');
   const level = commonIdleLevel(results);
@@ -112,16 +195,29 @@ function markdown(report, targets, jsonPath, svgName) {
     "the server process's own `utime + stime` from `/proc/<pid>/stat` over the measured window.",
     '',
   );
+  if (workloadRuns.length) {
+    lines.push(
+      '## Headline',
+      '',
+      'The latest run of each named workload (`--workload`), with the targets of this round (reported,',
+      'never asserted). Each table comes from one run of the harness, every server of it measured one',
+      'after another on the same machine; "updates per frame" is what the clients counted. The wide',
+      'table of the latest run (whichever workload it was) follows under Results.',
+      '',
+    );
+    for (const run of workloadRuns) lines.push(...headline(run), '');
+  }
+  lines.push('## Results', '');
   lines.push(`Run \`${report.runId}\` (${report.date}), **${report.mode}** mode: \`${report.command}\`.`, '');
   lines.push(
     `Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, ${m.platform}; ${m.loadGenerators} load-generator processes; ${m.note}.`,
     '',
   );
   lines.push(
-    `Workload: ${w.clients} clients, each subscribed to ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz; ${w.ticksPerSec} source ticks/s (Zipf activity over the symbols); ${w.windowSeconds} s measured after ${w.warmupSeconds} s warm-up; idle connections at ${[...w.idleLevels].join(', ')}${w.idleTickhubExtra?.length ? ` (tickhub also ${w.idleTickhubExtra.map(extraText).join(', ')})` : ''}; slow clients: ${w.slowClients}.`,
+    `Workload: ${w.clients} clients, each subscribed to ${w.symbolsPerClient} of ${w.symbols} symbols at ${w.maxHz} Hz; ${w.ticksPerSec} source ticks/s (Zipf activity over the symbols); ${w.windowSeconds} s measured after ${w.warmupSeconds} s warm-up; idle connections at ${w.idleLevels.length ? [...w.idleLevels].join(', ') : 'none (no idle step)'}${w.idleTickhubExtra?.length ? ` (tickhub also ${w.idleTickhubExtra.map(extraText).join(', ')})` : ''}; slow clients: ${w.slowClients}.`,
     '',
   );
-  lines.push('## Results', '');
+
   lines.push(
     `| server | updates/s | server CPU (no clients) | CPU-s per 1M updates | × tickhub | net of no-client CPU | × tickhub | p50 ms | p99 ms | p99.9 ms | × tickhub p99 | RSS KiB / idle conn @${level ?? '—'} | × tickhub | heap KiB / idle conn | p99 with 10% slow | Δ p99 |`,
   );
@@ -178,7 +274,7 @@ function markdown(report, targets, jsonPath, svgName) {
   lines.push(
     '## How it is measured',
     '',
-    "- **Servers.** Each runs as its own process, started fresh: tickhub's gateway (`apps/gateway/dist/main.js`, embedded mode; with Kafka and Redis too when `KAFKA_BROKERS` is set, the ingester then being the tick source), and `test/bench/peer-server.mjs` as Socket.IO (rooms per symbol, `@socket.io/redis-adapter` on `REDIS_URL`), as a naive ws server (each update to each subscriber as its own frame, serialized per send) and as a pre-framed ws server (each update serialized and framed once, the same bytes written to every subscriber). The peers throttle the simple way: the latest quote per symbol, flushed every 1/maxHz; tickhub throttles per (connection, symbol) with leading and trailing edge and batches per connection.",
+    '- **Servers.** Each runs as its own process, started fresh: tickhub\'s gateway (`apps/gateway/dist/main.js`, embedded mode; with Kafka and Redis too when `KAFKA_BROKERS` is set, the ingester then being the tick source), and `test/bench/peer-server.mjs` as Socket.IO (rooms per symbol, `@socket.io/redis-adapter` on `REDIS_URL`), as a naive ws server (each update to each subscriber as its own frame, serialized per send) and as a pre-framed ws server (each update serialized and framed once, the same bytes written to every subscriber). The peers throttle the simple way: the latest quote per symbol, flushed every 1/maxHz; tickhub throttles per (connection, symbol) with leading and trailing edge and batches per connection. The row "leading: false" is the same gateway, its clients subscribing with `"leading": false` (one clock per connection and rate, docs/protocol.md); the row "baseline build" is another build of the gateway (`--baseline-main`), measured in the same run for a before/after comparison.',
     '- **Clients.** WebSocket (or Socket.IO, websocket transport) clients from separate load-generator processes, spread over source addresses 127.0.0.2–127.0.0.9. They count updates without parsing and parse one frame in four to record latency.',
     "- **Delivered updates/s**: symbol updates received by all clients over the window. **CPU**: the server process's `utime + stime` over the window, per million delivered updates. It includes the simulated market, which every server runs the same way (in the Kafka variant the ingester is a separate process and not counted).",
     `- **Net CPU** subtracts the CPU the same server process used with no client connected (the simulated market, timers, metrics), measured over ${w.idleCpuSeconds ?? 1.5} s starting ${w.settleSeconds ?? 0} s after the server listens (so that the tail of start-up, JIT and the GC of start-up garbage, is left out); it isolates the cost of fan-out at small loads, where that fixed cost dominates.`,
@@ -199,9 +295,13 @@ function markdown(report, targets, jsonPath, svgName) {
     '# run.mjs alone measures the builds in apps/*/dist as they are: `npm run build` first',
     'node test/bench/run.mjs --quick --clients 200 --symbols 50 --per-client 10 --hz 10 --seconds 10 --idle 1000',
     'node test/bench/run.mjs --quick --idle 1000 --idle-tickhub-extra max --only tickhub   # the fd-limit step alone',
+    '# a named workload (small: 200 clients × 10 of 100 symbols at 10 Hz; dashboard: 500 × 40 of 200 at 4 Hz),',
+    '# with another build measured in the same run; --only also sets the order of the servers',
+    'node test/bench/run.mjs --quick --workload dashboard --baseline-main /tmp/before/apps/gateway/dist/main.js \\',
+    '  --only tickhub-base,tickhub,tickhub-aligned,socketio,naive,preframed',
     '```',
     '',
-    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), the servers' logs in \`bench-results/<timestamp>/\`, this page, \`${svgName}\` and \`benchmarks.json\` (the same figures as the JSON file, next to this page).`,
+    `Each run writes \`bench-results/bench-<timestamp>.json\` (all figures, this run: \`${jsonPath}\`), the servers' logs in \`bench-results/<timestamp>/\`, this page, \`${svgName}\` and \`benchmarks.json\` (the same figures as the JSON file, next to this page); a run of a named workload also writes \`benchmarks-<workload>.json\`, from which the headline tables are made.`,
     '',
   );
   return lines.join('\n');
@@ -292,8 +392,19 @@ export function writeReports(report, { outDir, docsDir }) {
   const svgPath = join(docsDir, 'benchmarks.svg');
   // The published table's figures in full, next to it (bench-results/ is not kept in the repository).
   writeFileSync(join(docsDir, 'benchmarks.json'), `${JSON.stringify(full, null, 2)}\n`);
+  // A named workload's latest run is kept too, so that the page heads with every workload's.
+  if (report.workloadName) {
+    writeFileSync(
+      join(docsDir, `benchmarks-${report.workloadName}.json`),
+      `${JSON.stringify(full, null, 2)}\n`,
+    );
+  }
+  const workloadRuns = Object.keys(WORKLOAD_TARGETS)
+    .map((name) => join(docsDir, `benchmarks-${name}.json`))
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')));
   writeFileSync(svgPath, svg(full));
-  let page = markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg');
+  let page = markdown(full, targets, relative(process.cwd(), jsonPath), 'benchmarks.svg', workloadRuns);
   if (existsSync(mdPath)) {
     const kept = handWrittenSections(readFileSync(mdPath, 'utf8'), page);
     if (kept.length) page = `${page.trimEnd()}\n\n${kept.join('\n\n')}\n`;

@@ -1,8 +1,11 @@
 // Side-by-side benchmark: tickhub's gateway against Socket.IO and two plain ws servers, same workload.
 // Usage: node test/bench/run.mjs [--quick|--full] [--clients N] [--symbols S] [--per-client K] [--hz H]
 //          [--rate R] [--seconds T] [--idle 1000,10000] [--idle-tickhub-extra max|N,...] [--workers W]
-//          [--out-dir DIR] [--docs-dir DIR] [--only tickhub,socketio,naive,preframed,tickhub-kafka]
-//          [--gateway-main PATH]   (another build's apps/gateway/dist/main.js, e.g. for a before/after run)
+//          [--out-dir DIR] [--docs-dir DIR]
+//          [--only tickhub,tickhub-aligned,tickhub-base,socketio,naive,preframed,tickhub-kafka]
+//          [--workload small|dashboard]   (a named workload: clients, symbols, rates, windows)
+//          [--gateway-main PATH]   (another build's apps/gateway/dist/main.js, measured instead of this one)
+//          [--baseline-main PATH]  (another build measured too, in the same run, as `tickhub-base`)
 // Writes bench-results/bench-<run>.json, each server's output to bench-results/<run>/<server>.log,
 // docs/benchmarks.md and docs/benchmarks.svg.
 // A measurement, not a test: nothing here asserts a speed.
@@ -57,10 +60,46 @@ const PRESETS = {
   },
 };
 
+/**
+ * Named workloads (`--workload`): the sizes of a run, on top of the mode's phases. Flags given after
+ * it still override single values.
+ */
+const WORKLOADS = {
+  // The sizes of the earlier rounds' table: few symbols per connection, at 10 Hz.
+  small: {
+    clients: 200,
+    symbols: 100,
+    perClient: 10,
+    hz: 10,
+    rate: 5000,
+    seconds: 10,
+    warmup: 3,
+    settleSeconds: 3,
+    idleCpuSeconds: 2,
+    idle: [],
+    idleTickhubExtra: [],
+  },
+  // A trading dashboard: a watchlist of 40 symbols per connection at 4 Hz, a busier market.
+  dashboard: {
+    clients: 500,
+    symbols: 200,
+    perClient: 40,
+    hz: 4,
+    rate: 10000,
+    seconds: 10,
+    warmup: 3,
+    settleSeconds: 3,
+    idleCpuSeconds: 2,
+    idle: [],
+    idleTickhubExtra: [],
+  },
+};
+
 function parseArgs(argv) {
   const mode = argv.includes('--full') ? 'full' : 'quick';
   const o = { mode, ...PRESETS[mode], outDir: join(root, 'bench-results'), docsDir: join(root, 'docs') };
   o.only = undefined;
+  o.workload = undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -71,7 +110,13 @@ function parseArgs(argv) {
       return n;
     };
     if (a === '--quick' || a === '--full') continue;
-    else if (a === '--clients') o.clients = num();
+    else if (a === '--workload') {
+      if (!Object.hasOwn(WORKLOADS, v))
+        throw new Error(`--workload takes ${Object.keys(WORKLOADS).join('|')}`);
+      Object.assign(o, WORKLOADS[v]);
+      o.workload = v;
+      i++;
+    } else if (a === '--clients') o.clients = num();
     else if (a === '--symbols') o.symbols = num();
     else if (a === '--per-client') o.perClient = num();
     else if (a === '--hz') o.hz = num();
@@ -107,6 +152,9 @@ function parseArgs(argv) {
       i++;
     } else if (a === '--gateway-main') {
       o.gatewayMain = resolve(v);
+      i++;
+    } else if (a === '--baseline-main') {
+      o.baselineMain = resolve(v);
       i++;
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -336,6 +384,7 @@ async function connectClients(server, count, perClient, pool = workers.slice(0, 
       return w.call({
         op: 'connect',
         kind: server.kind,
+        subscribe: server.subscribe,
         url: server.url,
         count: n,
         firstIndex: wi * per,
@@ -417,30 +466,62 @@ function gatewayEnv(extra) {
   return env;
 }
 
+/** The embedded gateway of `main` (a build's apps/gateway/dist/main.js). */
+async function startEmbeddedGateway(main, logName, notes) {
+  const env = gatewayEnv({});
+  const p = startNode(
+    main,
+    { ...env, KAFKA_BROKERS: '', REDIS_URL: '' },
+    /"msg":"listening"[^\n]*"port":(\d+)/,
+    60_000,
+    logName,
+  );
+  const port = Number((await p.ready)[1]);
+  return {
+    child: p.child,
+    gcNow: p.gcNow,
+    url: `ws://127.0.0.1:${port}/ws`,
+    heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
+    sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
+    sourceTicks: () => sourceTickCounts(port),
+    notes,
+  };
+}
+
+const EMBEDDED_NOTES = 'tick source: in-process simulator; backplane: in-memory';
+
 const SERVERS = [
   {
     name: 'tickhub',
     label: 'tickhub gateway (embedded)',
     kind: 'tickhub',
-    async start() {
-      const env = gatewayEnv({});
-      const p = startNode(
+    start: () => startEmbeddedGateway(gatewayMain, 'tickhub', EMBEDDED_NOTES),
+  },
+  {
+    // The same gateway; its clients subscribe with `"leading": false` (one frame per interval).
+    name: 'tickhub-aligned',
+    label: 'tickhub gateway (embedded), leading: false',
+    kind: 'tickhub',
+    subscribe: { leading: false },
+    start: () =>
+      startEmbeddedGateway(
         gatewayMain,
-        { ...env, KAFKA_BROKERS: '', REDIS_URL: '' },
-        /"msg":"listening"[^\n]*"port":(\d+)/,
-        60_000,
-        'tickhub',
+        'tickhub-aligned',
+        `${EMBEDDED_NOTES}; clients subscribe with "leading": false`,
+      ),
+  },
+  {
+    name: 'tickhub-base',
+    label: 'tickhub gateway (embedded), baseline build',
+    kind: 'tickhub',
+    enabled: () => Boolean(opts.baselineMain),
+    start: () => {
+      if (!opts.baselineMain) throw new Error('tickhub-base needs --baseline-main PATH');
+      return startEmbeddedGateway(
+        opts.baselineMain,
+        'tickhub-base',
+        `${EMBEDDED_NOTES}; ${opts.baselineMain}`,
       );
-      const port = Number((await p.ready)[1]);
-      return {
-        child: p.child,
-        gcNow: p.gcNow,
-        url: `ws://127.0.0.1:${port}/ws`,
-        heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
-        sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
-        sourceTicks: () => sourceTickCounts(port),
-        notes: 'tick source: in-process simulator; backplane: in-memory',
-      };
     },
   },
   {
@@ -847,7 +928,15 @@ async function loadPhase(def, server, noClientCpuPercent) {
 // ---- main --------------------------------------------------------------------------------------------
 
 async function main() {
-  const chosen = SERVERS.filter((s) => (opts.only ? opts.only.includes(s.name) : (s.enabled?.() ?? true)));
+  // `--only` also sets the order, so that before/after runs can alternate which goes first.
+  const chosen = opts.only
+    ? opts.only.map((name) => {
+        const def = SERVERS.find((s) => s.name === name);
+        if (!def)
+          throw new Error(`--only: unknown server ${name} (${SERVERS.map((s) => s.name).join(', ')})`);
+        return def;
+      })
+    : SERVERS.filter((s) => s.enabled?.() ?? true);
   log(
     `${opts.mode} mode: ${opts.clients} clients × ${opts.perClient}/${opts.symbols} symbols at ${opts.hz} Hz, ${opts.rate} ticks/s, ${opts.seconds} s windows, idle ${[...opts.idle, ...opts.idleTickhubExtra].join('/')}; servers: ${chosen.map((s) => s.name).join(', ')}`,
   );
@@ -860,6 +949,7 @@ async function main() {
     try {
       server = await def.start();
       server.kind = def.kind;
+      server.subscribe = def.subscribe;
       server.phase = 'idle connections';
       stopWatch = watchSourceFlow(def, server);
       entry.notes = server.notes;
@@ -890,6 +980,7 @@ async function main() {
     runId,
     date: new Date().toISOString(),
     mode: opts.mode,
+    workloadName: opts.workload ?? null,
     command: `node test/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     machine: {
       cores: cpuList.length,

@@ -90,6 +90,8 @@ export class Dashboard {
       url: this.endpoints.wsUrl,
       ...(this.endpoints.token ? { token: this.endpoints.token } : {}),
       maxHz: this.settings.maxHz,
+      // A watchlist repaints together: its symbols arrive in one frame per interval (docs/protocol.md).
+      leading: false,
       // Frequent keep-alive pings keep the round-trip time in the status bar current.
       pingIntervalMs: PING_EVERY_MS,
     });

@@ -56,6 +56,8 @@ export interface RedisBackplaneStats {
 
 /** A write batch holds at most this many publishes; a larger burst is split into several pipelines. */
 const MAX_BATCH = 1_000;
+/** Channel names remembered for publishing; past it the memory starts afresh (a universe is smaller). */
+const MAX_CACHED_CHANNELS = 100_000;
 /** SUBSCRIBE and HMGET take at most this many arguments per command. */
 const CHUNK = 500;
 const RETRY_MAX_DELAY_MS = 1_000;
@@ -96,6 +98,8 @@ export class RedisBackplane implements Backplane {
   private readonly interestCounts = new Map<string, number>();
   private readonly subscribing = new Map<string, Promise<void>>();
   private readonly symbolByChannel = new Map<string, string>();
+  /** The update channel of each symbol published, so that a publish builds no string. */
+  private readonly channelBySymbol = new Map<string, string>();
   private readonly topicHandlers = new Map<string, ClusterMessageHandler[]>();
   private readonly topicByChannel = new Map<string, string>();
 
@@ -274,7 +278,13 @@ export class RedisBackplane implements Backplane {
       this.counters.droppedPublishes++;
       return;
     }
-    this.enqueue(this.updateChannel(symbol), toBuffer(payload));
+    let channel = this.channelBySymbol.get(symbol);
+    if (channel === undefined) {
+      if (this.channelBySymbol.size >= MAX_CACHED_CHANNELS) this.channelBySymbol.clear();
+      channel = this.updateChannel(symbol);
+      this.channelBySymbol.set(symbol, channel);
+    }
+    this.enqueue(channel, toBuffer(payload));
   }
 
   onUpdate(handler: SymbolUpdateHandler): void {

@@ -39,6 +39,7 @@ type Frame = {
   id: string;
   symbols?: string[];
   maxHz?: number;
+  leading?: boolean;
 };
 
 interface Request {
@@ -163,6 +164,8 @@ export class FeedImpl implements Feed, SubscriptionHost {
     }
     if (options.maxHz !== undefined && !(options.maxHz > 0))
       throw new TypeError('options.maxHz must be positive');
+    if (options.leading !== undefined && typeof options.leading !== 'boolean')
+      throw new TypeError('options.leading must be true or false');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10000;
     this.initialDelayMs = options.reconnect?.initialDelayMs ?? 500;
     this.maxDelayMs = options.reconnect?.maxDelayMs ?? 30000;
@@ -312,6 +315,7 @@ export class FeedImpl implements Feed, SubscriptionHost {
       const frame: Frame = { type: 'subscribe', id: this.newId(), symbols: part };
       const hz = this.clampHz(maxHz);
       if (hz !== undefined) frame.maxHz = hz;
+      if (this.options.leading !== undefined) frame.leading = this.options.leading;
       this.queue.push({ frame, resolvers: [], restore });
       if (restore) this.restoring += 1;
     }

@@ -35,6 +35,12 @@ export interface FeedOptions {
   getToken?: () => string | Promise<string>;
   /** Default rate of subscriptions, clamped to the server's [minHz, maxHz]; the server's defaultHz when absent. */
   maxHz?: number;
+  /**
+   * Sent as `leading` with every subscribe. `false` suits a dashboard: the feed's symbols at one rate
+   * arrive together, one frame per interval, and a tick on a quiet symbol waits at most one interval.
+   * Absent (or `true`): the server's leading edge, a quiet symbol's tick at once.
+   */
+  leading?: boolean;
   /** Wire format (default json); msgpack loads `msgpackr` on first connect. */
   protocol?: 'json' | 'msgpack';
   /** Time a request waits for its answer once sent (default 10 000 ms). */

@@ -190,6 +190,20 @@ describe('subscriptions', () => {
     expect(frames[0]).toMatchObject({ symbols: ['AAPL', 'MSFT', 'EURUSD'], maxHz: 2 });
   });
 
+  it('sends the leading option with every subscribe, and nothing when it is not set', async () => {
+    const aligned = open({ maxHz: 4, leading: false });
+    await waitFor('open', () => aligned.feed.state === 'open');
+    await aligned.feed.subscribe(['AAPL', 'MSFT']).ready;
+    expect(server.last.framesOf('subscribe')).toEqual([
+      expect.objectContaining({ symbols: ['AAPL', 'MSFT'], maxHz: 4, leading: false }),
+    ]);
+    const plain = open();
+    await waitFor('open', () => plain.feed.state === 'open');
+    await plain.feed.subscribe(['AAPL']).ready;
+    expect(server.last.framesOf('subscribe')[0]).not.toHaveProperty('leading');
+    expect(() => open({ leading: 'no' as unknown as boolean })).toThrow(/leading/);
+  });
+
   it('keeps a shared symbol subscribed until the last subscription holding it lets go', async () => {
     const { feed } = open();
     const a = feed.subscribe(['AAPL', 'MSFT']);

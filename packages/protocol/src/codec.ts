@@ -71,12 +71,59 @@ function num(value: number): string {
  * Equal to `JSON.stringify` of those fields.
  */
 export function encodeUpdateJson(u: QuoteUpdate): string {
+  return `${encodeUpdateJsonBody(u)},"n":${num(u.n)}}`;
+}
+
+/**
+ * An entry of `encodeUpdateJson` up to and without its `n` and closing brace: the part every
+ * subscriber of an update shares, whatever count of ticks it folds in (`writeUpdateTailJson`).
+ */
+export function encodeUpdateJsonBody(u: QuoteUpdate): string {
   return (
     `{"symbol":${JSON.stringify(u.symbol)},"seq":${num(u.seq)},"ts":${num(u.ts)},` +
     `"bid":${num(u.bid)},"ask":${num(u.ask)},"bidSize":${num(u.bidSize)},"askSize":${num(u.askSize)},` +
     `"last":${num(u.last)},"lastSize":${num(u.lastSize)},"volume":${num(u.volume)},` +
-    `"open":${num(u.open)},"high":${num(u.high)},"low":${num(u.low)},"n":${num(u.n)}}`
+    `"open":${num(u.open)},"high":${num(u.high)},"low":${num(u.low)}`
   );
+}
+
+const JSON_N_KEY = Buffer.from(',"n":', 'latin1');
+const CLOSE_BRACE = 0x7d;
+const DIGIT_0 = 0x30;
+
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  return digits;
+}
+
+const isCount = (n: number) => Number.isSafeInteger(n) && n >= 0;
+
+/** Bytes `writeUpdateTailJson` writes for `n`. */
+export function updateTailJsonSize(n: number): number {
+  return JSON_N_KEY.length + (isCount(n) ? decimalDigits(n) : Buffer.byteLength(num(n), 'latin1')) + 1;
+}
+
+/** Writes `,"n":<n>}` at `pos` (after a body of `encodeUpdateJsonBody`); returns the position after it. */
+export function writeUpdateTailJson(out: Buffer, pos: number, n: number): number {
+  // A byte loop: Buffer#copy costs more than it copies for five bytes.
+  const key = JSON_N_KEY;
+  for (let i = 0; i < key.length; i++) out[pos + i] = key[i]!;
+  let at = pos + key.length;
+  if (isCount(n)) {
+    // Digits written in place, from the last: no string per update.
+    const digits = decimalDigits(n);
+    let v = n;
+    for (let i = digits - 1; i >= 0; i--) {
+      out[at + i] = DIGIT_0 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    at += digits;
+  } else {
+    at += out.write(num(n), at, 'latin1');
+  }
+  out[at] = CLOSE_BRACE;
+  return at + 1;
 }
 
 /** A `ticks` frame from entries made by `encodeUpdateJson`. */
@@ -195,9 +242,50 @@ function isShortAscii(text: string): boolean {
 
 /** The MessagePack encoding of one `ticks` entry; same fields and order as `encodeUpdateJson`. */
 export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
+  const end = writeUpdateFields(u, true);
+  if (end < 0) return packr.pack(pickQuoteUpdate(u));
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
+  return out;
+}
+
+/**
+ * An entry of `encodeUpdateMsgpack` without its last key and value (`n`): the map header still counts
+ * 14 entries, and `writeUpdateTailMsgpack` completes it for each subscriber's count of ticks.
+ */
+export function encodeUpdateMsgpackBody(u: QuoteUpdate): Uint8Array {
+  const end = writeUpdateFields(u, false);
+  if (end >= 0) {
+    const out = Buffer.allocUnsafe(end);
+    scratch.copy(out, 0, 0, end);
+    return out;
+  }
+  // msgpackr writes `n` last, as key (2 bytes) and the fixint 0 (1 byte): dropping them leaves the body.
+  const whole = packr.pack({ ...pickQuoteUpdate(u), n: 0 });
+  return whole.subarray(0, whole.length - 3);
+}
+
+/** Bytes `writeUpdateTailMsgpack` writes for `n`. */
+export function updateTailMsgpackSize(n: number): number {
+  return KEY_BYTES[13]!.length + writeNumber(0, n);
+}
+
+/** Writes the key `n` and its value at `pos` (after a body of `encodeUpdateMsgpackBody`). */
+export function writeUpdateTailMsgpack(out: Buffer, pos: number, n: number): number {
+  const key = KEY_BYTES[13]!;
+  for (let i = 0; i < key.length; i++) out[pos + i] = key[i]!;
+  const size = writeNumber(0, n);
+  scratch.copy(out, pos + key.length, 0, size);
+  return pos + key.length + size;
+}
+
+/**
+ * Writes an update as MessagePack into the scratch buffer, `n` included or not; returns the end, or -1
+ * when it needs msgpackr itself (non-ASCII or very long symbols, fields that are not numbers).
+ */
+function writeUpdateFields(u: QuoteUpdate, withN: boolean): number {
   const symbol = u.symbol;
-  // Anything unusual (non-ASCII or very long symbols, non-number fields) goes through msgpackr itself.
-  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return packr.pack(pickQuoteUpdate(u));
+  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return -1;
   const seq = u.seq;
   const ts = u.ts;
   const bid = u.bid;
@@ -224,9 +312,9 @@ export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
     typeof open !== 'number' ||
     typeof high !== 'number' ||
     typeof low !== 'number' ||
-    typeof n !== 'number'
+    (withN && typeof n !== 'number')
   ) {
-    return packr.pack(pickQuoteUpdate(u));
+    return -1;
   }
 
   const b = scratch;
@@ -254,10 +342,8 @@ export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
   pos = writeNumber(writeKey(pos, 10), open);
   pos = writeNumber(writeKey(pos, 11), high);
   pos = writeNumber(writeKey(pos, 12), low);
-  pos = writeNumber(writeKey(pos, 13), n);
-  const out = Buffer.allocUnsafe(pos);
-  b.copy(out, 0, 0, pos);
-  return out;
+  if (withN) pos = writeNumber(writeKey(pos, 13), n);
+  return pos;
 }
 
 // The prefix msgpackr writes for `{ type: 'ticks', updates: [...] }`: map16 of 2 entries, "type", "ticks",
@@ -273,31 +359,101 @@ const TICKS_PREFIX = Uint8Array.from([
  */
 export function frameTicksMsgpack(parts: readonly Uint8Array[], headroom = 0): Uint8Array {
   const count = parts.length;
-  let headerSize: number;
-  if (count < 16) headerSize = 1;
-  else if (count < 0x10000) headerSize = 3;
-  else headerSize = 5;
-  let size = headroom + TICKS_PREFIX.length + headerSize;
+  let size = headroom + TICKS_PREFIX.length + msgpackArrayHeaderSize(count);
   for (let i = 0; i < count; i++) size += parts[i]!.length;
 
   const out = Buffer.allocUnsafe(size);
   out.set(TICKS_PREFIX, headroom);
-  let pos = headroom + TICKS_PREFIX.length;
-  if (headerSize === 1) {
-    out[pos++] = 0x90 | count;
-  } else if (headerSize === 3) {
-    out[pos++] = 0xdc;
-    out.writeUInt16BE(count, pos);
-    pos += 2;
-  } else {
-    out[pos++] = 0xdd;
-    out.writeUInt32BE(count, pos);
-    pos += 4;
-  }
+  let pos = writeMsgpackArrayHeader(out, headroom + TICKS_PREFIX.length, count);
   for (let i = 0; i < count; i++) {
     const part = parts[i]!;
     out.set(part, pos);
     pos += part.length;
   }
   return out;
+}
+
+// ---------------------------------------------------------------- lists of shared bodies
+
+/**
+ * A list of `ticks` entries made of shared bodies (`encodeUpdate…Body`, as bytes) and each entry's own
+ * `n`: the bodies are encoded once per update, the lists once per connection, into one buffer.
+ */
+export interface UpdateList {
+  readonly bodies: readonly Uint8Array[];
+  readonly ns: readonly number[];
+  /** Entries used, from the start of `bodies` and `ns` (the arrays may be longer, and reused). */
+  readonly count: number;
+}
+
+/** Bytes of the JSON array `[entry,entry,…]` of a list. */
+export function updateListJsonSize(list: UpdateList): number {
+  const { bodies, ns, count } = list;
+  let size = 2 + Math.max(0, count - 1);
+  for (let i = 0; i < count; i++) size += bodies[i]!.length + updateTailJsonSize(ns[i]!);
+  return size;
+}
+
+/** Writes the JSON array of a list at `pos`; returns the position after it. */
+export function writeUpdateListJson(out: Buffer, pos: number, list: UpdateList): number {
+  const { bodies, ns, count } = list;
+  let at = pos;
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < count; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    const body = bodies[i]!;
+    out.set(body, at);
+    at = writeUpdateTailJson(out, at + body.length, ns[i]!);
+  }
+  out[at++] = 0x5d; // ]
+  return at;
+}
+
+function msgpackArrayHeaderSize(count: number): number {
+  if (count < 16) return 1;
+  return count < 0x10000 ? 3 : 5;
+}
+
+function writeMsgpackArrayHeader(out: Uint8Array, pos: number, count: number): number {
+  if (count < 16) {
+    out[pos] = 0x90 | count;
+    return pos + 1;
+  }
+  if (count < 0x10000) {
+    out[pos] = 0xdc;
+    out[pos + 1] = count >>> 8;
+    out[pos + 2] = count & 0xff;
+    return pos + 3;
+  }
+  out[pos] = 0xdd;
+  out[pos + 1] = count >>> 24;
+  out[pos + 2] = (count >>> 16) & 0xff;
+  out[pos + 3] = (count >>> 8) & 0xff;
+  out[pos + 4] = count & 0xff;
+  return pos + 5;
+}
+
+/** Bytes of the MessagePack array of a list. */
+export function updateListMsgpackSize(list: UpdateList): number {
+  const { bodies, ns, count } = list;
+  let size = msgpackArrayHeaderSize(count);
+  for (let i = 0; i < count; i++) size += bodies[i]!.length + updateTailMsgpackSize(ns[i]!);
+  return size;
+}
+
+/** Writes the MessagePack array of a list at `pos`; returns the position after it. */
+export function writeUpdateListMsgpack(out: Buffer, pos: number, list: UpdateList): number {
+  const { bodies, ns, count } = list;
+  let at = writeMsgpackArrayHeader(out, pos, count);
+  for (let i = 0; i < count; i++) {
+    const body = bodies[i]!;
+    out.set(body, at);
+    at = writeUpdateTailMsgpack(out, at + body.length, ns[i]!);
+  }
+  return at;
+}
+
+/** The bytes msgpackr writes for `{ type: 'ticks', updates: ` before the array (see TICKS_PREFIX). */
+export function ticksMsgpackPrefix(): Uint8Array {
+  return TICKS_PREFIX.slice();
 }

@@ -2,12 +2,20 @@ export {
   type Codec,
   codecForSubprotocol,
   encodeUpdateJson,
+  encodeUpdateJsonBody,
   encodeUpdateMsgpack,
+  encodeUpdateMsgpackBody,
   frameTicksJson,
   frameTicksMsgpack,
   jsonCodec,
   msgpackCodec,
   pickQuoteUpdate,
+  ticksMsgpackPrefix,
+  type UpdateList,
+  updateListJsonSize,
+  updateListMsgpackSize,
+  writeUpdateListJson,
+  writeUpdateListMsgpack,
 } from './codec';
 export { isQuote, isQuoteUpdate } from './guards';
 export { firstSeqAt } from './seq';

@@ -79,6 +79,12 @@ export interface SubscribeRequest {
   id?: string;
   symbols: string[];
   maxHz?: number;
+  /**
+   * Leading edge (rule 2) for these symbols; the default. `false` aligns them instead: they go out
+   * only at the points of one clock per connection and rate, together in one frame per interval,
+   * and a tick on a quiet symbol waits for the next point (at most one interval).
+   */
+  leading?: boolean;
 }
 
 export interface UnsubscribeRequest {

@@ -92,9 +92,14 @@ function parseUnchecked(value: unknown): ParseResult {
       if (maxHz !== undefined && (typeof maxHz !== 'number' || !Number.isFinite(maxHz))) {
         return fail('BAD_REQUEST', '"maxHz" must be a finite number', id);
       }
+      const leading = own(value, 'leading');
+      if (leading !== undefined && typeof leading !== 'boolean') {
+        return fail('BAD_REQUEST', '"leading" must be true or false', id);
+      }
       const request: SubscribeRequest = { type: 'subscribe', symbols };
       if (id !== undefined) request.id = id;
       if (maxHz !== undefined) request.maxHz = maxHz;
+      if (leading !== undefined) request.leading = leading;
       return { ok: true, request };
     }
     case 'unsubscribe': {

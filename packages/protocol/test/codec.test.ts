@@ -3,7 +3,9 @@ import { Unpackr } from 'msgpackr';
 import {
   codecForSubprotocol,
   encodeUpdateJson,
+  encodeUpdateJsonBody,
   encodeUpdateMsgpack,
+  encodeUpdateMsgpackBody,
   frameTicksJson,
   frameTicksMsgpack,
   jsonCodec,
@@ -12,6 +14,11 @@ import {
   type QuoteUpdate,
   SUBPROTOCOL_JSON,
   SUBPROTOCOL_MSGPACK,
+  ticksMsgpackPrefix,
+  updateListJsonSize,
+  updateListMsgpackSize,
+  writeUpdateListJson,
+  writeUpdateListMsgpack,
 } from '../src';
 import { quoteUpdate, serverMessage } from './arbitraries';
 
@@ -207,6 +214,41 @@ describe('encode once, write many', () => {
     const copy = Uint8Array.from(first);
     for (let i = 0; i < 1000; i++) encodeUpdateMsgpack({ ...update, symbol: `S${i}`, seq: i });
     expect(Buffer.compare(first, copy)).toBe(0);
+  });
+
+  it('writes lists of shared bodies with their own n exactly as the whole message', () => {
+    const counts = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat(), fc.constant(2 ** 40));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(quoteUpdate, counts), { maxLength: 40 }), (entries) => {
+        const updates = entries.map(([u, n]) => ({ ...pickQuoteUpdate(u), n }));
+        const list = {
+          // Longer arrays than `count`: reused scratch arrays hold leftovers past it.
+          bodies: [...entries.map(([u]) => Buffer.from(encodeUpdateJsonBody(u))), Buffer.from('junk')],
+          ns: [...entries.map(([, n]) => n), 7],
+          count: entries.length,
+        };
+        const json = Buffer.alloc(updateListJsonSize(list) + 2);
+        expect(writeUpdateListJson(json, 1, list)).toBe(json.length - 1);
+        expect(json.subarray(1, -1).toString()).toBe(JSON.stringify(updates));
+        const packed = { ...list, bodies: entries.map(([u]) => encodeUpdateMsgpackBody(u)) };
+        const prefix = ticksMsgpackPrefix();
+        const frame = Buffer.alloc(prefix.length + updateListMsgpackSize(packed));
+        frame.set(prefix, 0);
+        expect(writeUpdateListMsgpack(frame, prefix.length, packed)).toBe(frame.length);
+        const plain = { type: 'ticks', updates };
+        expect(Buffer.compare(frame, msgpackCodec.encode(plain) as Uint8Array)).toBe(0);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('writes the body of an update msgpackr cannot take the fast way for', () => {
+    const odd = { ...update, symbol: 'Ünïcode', seq: '12' as unknown as number };
+    const body = encodeUpdateMsgpackBody(odd);
+    const frame = Buffer.alloc(1 + body.length + 3);
+    const list = { bodies: [body], ns: [5], count: 1 };
+    expect(writeUpdateListMsgpack(frame, 0, list)).toBe(updateListMsgpackSize(list));
+    expect(msgpackCodec.decode(frame)).toEqual([{ ...odd, n: 5 }]);
   });
 
   it('frames an empty batch', () => {

@@ -39,6 +39,16 @@ describe('parseClientRequest: accepted requests', () => {
       { type: 'subscribe', symbols: ['AAPL'], maxHz: 1000 },
     ],
     [
+      'subscribe aligned (no leading edge)',
+      { type: 'subscribe', symbols: ['AAPL'], maxHz: 4, leading: false },
+      { type: 'subscribe', symbols: ['AAPL'], maxHz: 4, leading: false },
+    ],
+    [
+      'subscribe with the leading edge asked for',
+      { type: 'subscribe', symbols: ['AAPL'], leading: true },
+      { type: 'subscribe', symbols: ['AAPL'], leading: true },
+    ],
+    [
       'unsubscribe',
       { type: 'unsubscribe', id: '2', symbols: ['AAPL'] },
       { type: 'unsubscribe', id: '2', symbols: ['AAPL'] },
@@ -107,6 +117,13 @@ describe('parseClientRequest: rejected requests', () => {
     ['id with control character', { type: 'ping', id: 'a\nb' }, 'BAD_REQUEST', undefined, /"id"/],
     ['id with lone surrogate', { type: 'ping', id: 'a\ud800' }, 'BAD_REQUEST', undefined, /"id"/],
     ['subscribe without symbols', { type: 'subscribe', id: 'x' }, 'BAD_REQUEST', 'x', /"symbols"/],
+    [
+      'leading not a boolean',
+      { type: 'subscribe', id: 'l', symbols: ['AAPL'], leading: 'no' },
+      'BAD_REQUEST',
+      'l',
+      /"leading"/,
+    ],
     ['symbols not an array', { type: 'subscribe', symbols: 'AAPL' }, 'BAD_REQUEST', undefined, /"symbols"/],
     ['symbols empty', { type: 'unsubscribe', symbols: [] }, 'BAD_REQUEST', undefined, /empty/],
     [

@@ -8,14 +8,21 @@ import { EdgeStage } from './edge-stage';
 const SYMBOLS = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
 
 function setup(
-  options: { hwm?: number; slowMs?: number; limits?: Partial<Limits>; coalesceMs?: number } = {},
+  options: {
+    hwm?: number;
+    slowMs?: number;
+    limits?: Partial<Limits>;
+    coalesceMs?: number;
+    symbols?: readonly string[];
+  } = {},
 ) {
   const clock = new ManualClock();
   const backplane = new MemoryBackplane({ podId: 'test' });
+  const known = new Set(options.symbols ?? SYMBOLS);
   const edge = new EdgeStage({
     backplane,
     clock,
-    isKnownSymbol: (s) => SYMBOLS.includes(s),
+    isKnownSymbol: (s) => known.has(s),
     highWaterMarkBytes: options.hwm ?? 1000,
     slowConsumerTimeoutMs: options.slowMs ?? 10_000,
     ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}),
@@ -313,13 +320,14 @@ describe('EdgeStage throttling (docs/protocol.md rules 1-5)', () => {
         fc.constantFrom(0.2, 1, 3, 4, 7.5, 20, 50),
         fc.array(tickArb, { minLength: 1, maxLength: 120 }),
         fc.boolean(),
-        async (hz, ticks, withLastValue) => {
+        fc.boolean(),
+        async (hz, ticks, withLastValue, leading) => {
           const { backplane, open, publish, clock } = setup();
           await backplane.connect();
           const seqs = [0, 0, 0];
           if (withLastValue) for (let i = 0; i < 3; i++) await publish(quote(SYMBOLS[i]!, ++seqs[i]!));
           const { sink, session } = open();
-          session.subscribe(SYMBOLS.slice(0, 3), hz);
+          session.subscribe(SYMBOLS.slice(0, 3), hz, leading);
           await settle();
           clock.runDeferred();
           const startSeqs = [...seqs];
@@ -429,5 +437,104 @@ describe('EdgeStage slow consumers (rule 6)', () => {
     clock.advance(200);
     const aapl = sink.events.filter((e) => e.symbol === 'AAPL');
     expect(aapl[0]).toMatchObject({ kind: 'snapshot', seq: 6 });
+  });
+});
+
+describe('EdgeStage without leading edge: one grid per connection and rate', () => {
+  const MANY = Array.from({ length: 40 }, (_, i) => `S${i}`);
+
+  /** 40 symbols ticking at random, 1 to 9 ms apart, for `ms`; returns the last seq of each. */
+  async function tickAll(publish: (q: Quote) => Promise<void>, clock: ManualClock, ms: number) {
+    const seqs = new Map<string, number>();
+    let state = 12345;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    for (const end = clock.now() + ms; clock.now() < end; ) {
+      clock.advance(1 + Math.floor(random() * 9));
+      const symbol = MANY[Math.floor(random() * MANY.length)]!;
+      const seq = (seqs.get(symbol) ?? 0) + 1;
+      seqs.set(symbol, seq);
+      await publish(quote(symbol, seq));
+    }
+    return seqs;
+  }
+
+  it("carries a connection's 40 symbols in at most one frame per interval", async () => {
+    const { backplane, open, publish, clock } = setup({ symbols: MANY, limits: { maxSubscriptions: 100 } });
+    await backplane.connect();
+    const { sink, session } = open();
+    expect(session.subscribe(MANY, 4, false).accepted).toHaveLength(40);
+    await settle();
+    clock.runDeferred();
+    const start = clock.now();
+    const seqs = await tickAll(publish, clock, 5000);
+    clock.advance(600);
+    // Every frame goes out on the grid: a multiple of 250 ms after the subscribe.
+    for (const f of sink.frames) expect((f.at - start) % 250).toBe(0);
+    const windows = sink.frames.map((f) => Math.floor((f.at - start - 1) / 250));
+    expect(new Set(windows).size).toBe(windows.length);
+    const updates = sink.frames.reduce((n, f) => n + f.updates.length, 0);
+    expect(updates / sink.frames.length).toBeGreaterThan(20);
+    for (const symbol of MANY) {
+      const events = sink.events.filter((e) => e.symbol === symbol);
+      for (let k = 1; k < events.length; k++) {
+        expect(events[k]!.seq).toBeGreaterThan(events[k - 1]!.seq);
+        expect(events[k]!.at - events[k - 1]!.at).toBeGreaterThanOrEqual(250);
+      }
+      expect(events.at(-1)?.seq).toBe(seqs.get(symbol));
+    }
+  });
+
+  it('sends the same stream in many more frames with the leading edge', async () => {
+    const { backplane, open, publish, clock } = setup({ symbols: MANY, limits: { maxSubscriptions: 100 } });
+    await backplane.connect();
+    const aligned = open();
+    const leading = open();
+    aligned.session.subscribe(MANY, 4, false);
+    leading.session.subscribe(MANY, 4);
+    await settle();
+    clock.runDeferred();
+    await tickAll(publish, clock, 5000);
+    clock.advance(600);
+    expect(leading.sink.frames.length).toBeGreaterThan(2 * aligned.sink.frames.length);
+  });
+
+  it('sends a tick on a quiet symbol at the next grid point, at most one interval later', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL', 'MSFT'], 4, false);
+    await settle();
+    clock.runDeferred();
+    const start = clock.now();
+    clock.advance(1010);
+    await publish(quote('AAPL', 1));
+    clock.advance(100);
+    await publish(quote('MSFT', 1));
+    expect(sink.frames).toHaveLength(0);
+    clock.advance(400);
+    expect(sink.frames.map((f) => [f.at - start, f.updates.map((u) => u.symbol)])).toEqual([
+      [1250, ['AAPL', 'MSFT']],
+    ]);
+  });
+
+  it('keeps the leading edge for the symbols subscribed with it on the same connection', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL'], 4, false);
+    session.subscribe(['MSFT'], 4);
+    await settle();
+    clock.runDeferred();
+    clock.advance(1010);
+    const t = clock.now();
+    await publish(quote('MSFT', 1));
+    await publish(quote('AAPL', 1));
+    clock.runDeferred();
+    expect(sink.frames.map((f) => [f.at - t, f.updates.map((u) => u.symbol)])).toEqual([[0, ['MSFT']]]);
+    clock.advance(300);
+    expect(sink.frames.map((f) => f.updates.map((u) => u.symbol))).toEqual([['MSFT'], ['AAPL']]);
   });
 });

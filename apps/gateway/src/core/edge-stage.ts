@@ -7,10 +7,12 @@ import {
   type Quote,
   type QuoteUpdate,
   type SnapshotMessage,
+  type UpdateList,
 } from '@tickhub/protocol';
 import type { Clock } from './clock';
-import type { UpdateEncoding } from './encodings';
+import { ENCODING_COUNT, type UpdateEncoding } from './encodings';
 import { type Entitlements, symbolMatcher } from './entitlements';
+import { Stack } from './stack';
 import { TimerWheel, type WheelEntry } from './timer-wheel';
 
 // ------------------------------------------------------------------ the session API (transport-neutral)
@@ -19,13 +21,16 @@ import { TimerWheel, type WheelEntry } from './timer-wheel';
  * One client connection as the edge stage sees it. Transports (native /ws, SignalR hubs) implement it.
  * Every method is called from the tick path: keep them cheap and never throw.
  */
-export interface SessionSink<P> {
-  /** Sinks sharing an encoding object share encoded update bytes within a flush. */
-  readonly encoding: UpdateEncoding<P>;
+export interface SessionSink {
+  /** Sinks sharing an encoding object share the encoded bodies of updates. */
+  readonly encoding: UpdateEncoding;
   /** Writes one snapshot (a full quote, no `n`). */
   writeSnapshot(quote: Quote): void;
-  /** Writes one `ticks` frame made of the given pre-encoded updates, in order. */
-  writeTicks(parts: P[]): void;
+  /**
+   * Writes one `ticks` frame of the list's entries, in order. The list and its arrays are reused once
+   * the call returns: write them out (e.g. with `frameTicks`), never keep them.
+   */
+  writeTicks(list: UpdateList): void;
   /** Bytes written but not yet handed to the network (the slow-consumer guard watches this). */
   bufferedBytes(): number;
   /** Closes the connection with a close code (4009 for a slow consumer). */
@@ -57,9 +62,11 @@ export interface FeedSession {
   /**
    * Subscribes (or changes the rate of) symbols. Validation is synchronous; a snapshot of each accepted
    * symbol that has a price is written to the sink afterwards, never from inside this call, so the
-   * caller can answer "subscribed" first.
+   * caller can answer "subscribed" first. `leading: false` puts these symbols on the connection's
+   * grid for their rate instead of giving each its own leading edge (see `Pair.leading`); omitted,
+   * the leading edge of PROTOCOL.md rule 2 applies.
    */
-  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult;
+  subscribe(symbols: readonly string[], maxHz?: number, leading?: boolean): SubscribeResult;
   /** Unsubscribes; returns the requested symbols without duplicates (none of them is subscribed after). */
   unsubscribe(symbols: readonly string[]): string[];
   /** Symbols currently subscribed. */
@@ -83,6 +90,20 @@ export interface FeedSession {
 
 class SymbolEntry {
   latest: QuoteUpdate | undefined = undefined;
+  /**
+   * Source ticks folded into all the updates accepted so far, and their count: what a pair sends is
+   * always `latest`, and its `n` is how much `ticks` grew since its previous update. So an update costs
+   * nothing per subscriber that is already due to send, however fast the symbol ticks.
+   */
+  ticks = 0;
+  updates = 0;
+  /** The encoded bodies of `bodiesOf` (the latest update sent), per encoding index. */
+  bodiesOf: QuoteUpdate | undefined = undefined;
+  readonly bodies: Array<Uint8Array | undefined> = new Array(ENCODING_COUNT).fill(undefined);
+  /** Pairs with nothing to send and no timer: the next update wakes them. */
+  readonly idle = new Stack<Pair>();
+  /** Pairs in `idle` that were removed since (skipped, and compacted away past a bound). */
+  idleGone = 0;
   readonly pairs = new Set<Pair>();
   ready: Promise<void> = Promise.resolve();
   readyDone = false;
@@ -94,15 +115,40 @@ export const DEFAULT_COALESCE_MS = 10;
 const MAX_COALESCE_FRACTION = 0.1;
 /** Slots remembered per connection; distinct phases beyond it are simply not joined. */
 const MAX_UPCOMING_SLOTS = 16;
+/** Rates whose grid origin a connection remembers (a client may ask for any number of rates). */
+const MAX_GRIDS_PER_CONNECTION = 16;
+
+/**
+ * A grid point within this fraction of a step of a deadline counts as reached: a rounding error in
+ * `lastSentAt + intervalMs` must not push an update a whole interval later.
+ */
+const GRID_EPSILON = 1e-9;
 
 /** State of one (connection, symbol) subscription. Constant size whatever the tick rate. */
 class Pair implements WheelEntry {
   dueSlot = -1;
+  /**
+   * When the last update went out. For a grid pair, the grid time it was sent for (not the moment
+   * the timer fired), so that a late timer never moves the pair off its connection's grid.
+   */
   lastSentAt = Number.NEGATIVE_INFINITY;
+  /** Grid pairs: the grid time of the slot the pair is scheduled in. */
+  dueAt = 0;
+  /**
+   * True: PROTOCOL.md rule 2, an update after a quiet interval goes out at once, and the pair's
+   * trailing edges follow from there (each pair on its own phase). False: the pair goes out only at
+   * the points of its connection's grid for its rate (`gridOrigin + k × intervalMs`), so every symbol
+   * of that connection and rate that has something new shares one frame per interval; a tick on a
+   * quiet symbol waits for the next grid point, at most one interval.
+   */
+  leading = true;
+  gridOrigin = 0;
   lastSentSeq = -1;
-  /** The latest state not yet sent (shared, immutable), and the source ticks folded into it. */
-  pending: QuoteUpdate | undefined = undefined;
-  pendingN = 0;
+  /** `entry.ticks` and `entry.updates` when this pair last sent (or was snapshotted). */
+  ticksBase = 0;
+  updatesBase = 0;
+  /** In `entry.idle`. */
+  idle = false;
   queued = false;
   active = true;
   awaitingSnapshot = true;
@@ -119,11 +165,16 @@ class Pair implements WheelEntry {
 class Session implements FeedSession {
   readonly pairs = new Map<string, Pair>();
   /**
+   * Origin of this connection's grid per interval (ms), set by the first grid pair at that rate: a
+   * moment of this connection's own, so that different connections' frames spread over the interval.
+   */
+  readonly gridOrigins = new Map<number, number>();
+  /**
    * Wheel slots this connection's trailing edges were recently scheduled in (a short list, pruned as
    * they pass): a trailing edge due a little before one of them waits for it and shares its frame.
    */
   upcomingSlots: number[] = [];
-  outbox: Pair[] = [];
+  readonly outbox = new Stack<Pair>();
   inFlushQueue = false;
   paused = false;
   overSince = 0;
@@ -132,15 +183,15 @@ class Session implements FeedSession {
 
   constructor(
     readonly edge: EdgeStage,
-    readonly sink: SessionSink<unknown>,
+    readonly sink: SessionSink,
     readonly limits: Readonly<Limits>,
     entitlements: Entitlements | undefined,
   ) {
     this.allowed = symbolMatcher(entitlements?.symbols);
   }
 
-  subscribe(symbols: readonly string[], maxHz?: number): SubscribeResult {
-    return this.edge.subscribe(this, symbols, maxHz);
+  subscribe(symbols: readonly string[], maxHz?: number, leading?: boolean): SubscribeResult {
+    return this.edge.subscribe(this, symbols, maxHz, leading);
   }
 
   unsubscribe(symbols: readonly string[]): string[] {
@@ -236,16 +287,17 @@ export class EdgeStage {
   private readonly entries = new Map<string, SymbolEntry>();
   private readonly sessions = new Set<Session>();
   private readonly wheel: TimerWheel<Pair>;
-  private flushQueue: Session[] = [];
+  private flushQueue = new Stack<Session>();
   private flushScheduled = false;
   private readonly paused = new Set<Session>();
   private guardTimer: unknown;
-  /**
-   * Encoded updates of the current flush, per encoding, keyed by the shared update object: pairs of a
-   * symbol hold the same object, so identity finds the bytes without building a key per delivery. The
-   * value is a flat list of (n, part): pairs with different phases fold different counts into `n`.
-   */
-  private readonly flushCache = new Map<UpdateEncoding<unknown>, Map<QuoteUpdate, unknown[]>>();
+  /** The entries of the frame being built, reused from one frame to the next. */
+  private readonly frame: { bodies: Uint8Array[]; ns: number[]; count: number } = {
+    bodies: [],
+    ns: [],
+    count: 0,
+  };
+  private spareFlushQueue = new Stack<Session>();
   private readonly hwm: number;
   private readonly slowTimeoutMs: number;
   private readonly guardIntervalMs: number;
@@ -282,9 +334,9 @@ export class EdgeStage {
     options.backplane.onUpdate((symbol, payload) => this.onUpdate(symbol, payload));
   }
 
-  openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession {
+  openSession(sink: SessionSink, options: SessionOptions): FeedSession {
     const limits = effectiveLimits(options.limits, options.entitlements);
-    const session = new Session(this, sink as SessionSink<unknown>, limits, options.entitlements);
+    const session = new Session(this, sink, limits, options.entitlements);
     this.sessions.add(session);
     return session;
   }
@@ -323,7 +375,7 @@ export class EdgeStage {
   // ---------------------------------------------------------------- subscriptions
 
   /** @internal */
-  subscribe(session: Session, symbols: readonly string[], maxHz?: number): SubscribeResult {
+  subscribe(session: Session, symbols: readonly string[], maxHz?: number, leading = true): SubscribeResult {
     const { limits } = session;
     const hz = maxHz ?? limits.defaultHz;
     if (session.closed) {
@@ -358,13 +410,14 @@ export class EdgeStage {
         }
         let pair = session.pairs.get(symbol);
         if (pair) {
-          this.changeRate(pair, intervalMs, now);
+          this.changeRate(pair, intervalMs, leading, now);
         } else {
           if (session.pairs.size >= limits.maxSubscriptions) {
             tooMany.push(symbol);
             continue;
           }
           pair = this.addPair(session, symbol, intervalMs);
+          this.setMode(pair, leading, now);
         }
         pair.awaitingSnapshot = true;
         pair.snapshotRequest++;
@@ -425,6 +478,8 @@ export class EdgeStage {
     let entry = this.entries.get(symbol);
     if (!entry) entry = this.createEntry(symbol);
     const pair = new Pair(session, entry, intervalMs);
+    pair.ticksBase = entry.ticks;
+    pair.updatesBase = entry.updates;
     entry.pairs.add(pair);
     session.pairs.set(symbol, pair);
     this.subscriptionCount++;
@@ -433,9 +488,17 @@ export class EdgeStage {
 
   private removePair(pair: Pair): void {
     pair.active = false;
-    pair.pending = undefined;
     this.wheel.cancel(pair);
     const { entry, session } = pair;
+    if (pair.idle) {
+      pair.idle = false;
+      entry.idleGone++;
+      // A quiet symbol may never wake its idle list: drop the removed pairs once they are the most.
+      if (entry.idleGone > 32 && entry.idleGone * 2 > entry.idle.size) {
+        entry.idle.retain((p) => p.active);
+        entry.idleGone = 0;
+      }
+    }
     session.pairs.delete(entry.symbol);
     entry.pairs.delete(pair);
     this.subscriptionCount--;
@@ -448,13 +511,31 @@ export class EdgeStage {
     }
   }
 
-  private changeRate(pair: Pair, intervalMs: number, now: number): void {
-    if (pair.intervalMs === intervalMs) return;
+  private changeRate(pair: Pair, intervalMs: number, leading: boolean, now: number): void {
+    if (pair.intervalMs === intervalMs && pair.leading === leading) return;
     pair.intervalMs = intervalMs;
+    this.setMode(pair, leading, now);
     if (pair.dueSlot >= 0) {
       this.wheel.cancel(pair);
       this.due(pair, now);
     }
+  }
+
+  private setMode(pair: Pair, leading: boolean, now: number): void {
+    pair.leading = leading;
+    if (leading) return;
+    // A pair already queued when it joins the grid goes out in this turn: it counts as sent now.
+    pair.dueAt = now;
+    const origins = pair.session.gridOrigins;
+    let origin = origins.get(pair.intervalMs);
+    if (origin === undefined) {
+      origin = this.wheel.slotTime(now);
+      // Pairs keep their own copy: forgetting the oldest rate only costs later pairs at that rate
+      // their alignment with the earlier ones.
+      if (origins.size >= MAX_GRIDS_PER_CONNECTION) origins.delete(origins.keys().next().value!);
+      origins.set(pair.intervalMs, origin);
+    }
+    pair.gridOrigin = origin;
   }
 
   private createEntry(symbol: string): SymbolEntry {
@@ -523,10 +604,11 @@ export class EdgeStage {
 
   private snapshot(pair: Pair, now: number): void {
     pair.awaitingSnapshot = false;
-    const q = pair.entry.latest;
+    const entry = pair.entry;
+    const q = entry.latest;
     const { session } = pair;
     if (!q) {
-      if (pair.pending) this.due(pair, now);
+      this.settle(pair, now);
       return;
     }
     if (session.paused) {
@@ -542,11 +624,27 @@ export class EdgeStage {
     }
     pair.lastSentSeq = q.seq;
     pair.lastSentAt = now;
-    if (pair.pending && pair.pending.seq <= q.seq) {
-      pair.pending = undefined;
-      pair.pendingN = 0;
-    }
-    if (pair.pending) this.due(pair, now);
+    pair.ticksBase = entry.ticks;
+    pair.updatesBase = entry.updates;
+    this.settle(pair, now);
+  }
+
+  /**
+   * A pair that is neither queued, scheduled nor waiting for a snapshot or a resume: due if its symbol
+   * has something newer than its last update, else idle until the next one.
+   */
+  private settle(pair: Pair, now: number): void {
+    if (!pair.active || pair.queued || pair.dueSlot >= 0) return;
+    if (pair.awaitingSnapshot || pair.needsSnapshot || pair.session.paused) return;
+    const latest = pair.entry.latest;
+    if (latest !== undefined && latest.seq > pair.lastSentSeq) this.due(pair, now);
+    else this.park(pair);
+  }
+
+  private park(pair: Pair): void {
+    if (pair.idle) return;
+    pair.idle = true;
+    pair.entry.idle.push(pair);
   }
 
   // ---------------------------------------------------------------- the tick path
@@ -567,24 +665,29 @@ export class EdgeStage {
       return;
     }
     entry.latest = update;
+    entry.ticks += update.n;
+    entry.updates++;
     this.counters.updatesIn++;
+    // Only idle pairs need this update to get going: the others take the latest state when they send.
+    const idle = entry.idle;
+    if (idle.size === 0) return;
     const now = this.options.clock.now();
-    for (const pair of entry.pairs) this.offer(pair, update, now);
-  }
-
-  private offer(pair: Pair, update: QuoteUpdate, now: number): void {
-    if (update.seq <= pair.lastSentSeq) return;
-    if (pair.pending) this.counters.conflated++;
-    pair.pending = update;
-    pair.pendingN += update.n;
-    if (pair.awaitingSnapshot || pair.needsSnapshot || pair.queued || pair.dueSlot >= 0) return;
-    if (pair.session.paused) return;
-    this.due(pair, now);
+    for (let i = 0; i < idle.size; i++) {
+      const pair = idle.at(i);
+      if (!pair.active) continue;
+      pair.idle = false;
+      this.settle(pair, now);
+    }
+    // settle() never parks a pair whose symbol has news, so nothing was added to the list meanwhile.
+    idle.clear();
+    entry.idleGone = 0;
   }
 
   /** Sends at once when an interval has passed since the last update (leading edge), else schedules. */
   private due(pair: Pair, now: number): void {
-    if (now - pair.lastSentAt >= pair.intervalMs) {
+    if (!pair.leading) {
+      this.scheduleOnGrid(pair, now);
+    } else if (now - pair.lastSentAt >= pair.intervalMs) {
       this.enqueue(pair);
       this.flushSoon();
     } else {
@@ -620,6 +723,30 @@ export class EdgeStage {
     wheel.scheduleInSlot(pair, slot);
   }
 
+  /**
+   * Schedules a grid pair for the first point of its connection's grid that is at least an interval
+   * after its last update (rule 1) and not before now, skipping a point whose slot has already fired.
+   * Grid points are whole slots apart (the interval rounded up to a slot: 333.3 ms at 3 Hz becomes
+   * 335 ms), so every point falls on a slot boundary and no rounding brings two sends closer than
+   * the interval.
+   */
+  private scheduleOnGrid(pair: Pair, now: number): void {
+    const wheel = this.wheel;
+    const step = wheel.slotTime(pair.intervalMs);
+    const origin = pair.gridOrigin;
+    const earliest = Math.max(now, pair.lastSentAt + pair.intervalMs);
+    let k = Math.ceil((earliest - origin) / step - GRID_EPSILON);
+    let at = origin + k * step;
+    let slot = wheel.slotOf(at);
+    if (slot <= wheel.firedSlot()) {
+      k++;
+      at = origin + k * step;
+      slot = wheel.slotOf(at);
+    }
+    pair.dueAt = at;
+    wheel.scheduleInSlot(pair, slot);
+  }
+
   private enqueue(pair: Pair): void {
     if (pair.queued) return;
     pair.queued = true;
@@ -637,9 +764,10 @@ export class EdgeStage {
     this.options.clock.defer(this.flushAll);
   }
 
-  private readonly onDue = (due: Pair[], now: number): void => {
-    for (const pair of due) {
-      if (!pair.active || !pair.pending || pair.awaitingSnapshot || pair.needsSnapshot) continue;
+  private readonly onDue = (due: Stack<Pair>, now: number): void => {
+    for (let i = 0; i < due.size; i++) {
+      const pair = due.at(i);
+      if (!pair.active || pair.awaitingSnapshot || pair.needsSnapshot) continue;
       if (pair.session.paused) continue;
       this.enqueue(pair);
     }
@@ -653,69 +781,75 @@ export class EdgeStage {
 
   private flush(now: number): void {
     const queue = this.flushQueue;
-    if (queue.length === 0) return;
-    this.flushQueue = [];
+    if (queue.size === 0) return;
+    // Two queues in turn: sessions queued while this one is flushed go to the next flush.
+    this.flushQueue = this.spareFlushQueue;
     this.latencySampleDue = this.onLatencySample !== undefined;
-    for (const s of queue) {
+    for (let i = 0; i < queue.size; i++) {
+      const s = queue.at(i);
       s.inFlushQueue = false;
       this.flushSession(s, now);
     }
-    for (const cache of this.flushCache.values()) cache.clear();
+    queue.clear();
+    this.spareFlushQueue = queue;
   }
 
   private flushSession(s: Session, now: number): void {
     const outbox = s.outbox;
-    s.outbox = [];
-    if (s.closed) return;
+    if (s.closed) {
+      outbox.clear();
+      return;
+    }
     if (s.sink.bufferedBytes() > this.hwm) {
-      for (const p of outbox) p.queued = false;
+      for (let i = 0; i < outbox.size; i++) outbox.at(i).queued = false;
+      outbox.clear();
       this.pause(s, now);
       return;
     }
     const encoding = s.sink.encoding;
-    let cache = this.flushCache.get(encoding);
-    if (!cache) {
-      cache = new Map();
-      this.flushCache.set(encoding, cache);
-    }
-    const parts: unknown[] = [];
+    const index = encoding.index;
+    const frame = this.frame;
+    const { bodies, ns } = frame;
+    let count = 0;
     let firstTs = 0;
-    for (const p of outbox) {
+    for (let i = 0; i < outbox.size; i++) {
+      const p = outbox.at(i);
       p.queued = false;
-      const u = p.pending;
-      if (!p.active || !u || p.awaitingSnapshot || p.needsSnapshot) continue;
-      const n = p.pendingN;
-      p.pending = undefined;
-      p.pendingN = 0;
-      if (u.seq <= p.lastSentSeq) continue;
-      let encoded = cache.get(u);
-      let part: unknown;
-      if (encoded === undefined) {
-        encoded = [];
-        cache.set(u, encoded);
-      } else {
-        for (let i = 0; i < encoded.length; i += 2) {
-          if (encoded[i] === n) {
-            part = encoded[i + 1];
-            break;
-          }
-        }
+      if (!p.active || p.awaitingSnapshot || p.needsSnapshot) continue;
+      const entry = p.entry;
+      const u = entry.latest;
+      if (u === undefined || u.seq <= p.lastSentSeq) {
+        this.park(p);
+        continue;
       }
-      if (part === undefined) {
-        part = encoding.encodeUpdate(n === u.n ? u : { ...u, n });
-        encoded.push(n, part);
+      if (entry.bodiesOf !== u) {
+        entry.bodiesOf = u;
+        entry.bodies.fill(undefined);
+      }
+      let body = entry.bodies[index];
+      if (body === undefined) {
+        body = encoding.encodeBody(u);
+        entry.bodies[index] = body;
         this.counters.encodes++;
       }
-      if (parts.length === 0) firstTs = u.ts;
-      parts.push(part);
+      if (count === 0) firstTs = u.ts;
+      bodies[count] = body;
+      ns[count] = entry.ticks - p.ticksBase;
+      count++;
+      this.counters.conflated += entry.updates - p.updatesBase - 1;
+      p.ticksBase = entry.ticks;
+      p.updatesBase = entry.updates;
       p.lastSentSeq = u.seq;
-      p.lastSentAt = now;
+      p.lastSentAt = p.leading ? now : p.dueAt;
+      this.park(p);
     }
-    if (parts.length === 0) return;
+    outbox.clear();
+    if (count === 0) return;
+    frame.count = count;
     try {
-      s.sink.writeTicks(parts);
+      s.sink.writeTicks(frame);
       this.counters.framesSent++;
-      this.counters.updatesSent += parts.length;
+      this.counters.updatesSent += count;
       if (this.latencySampleDue) {
         this.latencySampleDue = false;
         this.onLatencySample?.(now - firstTs);
@@ -774,10 +908,7 @@ export class EdgeStage {
     this.paused.delete(s);
     for (const p of s.pairs.values()) {
       if (p.needsSnapshot) this.snapshot(p, now);
-      else if (p.pending && !p.awaitingSnapshot && !p.queued && p.dueSlot < 0) {
-        if (now - p.lastSentAt >= p.intervalMs) this.enqueue(p);
-        else this.scheduleTrailing(p, now);
-      }
+      else this.settle(p, now);
     }
   }
 }

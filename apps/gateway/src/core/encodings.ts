@@ -1,50 +1,102 @@
-import { encodeUpdateJson, encodeUpdateMsgpack, type QuoteUpdate } from '@tickhub/protocol';
+import {
+  encodeUpdateJsonBody,
+  encodeUpdateMsgpackBody,
+  type QuoteUpdate,
+  ticksMsgpackPrefix,
+  type UpdateList,
+  updateListJsonSize,
+  updateListMsgpackSize,
+  writeUpdateListJson,
+  writeUpdateListMsgpack,
+} from '@tickhub/protocol';
 
 /**
- * How updates are serialized for one kind of sink. Sinks that share an encoding object share the
- * encoded bytes of an update within one flush: an update is encoded once, however many subscribers get it.
+ * How updates are serialized for one kind of sink. An update's body (every field but `n`) is encoded
+ * once per encoding and shared by every connection that sends it, whatever its phase; each connection's
+ * frame is one buffer made of those bodies and its own `n` per entry.
  */
-export interface UpdateEncoding<P> {
+export interface UpdateEncoding {
   readonly name: string;
-  encodeUpdate(update: QuoteUpdate): P;
+  /** Position of this encoding's body in a symbol's cache (distinct per encoding, small). */
+  readonly index: number;
+  encodeBody(update: QuoteUpdate): Uint8Array;
+  /** Bytes of the list (a JSON array or a MessagePack array) of `list`'s entries. */
+  listSize(list: UpdateList): number;
+  /** Writes the list at `pos`; returns the position after it. */
+  writeList(out: Buffer, pos: number, list: UpdateList): number;
 }
 
-export const jsonUpdateEncoding: UpdateEncoding<string> = {
+/** JSON updates as UTF-8 bytes, for text frames (/ws) and the SignalR JSON hub protocol alike. */
+export const jsonUpdateEncoding: UpdateEncoding = {
   name: 'json',
-  encodeUpdate: encodeUpdateJson,
+  index: 0,
+  encodeBody: (update) => Buffer.from(encodeUpdateJsonBody(update), 'utf8'),
+  listSize: updateListJsonSize,
+  writeList: writeUpdateListJson,
 };
 
-export const msgpackUpdateEncoding: UpdateEncoding<Uint8Array> = {
+/** MessagePack updates, for binary frames (/ws) and the SignalR MessagePack hub protocol alike. */
+export const msgpackUpdateEncoding: UpdateEncoding = {
   name: 'msgpack',
-  encodeUpdate: encodeUpdateMsgpack,
+  index: 1,
+  encodeBody: encodeUpdateMsgpackBody,
+  listSize: updateListMsgpackSize,
+  writeList: writeUpdateListMsgpack,
 };
 
-/**
- * JSON updates as UTF-8 bytes: the text is encoded to bytes once per update, and a frame is a
- * concatenation of shared buffers, so no connection re-encodes what another one already did.
- */
-export const jsonBytesUpdateEncoding: UpdateEncoding<Buffer> = {
-  name: 'json-bytes',
-  encodeUpdate: (update) => Buffer.from(encodeUpdateJson(update), 'utf8'),
-};
-
-const TICKS_OPEN = Buffer.from('{"type":"ticks","updates":[', 'utf8');
-const TICKS_CLOSE = Buffer.from(']}', 'utf8');
-const COMMA = Buffer.from(',', 'utf8');
+/** How many encodings a symbol caches bodies for (one more than the largest `index`). */
+export const ENCODING_COUNT = 2;
 
 /**
- * A JSON `ticks` frame from parts made by `jsonBytesUpdateEncoding`; same text as `frameTicksJson`.
- * `headroom` bytes are left free before the text, for a transport header written in place.
+ * Frames are cut from slabs of this size, as Node's Buffer pool does with 8 KiB: a dashboard's frame of
+ * 40 updates is about 10 KiB, past what the pool serves, and an ArrayBuffer of its own per frame costs
+ * an allocation and GC work each. A slab lives as long as any frame cut from it (bytes are never
+ * reused), so a frame queued for a slow consumer keeps at most a few frames' worth of others alive,
+ * the same bound the pool has; frames above a quarter of a slab get their own buffer.
  */
-export function frameTicksJsonBytes(parts: readonly Buffer[], headroom = 0): Buffer {
-  let size = headroom + TICKS_OPEN.length + TICKS_CLOSE.length + Math.max(0, parts.length - 1);
-  for (const p of parts) size += p.length;
-  const out = Buffer.allocUnsafe(size);
-  let pos = headroom + TICKS_OPEN.copy(out, headroom);
-  for (let i = 0; i < parts.length; i++) {
-    if (i > 0) pos += COMMA.copy(out, pos);
-    pos += parts[i]!.copy(out, pos);
+const SLAB_SIZE = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+
+function allocFrame(size: number): Buffer {
+  if (size > SLAB_SIZE / 4) return Buffer.allocUnsafeSlow(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
   }
-  TICKS_CLOSE.copy(out, pos);
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  // Aligned to 8 bytes, as Node's pool aligns its slices.
+  slabUsed += (size + 7) & ~7;
   return out;
+}
+
+/**
+ * A message made of `head`, the list of updates and `tail`, in one buffer, with `headroom` free bytes
+ * before it for a transport header written in place.
+ */
+export function frameUpdates(
+  encoding: UpdateEncoding,
+  head: Uint8Array,
+  list: UpdateList,
+  tail: Uint8Array,
+  headroom = 0,
+): Buffer {
+  const size = headroom + head.length + encoding.listSize(list) + tail.length;
+  const out = allocFrame(size);
+  out.set(head, headroom);
+  const end = encoding.writeList(out, headroom + head.length, list);
+  out.set(tail, end);
+  return out;
+}
+
+const TICKS_JSON_HEAD = Buffer.from('{"type":"ticks","updates":', 'utf8');
+const TICKS_JSON_TAIL = Buffer.from('}', 'utf8');
+const TICKS_MSGPACK_HEAD = ticksMsgpackPrefix();
+const NOTHING = new Uint8Array(0);
+
+/** The native protocol's `ticks` frame of a list, in the list's encoding. */
+export function frameTicks(encoding: UpdateEncoding, list: UpdateList, headroom = 0): Buffer {
+  return encoding === msgpackUpdateEncoding
+    ? frameUpdates(encoding, TICKS_MSGPACK_HEAD, list, NOTHING, headroom)
+    : frameUpdates(encoding, TICKS_JSON_HEAD, list, TICKS_JSON_TAIL, headroom);
 }

@@ -11,8 +11,8 @@ export {
   snapshotMessage,
 } from './edge-stage';
 export {
-  frameTicksJsonBytes,
-  jsonBytesUpdateEncoding,
+  frameTicks,
+  frameUpdates,
   jsonUpdateEncoding,
   msgpackUpdateEncoding,
   type UpdateEncoding,

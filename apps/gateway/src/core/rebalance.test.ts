@@ -6,7 +6,7 @@ import { quote } from '../../test/support/core';
 import { waitFor } from '../../test/support/tick-source-contract';
 import { realClock } from './clock';
 import { EdgeStage, type SessionSink } from './edge-stage';
-import { jsonUpdateEncoding } from './encodings';
+import { frameTicks, jsonUpdateEncoding } from './encodings';
 import { KafkaTickSource } from './kafka-tick-source';
 import { SourceStage } from './source-stage';
 
@@ -54,14 +54,12 @@ describe('source stage across Kafka partition moves (real broker)', () => {
     await Promise.all([a.backplane.connect(), b.backplane.connect(), edgeBackplane.connect()]);
     const edge = new EdgeStage({ backplane: edgeBackplane, clock: realClock, isKnownSymbol: () => true });
     const seen: Array<{ symbol: string; seq: number }> = [];
-    const sink: SessionSink<string> = {
+    const sink: SessionSink = {
       encoding: jsonUpdateEncoding,
       writeSnapshot: (q) => seen.push({ symbol: q.symbol, seq: q.seq }),
-      writeTicks: (parts) => {
-        for (const p of parts) {
-          const u = JSON.parse(p) as Quote;
-          seen.push({ symbol: u.symbol, seq: u.seq });
-        }
+      writeTicks: (list) => {
+        const frame = JSON.parse(frameTicks(jsonUpdateEncoding, list).toString()) as { updates: Quote[] };
+        for (const u of frame.updates) seen.push({ symbol: u.symbol, seq: u.seq });
       },
       bufferedBytes: () => 0,
       close: () => undefined,

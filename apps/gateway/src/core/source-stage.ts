@@ -1,6 +1,7 @@
 import type { Backplane } from '@tickhub/backplane';
 import { decodeTickRecord, encodeTickRecord, type Quote, type QuoteUpdate } from '@tickhub/protocol';
 import type { Clock } from './clock';
+import type { Stack } from './stack';
 import type { TickSourceHandler } from './tick-source';
 import { TimerWheel, type WheelEntry } from './timer-wheel';
 
@@ -154,9 +155,12 @@ export class SourceStage implements TickSourceHandler {
     if (st.pending) this.publish(st, this.options.clock.now());
   }
 
-  private onDue(due: SourceSymbol[]): void {
+  private onDue(due: Stack<SourceSymbol>): void {
     const now = this.options.clock.now();
-    for (const st of due) if (st.pending && this.symbols.get(st.symbol) === st) this.publish(st, now);
+    for (let i = 0; i < due.size; i++) {
+      const st = due.at(i);
+      if (st.pending && this.symbols.get(st.symbol) === st) this.publish(st, now);
+    }
   }
 
   private publish(st: SourceSymbol, now: number): void {

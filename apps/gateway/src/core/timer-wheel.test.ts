@@ -6,7 +6,7 @@ describe('TimerWheel', () => {
     const clock = new ManualClock(0);
     const fired: Array<[string, number]> = [];
     const wheel = new TimerWheel<{ dueSlot: number; name: string }>(clock, 5, (due, now) => {
-      for (const e of due) fired.push([e.name, now]);
+      for (let i = 0; i < due.size; i++) fired.push([due.at(i).name, now]);
     });
     const a = { dueSlot: -1, name: 'a' };
     const b = { dueSlot: -1, name: 'b' };
@@ -24,5 +24,23 @@ describe('TimerWheel', () => {
     ]);
     expect(wheel.size()).toBe(0);
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('fires many slots scheduled out of order in slot order and reports the slot that fired', () => {
+    const clock = new ManualClock(0);
+    const fired: number[] = [];
+    const wheel = new TimerWheel<{ dueSlot: number; id: number }>(clock, 5, (due) => {
+      for (let i = 0; i < due.size; i++) fired.push(due.at(i).id);
+    });
+    expect(wheel.firedSlot()).toBe(Number.NEGATIVE_INFINITY);
+    const order = [37, 3, 90, 12, 12, 55, 1, 78, 23, 64, 8, 41];
+    for (const [i, slot] of order.entries()) wheel.scheduleInSlot({ dueSlot: -1, id: slot * 100 + i }, slot);
+    clock.advance(100);
+    expect(wheel.firedSlot()).toBe(12); // the last slot that had entries, fired at 60 ms
+    clock.advance(400);
+    expect(fired).toEqual(
+      [...order.entries()].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([i, s]) => s * 100 + i),
+    );
+    expect(wheel.size()).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock';
+import { Stack } from './stack';
 
 /** Something a TimerWheel can hold: it records the slot it is due in (-1 when not scheduled). */
 export interface WheelEntry {
@@ -12,16 +13,22 @@ export interface WheelEntry {
  * (an entry is live in a bucket only while its `dueSlot` equals that slot).
  */
 export class TimerWheel<T extends WheelEntry> {
-  private readonly buckets = new Map<number, T[]>();
+  private readonly buckets = new Map<number, Stack<T>>();
+  /** Emptied buckets, kept with their storage for the next slots (a few: slots come and go in turn). */
+  private readonly spare: Stack<T>[] = [];
+  private readonly due = new Stack<T>();
+  /** The slots that have a bucket, as a binary min-heap: firing finds the due ones without a scan. */
+  private readonly slots: number[] = [];
   private timer: TimerHandle | undefined;
   private armedSlot = Number.POSITIVE_INFINITY;
+  private fired = Number.NEGATIVE_INFINITY;
   private live = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly slotMs: number,
-    /** Receives the entries due at one moment, in slot order. */
-    private readonly onDue: (entries: T[], now: number) => void,
+    /** Receives the entries due at one moment, in slot order (a list reused after the call). */
+    private readonly onDue: (entries: Stack<T>, now: number) => void,
   ) {
     if (!(slotMs > 0)) throw new RangeError('slotMs must be positive');
   }
@@ -41,6 +48,11 @@ export class TimerWheel<T extends WheelEntry> {
     return Math.floor(now / this.slotMs);
   }
 
+  /** The latest slot that has fired: an entry put in it or an earlier one fires on its own, later. */
+  firedSlot(): number {
+    return this.fired;
+  }
+
   schedule(entry: T, dueAt: number): void {
     this.scheduleInSlot(entry, this.slotOf(dueAt));
   }
@@ -51,8 +63,9 @@ export class TimerWheel<T extends WheelEntry> {
     entry.dueSlot = slot;
     let bucket = this.buckets.get(slot);
     if (!bucket) {
-      bucket = [];
+      bucket = this.spare.pop() ?? new Stack<T>();
       this.buckets.set(slot, bucket);
+      heapPush(this.slots, slot);
     }
     bucket.push(entry);
     if (slot < this.armedSlot) this.arm(slot);
@@ -74,8 +87,11 @@ export class TimerWheel<T extends WheelEntry> {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
-    for (const bucket of this.buckets.values()) for (const e of bucket) e.dueSlot = -1;
+    for (const bucket of this.buckets.values()) {
+      for (let i = 0; i < bucket.size; i++) bucket.at(i).dueSlot = -1;
+    }
     this.buckets.clear();
+    this.slots.length = 0;
     this.live = 0;
   }
 
@@ -91,26 +107,65 @@ export class TimerWheel<T extends WheelEntry> {
     this.armedSlot = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     const current = Math.floor(now / this.slotMs);
-    const dueSlots: number[] = [];
-    let nextSlot = Number.POSITIVE_INFINITY;
-    for (const slot of this.buckets.keys()) {
-      if (slot <= current) dueSlots.push(slot);
-      else if (slot < nextSlot) nextSlot = slot;
-    }
-    dueSlots.sort((a, b) => a - b);
-    const due: T[] = [];
-    for (const slot of dueSlots) {
+    if (current > this.fired) this.fired = current;
+    const slots = this.slots;
+    const due = this.due;
+    while (slots.length > 0 && slots[0]! <= current) {
+      const slot = heapPop(slots);
       const bucket = this.buckets.get(slot)!;
       this.buckets.delete(slot);
-      for (const entry of bucket) {
+      for (let i = 0; i < bucket.size; i++) {
+        const entry = bucket.at(i);
         if (entry.dueSlot !== slot) continue;
         entry.dueSlot = -1;
         this.live--;
         due.push(entry);
       }
+      bucket.clear();
+      if (this.spare.length < MAX_SPARE_BUCKETS) this.spare.push(bucket);
     }
     // Entries scheduled from inside onDue re-arm the timer themselves.
-    if (nextSlot !== Number.POSITIVE_INFINITY) this.arm(nextSlot);
-    if (due.length > 0) this.onDue(due, now);
+    if (slots.length > 0) this.arm(slots[0]!);
+    if (due.size === 0) return;
+    try {
+      this.onDue(due, now);
+    } finally {
+      due.clear();
+    }
   };
+}
+
+/** Buckets kept for reuse: about as many as slots are scheduled ahead at once (a second of 5 ms slots). */
+const MAX_SPARE_BUCKETS = 256;
+
+function heapPush(heap: number[], value: number): void {
+  let i = heap.length;
+  heap.push(value);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const p = heap[parent]!;
+    if (p <= value) break;
+    heap[i] = p;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n === 0) return top;
+  let i = 0;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && heap[right]! < heap[left]! ? right : left;
+    if (heap[child]! >= last) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = last;
+  return top;
 }

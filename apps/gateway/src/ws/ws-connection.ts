@@ -5,19 +5,19 @@ import {
   type Codec,
   decodeClientFrame,
   type ErrorCode,
-  frameTicksMsgpack,
   type Limits,
   PROTOCOL_VERSION,
   type Quote,
   type ServerMessage,
   type SymbolInfo,
+  type UpdateList,
 } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
 import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
 import { snapshotMessage } from '../core/edge-stage';
 import {
-  frameTicksJsonBytes,
-  jsonBytesUpdateEncoding,
+  frameTicks,
+  jsonUpdateEncoding,
   msgpackUpdateEncoding,
   type UpdateEncoding,
 } from '../core/encodings';
@@ -87,9 +87,9 @@ function newConnectionId(): string {
 }
 
 /** One client of the native /ws protocol: request handling, limits and the sink of its feed session. */
-export class WsConnection implements SessionSink<unknown> {
+export class WsConnection implements SessionSink {
   readonly id = newConnectionId();
-  readonly encoding: UpdateEncoding<unknown>;
+  readonly encoding: UpdateEncoding;
   private readonly session: FeedSession;
   private readonly inbound: InboundLimiter;
   alive = true;
@@ -102,9 +102,7 @@ export class WsConnection implements SessionSink<unknown> {
     entitlements: Entitlements | undefined,
     private readonly onGone: (conn: WsConnection) => void,
   ) {
-    this.encoding = (
-      codec.binary ? msgpackUpdateEncoding : jsonBytesUpdateEncoding
-    ) as UpdateEncoding<unknown>;
+    this.encoding = codec.binary ? msgpackUpdateEncoding : jsonUpdateEncoding;
     this.session = deps.edge.openSession(this, { limits: deps.limits, entitlements });
     this.inbound = new InboundLimiter(
       {
@@ -153,12 +151,10 @@ export class WsConnection implements SessionSink<unknown> {
     this.send(snapshotMessage(quote));
   }
 
-  writeTicks(parts: unknown[]): void {
+  writeTicks(list: UpdateList): void {
     if (this.ws.readyState !== 1) return;
-    const frame = this.codec.binary
-      ? frameInPlace(frameTicksMsgpack(parts as Uint8Array[], FRAME_HEADROOM) as Buffer, OPCODE_BINARY)
-      : frameInPlace(frameTicksJsonBytes(parts as Buffer[], FRAME_HEADROOM), OPCODE_TEXT);
-    writeFrame(this.ws, frame);
+    const message = frameTicks(this.encoding, list, FRAME_HEADROOM);
+    writeFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
   }
 
   bufferedBytes(): number {
@@ -275,7 +271,7 @@ export class WsConnection implements SessionSink<unknown> {
   private handle(req: ClientRequest): void {
     switch (req.type) {
       case 'subscribe': {
-        const result = this.session.subscribe(req.symbols, req.maxHz);
+        const result = this.session.subscribe(req.symbols, req.maxHz, req.leading);
         if (result.accepted.length > 0) {
           this.send(withId({ type: 'subscribed', symbols: result.accepted, maxHz: result.maxHz }, req.id));
         }

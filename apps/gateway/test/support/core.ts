@@ -1,11 +1,11 @@
-import type { Quote, QuoteUpdate } from '@tickhub/protocol';
+import type { Quote, QuoteUpdate, UpdateList } from '@tickhub/protocol';
 import type { ManualClock } from '../../src/core/clock';
 import type { SessionSink } from '../../src/core/edge-stage';
-import { jsonUpdateEncoding, type UpdateEncoding } from '../../src/core/encodings';
+import { frameTicks, jsonUpdateEncoding, type UpdateEncoding } from '../../src/core/encodings';
 
 /** A session sink that records what it is given; its buffered bytes are set by the test. */
-export class RecordingSink implements SessionSink<string> {
-  readonly encoding: UpdateEncoding<string> = jsonUpdateEncoding;
+export class RecordingSink implements SessionSink {
+  readonly encoding: UpdateEncoding = jsonUpdateEncoding;
   readonly frames: Array<{ at: number; turn: number; updates: QuoteUpdate[] }> = [];
   readonly snapshots: Array<{ at: number; quote: Quote }> = [];
   /** Everything written, in order: a snapshot or a ticks entry, with the time it was written. */
@@ -22,9 +22,12 @@ export class RecordingSink implements SessionSink<string> {
     this.events.push({ at, kind: 'snapshot', symbol: quote.symbol, seq: quote.seq, n: 0 });
   }
 
-  writeTicks(parts: string[]): void {
+  writeTicks(list: UpdateList): void {
     const at = this.clock.now();
-    const updates = parts.map((p) => JSON.parse(p) as QuoteUpdate);
+    // Through the frame /ws writes, so that what is recorded is what a client would read.
+    const { updates } = JSON.parse(frameTicks(this.encoding, list).toString('utf8')) as {
+      updates: QuoteUpdate[];
+    };
     this.frames.push({ at, turn: this.clock.turn, updates });
     for (const u of updates) this.events.push({ at, kind: 'tick', symbol: u.symbol, seq: u.seq, n: u.n });
   }

@@ -5,13 +5,19 @@ import {
   MAX_SYMBOLS_PER_REQUEST,
   type Quote,
   type SymbolInfo,
+  type UpdateList,
 } from '@tickhub/protocol';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
-import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
+import {
+  frameUpdates,
+  jsonUpdateEncoding,
+  msgpackUpdateEncoding,
+  type UpdateEncoding,
+} from '../../core/encodings';
 import { type Entitlements, entitledDirectory } from '../../core/entitlements';
 import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
-import { jsonHubProtocol, MessageType, messagePackHubProtocol, writeBinaryFrame } from '../protocol';
+import { jsonHubProtocol, MessageType, messagePackHubProtocol } from '../protocol';
 
 /**
  * What the market hub needs from the gateway core: the symbol universe, the limits, the entitlement
@@ -22,7 +28,7 @@ export interface MarketFeed {
   readonly limits: Readonly<Limits>;
   /** What a connection whose token claims `token` may see and subscribe to. */
   entitlementsFor(token: Entitlements | undefined): Entitlements | undefined;
-  openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession;
+  openSession(sink: SessionSink, options: SessionOptions): FeedSession;
 }
 
 export const MARKET_FEED = Symbol('MARKET_FEED');
@@ -30,32 +36,43 @@ export const MARKET_FEED = Symbol('MARKET_FEED');
 const SESSION = 'market.session';
 const DIRECTORY = 'market.directory';
 
-const TICKS_JSON_HEAD = '{"type":1,"target":"ticks","arguments":[[';
-const TICKS_JSON_TAIL = ']]}\u001e';
+const TICKS_JSON_HEAD = Buffer.from('{"type":1,"target":"ticks","arguments":[', 'utf8');
+const TICKS_JSON_TAIL = Buffer.from(']}\u001e', 'utf8');
 // [1, {}, nil, "ticks", [ <updates array> ]]: an Invocation without id, one argument.
 const TICKS_MSGPACK_HEAD = Uint8Array.from([
   0x95, 0x01, 0x80, 0xc0, 0xa5, 0x74, 0x69, 0x63, 0x6b, 0x73, 0x91,
 ]);
+const NOTHING = new Uint8Array(0);
+/** Room for the VarInt length prefix of a binary hub message (5 bytes reach 2^35). */
+const LENGTH_PREFIX_ROOM = 5;
 
-function msgpackArrayHeader(length: number): Uint8Array {
-  if (length < 16) return Uint8Array.of(0x90 | length);
-  if (length < 0x10000) return Uint8Array.of(0xdc, length >> 8, length & 0xff);
-  return Uint8Array.of(
-    0xdd,
-    (length >>> 24) & 0xff,
-    (length >>> 16) & 0xff,
-    (length >>> 8) & 0xff,
-    length & 0xff,
-  );
+/**
+ * Writes the VarInt length prefix of the MessagePack hub protocol (as `writeBinaryFrame` does) into the
+ * room left before the message, and returns the framed message as a view: no second copy.
+ */
+function prefixLengthInPlace(buf: Buffer): Buffer {
+  const length = buf.length - LENGTH_PREFIX_ROOM;
+  let bytes = 1;
+  for (let v = Math.floor(length / 128); v > 0; v = Math.floor(v / 128)) bytes++;
+  let at = LENGTH_PREFIX_ROOM - bytes;
+  const start = at;
+  let v = length;
+  do {
+    let byte = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v > 0) byte |= 0x80;
+    buf[at++] = byte;
+  } while (v > 0);
+  return buf.subarray(start);
 }
 
 /**
  * Feeds one hub connection from the edge stage: the same throttle, conflation and slow-consumer
- * guard as /ws. Updates are encoded once per flush for every sink of the same encoding (shared with
- * /ws sinks of that format) and wrapped here in a `ticks` invocation of the connection's protocol.
+ * guard as /ws. Update bodies are encoded once for every sink of the same encoding (shared with /ws
+ * sinks of that format) and written here, in one buffer, into a `ticks` invocation of the protocol.
  */
-abstract class HubSessionSink<P> implements SessionSink<P> {
-  abstract readonly encoding: UpdateEncoding<P>;
+abstract class HubSessionSink implements SessionSink {
+  abstract readonly encoding: UpdateEncoding;
 
   constructor(protected readonly context: HubCallerContext) {}
 
@@ -63,7 +80,7 @@ abstract class HubSessionSink<P> implements SessionSink<P> {
     this.context.sendEncoded(this.encodeSnapshot(quoteFields(quote)));
   }
 
-  abstract writeTicks(parts: P[]): void;
+  abstract writeTicks(list: UpdateList): void;
   protected abstract encodeSnapshot(quote: Quote): Uint8Array;
 
   bufferedBytes(): number {
@@ -76,11 +93,11 @@ abstract class HubSessionSink<P> implements SessionSink<P> {
   }
 }
 
-class JsonHubSessionSink extends HubSessionSink<string> {
+class JsonHubSessionSink extends HubSessionSink {
   readonly encoding = jsonUpdateEncoding;
 
-  writeTicks(parts: string[]): void {
-    this.context.sendEncoded(Buffer.from(TICKS_JSON_HEAD + parts.join(',') + TICKS_JSON_TAIL));
+  writeTicks(list: UpdateList): void {
+    this.context.sendEncoded(frameUpdates(this.encoding, TICKS_JSON_HEAD, list, TICKS_JSON_TAIL));
   }
 
   protected encodeSnapshot(quote: Quote): Uint8Array {
@@ -88,13 +105,12 @@ class JsonHubSessionSink extends HubSessionSink<string> {
   }
 }
 
-class MessagePackHubSessionSink extends HubSessionSink<Uint8Array> {
+class MessagePackHubSessionSink extends HubSessionSink {
   readonly encoding = msgpackUpdateEncoding;
 
-  writeTicks(parts: Uint8Array[]): void {
-    this.context.sendEncoded(
-      writeBinaryFrame(Buffer.concat([TICKS_MSGPACK_HEAD, msgpackArrayHeader(parts.length), ...parts])),
-    );
+  writeTicks(list: UpdateList): void {
+    const message = frameUpdates(this.encoding, TICKS_MSGPACK_HEAD, list, NOTHING, LENGTH_PREFIX_ROOM);
+    this.context.sendEncoded(prefixLengthInPlace(message));
   }
 
   protected encodeSnapshot(quote: Quote): Uint8Array {
