@@ -29,6 +29,7 @@ export function gatewayHubsModule(): DynamicModule {
           symbols: runtime.symbols,
           limits: config.limits,
           openSession: (sink, options) => runtime.edge.openSession(sink, options),
+          history: runtime.history,
         }),
       },
     ],

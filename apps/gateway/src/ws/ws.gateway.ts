@@ -60,6 +60,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
           abuseWindowMs: this.config.abuseWindowMs,
           maxBufferedBytes: 4 * this.config.highWaterMarkBytes,
           now: () => this.runtime.clock.now(),
+          history: this.runtime.history,
         },
         context?.entitlements ??
           (this.config.entitledSymbols ? { symbols: this.config.entitledSymbols } : undefined),

@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type Candle,
   type Limits,
   MAX_SYMBOL_LENGTH,
   MAX_SYMBOLS_PER_REQUEST,
   type Quote,
+  readHistoryParams,
   type SymbolInfo,
 } from '@tickhub/protocol';
+import { type CandleHistory, entitledTo } from '../../candles/candle-history';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
 import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
@@ -18,6 +21,7 @@ export interface MarketFeed {
   readonly symbols: readonly SymbolInfo[];
   readonly limits: Readonly<Limits>;
   openSession<P>(sink: SessionSink<P>, options: SessionOptions): FeedSession;
+  readonly history?: CandleHistory;
 }
 
 export const MARKET_FEED = Symbol('MARKET_FEED');
@@ -169,6 +173,30 @@ export class MarketHub extends Hub {
   @HubMethod({ name: 'ListSymbols' })
   listSymbols(): readonly SymbolInfo[] {
     return this.feed.symbols;
+  }
+
+  /** Candle history, as `GET /api/candles` and the native `history` request serve it. */
+  @HubMethod({ name: 'GetCandles', minArgs: 2, maxArgs: 3 })
+  async getCandles(symbol: unknown, tf: unknown, limit?: unknown): Promise<Candle[]> {
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      throw new HubException(`BAD_REQUEST: symbol must be a string of 1 to ${MAX_SYMBOL_LENGTH} characters.`);
+    }
+    if (limit !== undefined && limit !== null && typeof limit !== 'number') {
+      throw new HubException('BAD_REQUEST: limit must be a number.');
+    }
+    const params = readHistoryParams(tf, limit ?? undefined);
+    if (!params.ok) throw new HubException(`BAD_REQUEST: ${params.message}.`);
+    if (!this.feed.history) throw new HubException('Candle history is not served here.');
+    // The entitlements subscribe applies (onConnected opens the session with the same claim).
+    const entitlements = this.context.principal.claims?.entitlements as Entitlements | undefined;
+    const result = await this.feed.history.read(
+      symbol,
+      params.tf,
+      params.limit,
+      entitledTo(entitlements, symbol),
+    );
+    if (!result.ok) throw new HubException(`${result.code}: ${result.message} (${symbol})`);
+    return result.candles;
   }
 
   private session(): FeedSession {
