@@ -109,13 +109,7 @@ export class RedisCandleStore implements CandleStore {
       const to = Math.min(batch.length, from + MAX_PIPELINE);
       for (let i = from; i < to; i++) {
         const w = batch[i]!;
-        pipeline.candleUpsert(
-          this.key(w.symbol, w.tf),
-          w.candle.t,
-          w.candle.s,
-          encode(w.candle),
-          CANDLE_RETENTION[w.tf],
-        );
+        pipeline.candleUpsert(this.key(w.symbol, w.tf), w.t, w.s, encode(w), CANDLE_RETENTION[w.tf]);
       }
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);

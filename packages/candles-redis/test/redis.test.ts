@@ -87,7 +87,7 @@ describe('RedisCandleStore on Redis', () => {
     });
     await expect(store.connect()).rejects.toThrow();
     await expect(
-      store.write([{ symbol: 'A', tf: '1s', candle: { t: 0, o: 1, h: 1, l: 1, c: 1, v: 1, n: 1, s: 1 } }]),
+      store.write([{ symbol: 'A', tf: '1s', t: 0, o: 1, h: 1, l: 1, c: 1, v: 1, n: 1, s: 1 }]),
     ).rejects.toThrow();
     await store.close();
   });

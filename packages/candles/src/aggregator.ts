@@ -1,9 +1,11 @@
-import { TIMEFRAME_MS, TIMEFRAMES } from '@tickhub/protocol';
-import type { CandleStore, CandleWrite, LatestCandles, StoredCandle } from './store';
+import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '@tickhub/protocol';
+import type { CandleStore, CandleWrite, LatestCandles } from './store';
 
 const TF_COUNT = TIMEFRAMES.length;
 const DURATIONS = TIMEFRAMES.map((tf) => TIMEFRAME_MS[tf]);
-// Layout of one timeframe's open candle in CandleSeries.data.
+const SHORTEST_MS = DURATIONS[0]!;
+// Layout of one candle in CandleSeries.data: slot 0 is the open candle of the shortest timeframe,
+// slot k > 0 what timeframe k holds from the shortest candles already closed (see CandleSeries).
 const T = 0;
 const O = 1;
 const H = 2;
@@ -22,19 +24,35 @@ const MAX_PENDING_CLOSED = 200_000;
 const EARLY_FLUSH_CLOSED = 10_000;
 
 /**
- * The open candle of each timeframe of one symbol, in one typed array: folding a tick allocates nothing.
+ * The candles of one symbol, in one typed array: folding a tick allocates nothing. A tick updates only
+ * the open candle of the shortest timeframe (1s); when that closes it is merged into the longer ones,
+ * and a flush writes each longer candle as what it holds merged with the open 1s candle. Candle
+ * boundaries nest (every 1m boundary is a 1s boundary, ...), so this is exact, and a tick costs one
+ * candle update instead of one per timeframe.
+ *
  * Created by CandleAggregator.series(); the caller keeps it next to its own per-symbol state.
  */
 export class CandleSeries {
   readonly data = new Float64Array(TF_COUNT * FIELDS);
-  /** Highest seq folded in any timeframe; a tick at or below the lowest timeframe's seq is stale. */
+  /** Highest seq folded; a tick at or below it was counted already. */
   seq = -1;
+  /** End of the open 1s candle (NaN while there is none). */
+  end = Number.NaN;
   prevVolume = Number.NaN;
-  /** Bit k set: timeframe k changed since the last flush. */
-  dirtyBits = 0;
+  /** The open 1s candle changed since the last flush. */
+  dirty = false;
+  /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
+  accBits = 0;
   queued = false;
   loading = true;
   buffered: number[] | undefined = [];
+  /**
+   * A 1s candle continued from the store is already inside the stored longer candles: its volume and
+   * count at load are subtracted when it is merged into them (high, low, open and close merge alike).
+   */
+  baseT = Number.NaN;
+  baseV = 0;
+  baseN = 0;
 
   constructor(
     readonly symbol: string,
@@ -46,11 +64,14 @@ export class CandleSeries {
     }
   }
 
-  candle(k: number): StoredCandle {
+  /** Candle slot k as a write of timeframe `tf`, with its start `t` (slot 0 also serves longer timeframes). */
+  candle(k: number, tf: Timeframe = TIMEFRAMES[k]!, t = this.data[k * FIELDS + T]!): CandleWrite {
     const d = this.data;
     const b = k * FIELDS;
     return {
-      t: d[b + T]!,
+      symbol: this.symbol,
+      tf,
+      t,
       o: d[b + O]!,
       h: d[b + H]!,
       l: d[b + L]!,
@@ -58,6 +79,25 @@ export class CandleSeries {
       v: d[b + V]!,
       n: d[b + N]!,
       s: d[b + S]!,
+    };
+  }
+
+  /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
+  merged(k: number): CandleWrite {
+    const d = this.data;
+    const b = k * FIELDS;
+    const own = d[T] === this.baseT;
+    return {
+      symbol: this.symbol,
+      tf: TIMEFRAMES[k]!,
+      t: d[b + T]!,
+      o: d[b + O]!,
+      h: Math.max(d[b + H]!, d[H]!),
+      l: Math.min(d[b + L]!, d[L]!),
+      c: d[C]!,
+      v: d[b + V]! + d[V]! - (own ? this.baseV : 0),
+      n: d[b + N]! + d[N]! - (own ? this.baseN : 0),
+      s: d[S]!,
     };
   }
 }
@@ -70,7 +110,6 @@ export interface CandleAggregatorOptions {
 }
 
 export interface CandleAggregatorStats {
-  ticks: number;
   stale: number;
   candlesWritten: number;
   writes: number;
@@ -104,7 +143,6 @@ export class CandleAggregator {
   private inFlight: Promise<void> | undefined;
   private stopped = false;
   readonly stats: CandleAggregatorStats = {
-    ticks: 0,
     stale: 0,
     candlesWritten: 0,
     writes: 0,
@@ -143,17 +181,28 @@ export class CandleAggregator {
     volume: number,
     n: number,
   ): void {
-    this.stats.ticks++;
     if (s.loading) {
-      const buffered = s.buffered!;
-      if (buffered.length >= MAX_LOADING_TICKS * LOADING_TICK_FIELDS) {
-        this.stats.dropped++;
-        return;
-      }
-      buffered.push(seq, ts, last, lastSize, volume, n);
+      this.buffer(s, seq, ts, last, lastSize, volume, n);
       return;
     }
     this.fold(s, seq, ts, last, lastSize, volume, n);
+  }
+
+  private buffer(
+    s: CandleSeries,
+    seq: number,
+    ts: number,
+    last: number,
+    lastSize: number,
+    volume: number,
+    n: number,
+  ): void {
+    const buffered = s.buffered!;
+    if (buffered.length >= MAX_LOADING_TICKS * LOADING_TICK_FIELDS) {
+      this.stats.dropped++;
+      return;
+    }
+    buffered.push(seq, ts, last, lastSize, volume, n);
   }
 
   private fold(
@@ -176,41 +225,70 @@ export class CandleAggregator {
     const traded = volume === prev ? 0 : volume > prev ? volume - prev : lastSize;
     s.prevVolume = volume;
     const d = s.data;
-    let bits = s.dirtyBits;
-    for (let k = 0; k < TF_COUNT; k++) {
-      const b = k * FIELDS;
-      if (seq <= d[b + S]!) continue;
-      const dur = DURATIONS[k]!;
-      const t = ts - (ts % dur);
-      // `!(t <= open)` is also true while there is no open candle (NaN).
-      if (!(t <= d[b + T]!)) {
-        if ((bits & (1 << k)) !== 0) this.pushClosed(s, k);
-        d[b + T] = t;
-        d[b + O] = last;
-        d[b + H] = last;
-        d[b + L] = last;
-        d[b + V] = traded;
-        d[b + N] = n;
-      } else {
-        if (last > d[b + H]!) d[b + H] = last;
-        if (last < d[b + L]!) d[b + L] = last;
-        d[b + V] = d[b + V]! + traded;
-        d[b + N] = d[b + N]! + n;
-      }
-      d[b + C] = last;
-      d[b + S] = seq;
-      bits |= 1 << k;
+    // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
+    // reopened). Compared with its end, so that most ticks need no division.
+    if (ts < s.end) {
+      if (last > d[H]!) d[H] = last;
+      if (last < d[L]!) d[L] = last;
+      d[V] = d[V]! + traded;
+      d[N] = d[N]! + n;
+    } else {
+      const t = ts - (ts % SHORTEST_MS);
+      if (!Number.isNaN(d[T]!)) this.roll(s);
+      d[T] = t;
+      s.end = t + SHORTEST_MS;
+      d[O] = last;
+      d[H] = last;
+      d[L] = last;
+      d[V] = traded;
+      d[N] = n;
     }
-    s.dirtyBits = bits;
-    if (!s.queued) {
-      s.queued = true;
-      this.dirty.push(s);
-      this.schedule();
-    }
+    d[C] = last;
+    d[S] = seq;
+    s.dirty = true;
+    if (!s.queued) this.enqueue(s);
   }
 
-  private pushClosed(s: CandleSeries, k: number): void {
-    this.closed.push({ symbol: s.symbol, tf: TIMEFRAMES[k]!, candle: s.candle(k) });
+  private enqueue(s: CandleSeries): void {
+    s.queued = true;
+    this.dirty.push(s);
+    this.schedule();
+  }
+
+  /** The open 1s candle closes: it is written if it changed, and merged into every longer candle. */
+  private roll(s: CandleSeries): void {
+    const d = s.data;
+    const t1 = d[T]!;
+    if (s.dirty) this.pushClosed(s.candle(0));
+    const own = t1 === s.baseT;
+    for (let k = 1; k < TF_COUNT; k++) {
+      const b = k * FIELDS;
+      const bt = t1 - (t1 % DURATIONS[k]!);
+      if (d[b + T] === bt) {
+        if (d[H]! > d[b + H]!) d[b + H] = d[H]!;
+        if (d[L]! < d[b + L]!) d[b + L] = d[L]!;
+        d[b + C] = d[C]!;
+        d[b + V] = d[b + V]! + d[V]! - (own ? s.baseV : 0);
+        d[b + N] = d[b + N]! + d[N]! - (own ? s.baseN : 0);
+      } else {
+        // Candle k is complete: written now unless its final state already went out with a flush.
+        if ((s.accBits & (1 << k)) !== 0) this.pushClosed(s.candle(k));
+        d[b + T] = bt;
+        d[b + O] = d[O]!;
+        d[b + H] = d[H]!;
+        d[b + L] = d[L]!;
+        d[b + C] = d[C]!;
+        d[b + V] = d[V]!;
+        d[b + N] = d[N]!;
+      }
+      d[b + S] = d[S]!;
+      s.accBits |= 1 << k;
+    }
+    s.baseT = Number.NaN;
+  }
+
+  private pushClosed(candle: CandleWrite): void {
+    this.closed.push(candle);
     if (this.closed.length >= EARLY_FLUSH_CLOSED) this.scheduleSoon();
     if (this.closed.length > MAX_PENDING_CLOSED) {
       const excess = this.closed.length - MAX_PENDING_CLOSED;
@@ -222,23 +300,30 @@ export class CandleAggregator {
   private loaded(s: CandleSeries, latest: LatestCandles): void {
     if (s.epoch !== this.epoch || !s.loading) return;
     const d = s.data;
-    let lowest = Number.POSITIVE_INFINITY;
+    let seq = -1;
     for (let k = 0; k < TF_COUNT; k++) {
       const c = latest[TIMEFRAMES[k]!];
+      if (!c) continue;
       const b = k * FIELDS;
-      if (c) {
-        d[b + T] = c.t;
-        d[b + O] = c.o;
-        d[b + H] = c.h;
-        d[b + L] = c.l;
-        d[b + C] = c.c;
-        d[b + V] = c.v;
-        d[b + N] = c.n;
-        d[b + S] = c.s;
-      }
-      lowest = Math.min(lowest, d[b + S]!);
+      d[b + T] = c.t;
+      d[b + O] = c.o;
+      d[b + H] = c.h;
+      d[b + L] = c.l;
+      d[b + C] = c.c;
+      d[b + V] = c.v;
+      d[b + N] = c.n;
+      d[b + S] = c.s;
+      // Written together in one flush, all timeframes hold the same ticks; a write that failed half
+      // way leaves some behind, and their missing ticks are not counted again.
+      if (c.s > seq) seq = c.s;
     }
-    s.seq = lowest;
+    s.seq = seq;
+    if (latest[TIMEFRAMES[0]!]) {
+      s.end = d[T]! + SHORTEST_MS;
+      s.baseT = d[T]!;
+      s.baseV = d[V]!;
+      s.baseN = d[N]!;
+    }
     s.loading = false;
     const buffered = s.buffered!;
     s.buffered = undefined;
@@ -263,7 +348,7 @@ export class CandleAggregator {
   /** Candles changed or closed and not yet written. */
   pending(): number {
     let n = this.closed.length;
-    for (const s of this.dirty) for (let k = 0; k < TF_COUNT; k++) if ((s.dirtyBits & (1 << k)) !== 0) n++;
+    for (const s of this.dirty) if (s.dirty) n += TF_COUNT;
     return n;
   }
 
@@ -299,13 +384,24 @@ export class CandleAggregator {
     const dirty = this.dirty;
     this.dirty = [];
     for (const s of dirty) {
-      const bits = s.dirtyBits;
-      for (let k = 0; k < TF_COUNT; k++) {
-        if ((bits & (1 << k)) !== 0)
-          batch.push({ symbol: s.symbol, tf: TIMEFRAMES[k]!, candle: s.candle(k) });
-      }
-      s.dirtyBits = 0;
       s.queued = false;
+      if (!s.dirty) continue;
+      s.dirty = false;
+      const d = s.data;
+      const t1 = d[T]!;
+      batch.push(s.candle(0));
+      for (let k = 1; k < TF_COUNT; k++) {
+        const b = k * FIELDS;
+        const bt = t1 - (t1 % DURATIONS[k]!);
+        if (d[b + T] === bt) {
+          batch.push(s.merged(k));
+        } else {
+          // The open 1s candle starts candle k; what k held is complete.
+          if ((s.accBits & (1 << k)) !== 0) batch.push(s.candle(k));
+          batch.push(s.candle(0, TIMEFRAMES[k]!, bt));
+        }
+      }
+      s.accBits = 0;
     }
     return batch;
   }

@@ -48,12 +48,12 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
     spec('returns the newest candles oldest first, without the seq', async () => {
       const batch: CandleWrite[] = [];
       for (let i = 0; i < 10; i++)
-        batch.push({ symbol: 'AAPL', tf: '1m', candle: candle(T0 + i * 60_000, i + 1) });
+        batch.push({ symbol: 'AAPL', tf: '1m', ...candle(T0 + i * 60_000, i + 1) });
       // Written out of order: the store orders by start time.
       await store.write(batch.slice(5));
       await store.write(batch.slice(0, 5));
       const all = await store.query('AAPL', '1m', 300);
-      expect(all.map((c) => c.t)).toEqual(batch.map((w) => w.candle.t));
+      expect(all.map((c) => c.t)).toEqual(batch.map((w) => w.t));
       expect(all[0]).toEqual({ t: T0, o: 100, h: 101, l: 99, c: 100.5, v: 10, n: 3 });
       const last3 = await store.query('AAPL', '1m', 3);
       expect(last3.map((c) => c.t)).toEqual([T0 + 7 * 60_000, T0 + 8 * 60_000, T0 + 9 * 60_000]);
@@ -61,9 +61,9 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
 
     spec('keeps symbols and timeframes apart', async () => {
       await store.write([
-        { symbol: 'AAPL', tf: '1s', candle: candle(T0, 1, 1) },
-        { symbol: 'AAPL', tf: '1m', candle: candle(T0, 1, 2) },
-        { symbol: 'MSFT', tf: '1s', candle: candle(T0, 1, 3) },
+        { symbol: 'AAPL', tf: '1s', ...candle(T0, 1, 1) },
+        { symbol: 'AAPL', tf: '1m', ...candle(T0, 1, 2) },
+        { symbol: 'MSFT', tf: '1s', ...candle(T0, 1, 3) },
       ]);
       expect((await store.query('AAPL', '1s', 10)).map((c) => c.o)).toEqual([1]);
       expect((await store.query('AAPL', '1m', 10)).map((c) => c.o)).toEqual([2]);
@@ -72,15 +72,15 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
     });
 
     spec('replaces a candle only with one of a higher seq (idempotent, never backwards)', async () => {
-      await store.write([{ symbol: 'AAPL', tf: '1s', candle: { ...candle(T0, 10), c: 101, n: 5 } }]);
+      await store.write([{ symbol: 'AAPL', tf: '1s', ...candle(T0, 10), c: 101, n: 5 }]);
       // The same write again, and an older state of the same candle: nothing changes.
-      await store.write([{ symbol: 'AAPL', tf: '1s', candle: { ...candle(T0, 10), c: 101, n: 5 } }]);
-      await store.write([{ symbol: 'AAPL', tf: '1s', candle: { ...candle(T0, 7), c: 99, n: 2 } }]);
+      await store.write([{ symbol: 'AAPL', tf: '1s', ...candle(T0, 10), c: 101, n: 5 }]);
+      await store.write([{ symbol: 'AAPL', tf: '1s', ...candle(T0, 7), c: 99, n: 2 }]);
       expect(await store.query('AAPL', '1s', 10)).toEqual([
         { t: T0, o: 100, h: 101, l: 99, c: 101, v: 10, n: 5 },
       ]);
       // A newer state replaces it, once.
-      await store.write([{ symbol: 'AAPL', tf: '1s', candle: { ...candle(T0, 12), c: 102, n: 6 } }]);
+      await store.write([{ symbol: 'AAPL', tf: '1s', ...candle(T0, 12), c: 102, n: 6 }]);
       const after = await store.query('AAPL', '1s', 10);
       expect(after).toHaveLength(1);
       expect(after[0]).toMatchObject({ t: T0, c: 102, n: 6 });
@@ -89,10 +89,10 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
 
     spec('gives the newest candle of each timeframe with its seq', async () => {
       await store.write([
-        { symbol: 'EURUSD', tf: '1s', candle: candle(T0, 1) },
-        { symbol: 'EURUSD', tf: '1s', candle: candle(T0 + 1000, 4) },
-        { symbol: 'EURUSD', tf: '1m', candle: candle(T0, 4) },
-        { symbol: 'EURUSD', tf: '1h', candle: candle(T0 - (T0 % 3_600_000), 4) },
+        { symbol: 'EURUSD', tf: '1s', ...candle(T0, 1) },
+        { symbol: 'EURUSD', tf: '1s', ...candle(T0 + 1000, 4) },
+        { symbol: 'EURUSD', tf: '1m', ...candle(T0, 4) },
+        { symbol: 'EURUSD', tf: '1h', ...candle(T0 - (T0 % 3_600_000), 4) },
       ]);
       const latest = await store.latest('EURUSD');
       expect(latest).toEqual({
@@ -106,7 +106,7 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
       const retention = CANDLE_RETENTION['1h'];
       const batch: CandleWrite[] = [];
       for (let i = 0; i < retention + 25; i++) {
-        batch.push({ symbol: 'BTCUSD', tf: '1h', candle: candle(T0 + i * TIMEFRAME_MS['1h'], i + 1) });
+        batch.push({ symbol: 'BTCUSD', tf: '1h', ...candle(T0 + i * TIMEFRAME_MS['1h'], i + 1) });
       }
       await store.write(batch);
       const kept = await store.query('BTCUSD', '1h', 1000);
@@ -114,7 +114,7 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
       expect(kept[0]!.t).toBe(T0 + 25 * TIMEFRAME_MS['1h']);
       expect(kept[retention - 1]!.t).toBe(T0 + (retention + 24) * TIMEFRAME_MS['1h']);
       // A candle older than everything kept does not come back.
-      await store.write([{ symbol: 'BTCUSD', tf: '1h', candle: candle(T0, 10_000) }]);
+      await store.write([{ symbol: 'BTCUSD', tf: '1h', ...candle(T0, 10_000) }]);
       expect((await store.query('BTCUSD', '1h', 1))[0]!.t).toBe(kept[retention - 1]!.t);
       expect((await store.query('BTCUSD', '1h', 1000))[0]!.t).toBe(T0 + 25 * TIMEFRAME_MS['1h']);
     });
@@ -125,7 +125,7 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
         const batch: CandleWrite[] = [];
         for (let i = 0; i < retention; i++) {
           const k = chunk * retention + i;
-          batch.push({ symbol: 'ETHUSD', tf: '1s', candle: candle(T0 + k * 1000, k + 1) });
+          batch.push({ symbol: 'ETHUSD', tf: '1s', ...candle(T0 + k * 1000, k + 1) });
         }
         await store.write(batch);
       }
@@ -136,15 +136,15 @@ export function describeCandleStoreContract(name: string, open: () => Promise<Co
 
     spec('serves what another store over the same medium wrote (restart, failover)', async () => {
       await store.write([
-        { symbol: 'AAPL', tf: '5m', candle: candle(T0, 1) },
-        { symbol: 'AAPL', tf: '5m', candle: candle(T0 + 300_000, 2) },
+        { symbol: 'AAPL', tf: '5m', ...candle(T0, 1) },
+        { symbol: 'AAPL', tf: '5m', ...candle(T0 + 300_000, 2) },
       ]);
       const other = await stores.reopen();
       expect((await other.query('AAPL', '5m', 10)).map((c) => c.t)).toEqual([T0, T0 + 300_000]);
       expect((await other.latest('AAPL'))['5m']?.s).toBe(2);
       // The other store continues the open candle; a late write of the first one is ignored.
-      await other.write([{ symbol: 'AAPL', tf: '5m', candle: { ...candle(T0 + 300_000, 5), n: 9 } }]);
-      await store.write([{ symbol: 'AAPL', tf: '5m', candle: { ...candle(T0 + 300_000, 3), n: 4 } }]);
+      await other.write([{ symbol: 'AAPL', tf: '5m', ...candle(T0 + 300_000, 5), n: 9 }]);
+      await store.write([{ symbol: 'AAPL', tf: '5m', ...candle(T0 + 300_000, 3), n: 4 }]);
       expect((await store.query('AAPL', '5m', 1))[0]!.n).toBe(9);
     });
   });

@@ -5,10 +5,10 @@ export interface StoredCandle extends Candle {
   s: number;
 }
 
-export interface CandleWrite {
+/** One candle to write, flat (one object per candle: a flush writes thousands). */
+export interface CandleWrite extends StoredCandle {
   symbol: string;
   tf: Timeframe;
-  candle: StoredCandle;
 }
 
 /** The newest stored candle of each timeframe of one symbol (a timeframe with none is absent). */
@@ -24,7 +24,8 @@ export interface CandleStore {
   /**
    * Upserts candles. A candle replaces the stored one of the same symbol, timeframe and start only
    * when its `s` is higher, so a write repeated, or one from a pod that lost the symbol, changes
-   * nothing. Rejects when the medium is unreachable (nothing is half-applied per candle).
+   * nothing. Rejects when the medium is unreachable (nothing is half-applied per candle). The store
+   * copies what it keeps.
    */
   write(batch: readonly CandleWrite[]): Promise<void>;
   /** The newest `limit` candles (at most the retention), oldest first, without `s`. */
