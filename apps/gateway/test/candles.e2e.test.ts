@@ -76,6 +76,11 @@ describe('candle history on an embedded gateway (default warm-up)', () => {
     expect(body.tf).toBe('1s');
     expect(body.candles!.length).toBeGreaterThanOrEqual(250);
     expectWellFormed(body.candles!, 1000);
+    // The warm-up's candles went through the store, and /metrics says so.
+    const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+    expect(Number(/tickhub_gateway_candles_written_total\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(
+      1000,
+    );
     const minutes = await candles(gw.http, 'symbol=AAPL&tf=1m');
     expect(minutes.body.candles).toHaveLength(300);
     expectWellFormed(minutes.body.candles!, 60_000);
