@@ -14,6 +14,8 @@ export default defineConfig({
     alias: [
       { find: /^@tickhub\/client$/, replacement: `${packages}/client/src/index.ts` },
       { find: /^@tickhub\/protocol$/, replacement: `${packages}/protocol/src/index.ts` },
+      // The timeframes alone, without the Node-only parts of the package (tick records use Buffer).
+      { find: /^@tickhub\/protocol\/candles$/, replacement: `${packages}/protocol/src/candles.ts` },
     ],
   },
   server: {

@@ -1,3 +1,5 @@
+import type { Candle } from '@tickhub/protocol';
+
 /** One OHLC bar; `time` is the bar's start in seconds, `volume` the traded volume inside it. */
 export interface Bar {
   time: number;
@@ -8,72 +10,70 @@ export interface Bar {
   volume: number;
 }
 
-/** One-second bars kept per symbol: half an hour of history, a bounded amount of memory. */
-export const MAX_BASE_BARS = 1800;
+/** Bars the chart keeps: the served history (at most 1000) plus what live updates add after it. */
+export const MAX_BARS = 2000;
 
 /**
- * Builds one-second bars of one symbol from its updates, so that the chart can show history from
- * the moment the symbol joined the watchlist and can switch bar width without losing it.
+ * The bars of the chart's symbol and timeframe: the history the gateway serves, extended live from
+ * updates. An update inside the newest bar moves it, a later one opens the next bar, an earlier one
+ * (already counted in the history) is left out: the two join without a seam.
  */
-export class BarHistory {
+export class LiveBars {
   readonly bars: Bar[] = [];
   private lastVolume: number | undefined;
 
-  constructor(private readonly limit = MAX_BASE_BARS) {}
+  constructor(
+    readonly seconds: number,
+    private readonly limit = MAX_BARS,
+  ) {}
 
-  /** Folds one update in. `cumulativeVolume` is the day volume carried by quotes. */
-  add(tsMs: number, price: number, cumulativeVolume: number): void {
-    if (!Number.isFinite(price) || !Number.isFinite(tsMs)) return;
-    const time = Math.floor(tsMs / 1000);
+  /** Replaces the bars with served candles (oldest first; the newest may still be open). */
+  load(candles: readonly Candle[]): void {
+    this.bars.length = 0;
+    for (const c of candles) {
+      this.bars.push({
+        time: Math.floor(c.t / 1000),
+        open: c.o,
+        high: c.h,
+        low: c.l,
+        close: c.c,
+        volume: c.v,
+      });
+    }
+    if (this.bars.length > this.limit) this.bars.splice(0, this.bars.length - this.limit);
+    // The history holds the volume up to now; only what trades after it is added.
+    this.lastVolume = undefined;
+  }
+
+  /**
+   * Folds one update in; `cumulativeVolume` is the day volume carried by quotes. Returns the bar it
+   * changed, or undefined when the update lies before the newest bar.
+   */
+  add(tsMs: number, price: number, cumulativeVolume: number): Bar | undefined {
+    if (!Number.isFinite(price) || !Number.isFinite(tsMs)) return undefined;
     const traded =
       this.lastVolume === undefined || cumulativeVolume < this.lastVolume
         ? 0
         : cumulativeVolume - this.lastVolume;
     this.lastVolume = cumulativeVolume;
+    const seconds = Math.floor(tsMs / 1000);
+    const time = seconds - (seconds % this.seconds);
     const last = this.bars[this.bars.length - 1];
-    if (last && time <= last.time) {
-      // Same second (or a clock step back on the server): the update belongs to the latest bar.
+    if (last && time < last.time) return undefined;
+    if (last && time === last.time) {
       last.high = Math.max(last.high, price);
       last.low = Math.min(last.low, price);
       last.close = price;
       last.volume += traded;
-      return;
+      return last;
     }
-    this.bars.push({ time, open: price, high: price, low: price, close: price, volume: traded });
+    const bar = { time, open: price, high: price, low: price, close: price, volume: traded };
+    this.bars.push(bar);
     if (this.bars.length > this.limit) this.bars.splice(0, this.bars.length - this.limit);
+    return bar;
   }
 
   get size(): number {
     return this.bars.length;
   }
-}
-
-/** Merges one-second bars into bars of `seconds`, aligned on multiples of it. */
-export function aggregate(bars: readonly Bar[], seconds: number): Bar[] {
-  if (seconds <= 1) return bars.map((b) => ({ ...b }));
-  const out: Bar[] = [];
-  let current: Bar | undefined;
-  for (const b of bars) {
-    const time = b.time - (b.time % seconds);
-    if (current && current.time === time) {
-      current.high = Math.max(current.high, b.high);
-      current.low = Math.min(current.low, b.low);
-      current.close = b.close;
-      current.volume += b.volume;
-    } else {
-      current = { time, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume };
-      out.push(current);
-    }
-  }
-  return out;
-}
-
-/** The bar of width `seconds` that contains the latest one-second bar, built from the tail only. */
-export function latestAggregate(bars: readonly Bar[], seconds: number): Bar | undefined {
-  const last = bars[bars.length - 1];
-  if (!last) return undefined;
-  const start = last.time - (last.time % seconds);
-  let i = bars.length - 1;
-  while (i > 0 && (bars[i - 1] as Bar).time >= start) i--;
-  return aggregate(bars.slice(i), seconds)[0];
 }

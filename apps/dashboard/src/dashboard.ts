@@ -1,6 +1,5 @@
 import { connect } from '@tickhub/client';
-import type { Quote, SymbolInfo } from '@tickhub/protocol';
-import { BarHistory } from './bars';
+import type { Candle, Quote, SymbolInfo, Timeframe } from '@tickhub/protocol';
 import { ChartView } from './chart-view';
 import type { Dom } from './dom';
 import type { Endpoints } from './endpoints';
@@ -20,6 +19,7 @@ import {
   saveSettings,
 } from './settings';
 import { type LinkState, StatusView } from './status-view';
+import { TapeView } from './tape-view';
 import { WatchlistView } from './watchlist-view';
 
 type Feed = ReturnType<typeof connect>;
@@ -31,16 +31,16 @@ const PING_EVERY_MS = 3000;
 const UNIVERSE_RETRY_MS = 3000;
 
 /**
- * Wires the feed to the views: quotes go into the watchlist, the bar histories and the chart
+ * Wires the feed to the views: quotes go into the watchlist, the chart
  * header, and one animation frame per screen refresh draws whatever changed.
  */
 export class Dashboard {
   private readonly watchlist: WatchlistView;
   private readonly chart: ChartView;
   private readonly header: QuoteHeader;
+  private readonly tape: TapeView;
   private readonly status: StatusView;
   private readonly search: SearchBox;
-  private readonly histories = new Map<string, BarHistory>();
   private universe: SymbolInfo[] = [];
   private readonly infoBySymbol = new Map<string, SymbolInfo>();
   private feed: Feed | undefined;
@@ -65,11 +65,13 @@ export class Dashboard {
     });
     this.chart = new ChartView(
       dom.chart,
-      (s) => this.histories.get(s),
+      (symbol, tf, limit) => this.history(symbol, tf, limit),
       settings.chartMode,
       settings.barSeconds,
+      (message) => this.toast(message),
     );
     this.header = new QuoteHeader(dom.header);
+    this.tape = new TapeView(dom.tape);
     this.status = new StatusView(dom.status);
     this.search = new SearchBox(dom.searchInput, dom.searchResults, {
       universe: () => this.universe,
@@ -79,11 +81,9 @@ export class Dashboard {
   }
 
   start(): void {
-    for (const s of this.settings.symbols) this.histories.set(s, new BarHistory());
     this.watchlist.setSymbols(this.settings.symbols);
     this.renderCount();
     this.renderControls();
-    this.select(this.settings.selected ?? this.settings.symbols[0] ?? null);
     this.status.setState('connecting');
 
     const feed = connect({
@@ -98,6 +98,8 @@ export class Dashboard {
     this.feed = feed;
     feed.on('state', (state) => this.onFeedState(state));
     this.onFeedState(feed.state);
+    // The chart asks the feed for its history: selecting comes after the feed exists.
+    this.select(this.settings.selected ?? this.settings.symbols[0] ?? null);
 
     const sub = feed.subscribe(this.settings.symbols, { maxHz: this.settings.maxHz });
     this.subscription = sub;
@@ -130,7 +132,6 @@ export class Dashboard {
       this.toast(`The watchlist holds at most ${MAX_WATCHLIST} symbols`);
       return;
     }
-    this.histories.set(symbol, new BarHistory());
     this.settings.symbols = [...this.settings.symbols, symbol];
     this.watchlist.setSymbols(this.settings.symbols);
     this.subscription?.add([symbol]).catch(ignoreRefusal);
@@ -143,7 +144,6 @@ export class Dashboard {
     if (index < 0) return;
     this.settings.symbols = this.settings.symbols.filter((s) => s !== symbol);
     this.subscription?.remove([symbol]).catch(ignoreRefusal);
-    this.histories.delete(symbol);
     this.watchlist.setSymbols(this.settings.symbols);
     this.renderCount();
     if (this.watchlist.selected === symbol || this.settings.selected === symbol) {
@@ -166,6 +166,7 @@ export class Dashboard {
       decimals,
       symbol ? this.watchlist.quoteOf(symbol) : undefined,
     );
+    this.tape.show(symbol, decimals, symbol ? this.watchlist.quoteOf(symbol) : undefined);
     this.save();
   }
 
@@ -230,7 +231,7 @@ export class Dashboard {
 
   cycleBarSeconds(): void {
     const i = BAR_CHOICES.indexOf(this.settings.barSeconds);
-    this.setBarSeconds(BAR_CHOICES[(i + 1) % BAR_CHOICES.length] ?? 5);
+    this.setBarSeconds(BAR_CHOICES[(i + 1) % BAR_CHOICES.length] ?? this.settings.barSeconds);
   }
 
   focusSearch(): void {
@@ -241,9 +242,11 @@ export class Dashboard {
 
   private onQuote(quote: Quote): void {
     this.watchlist.quote(quote);
-    this.histories.get(quote.symbol)?.add(quote.ts, quote.last, quote.volume);
-    this.chart.touched(quote.symbol);
-    if (quote.symbol === this.watchlist.selected) this.header.update(quote);
+    this.chart.quote(quote);
+    if (quote.symbol === this.watchlist.selected) {
+      this.header.update(quote);
+      this.tape.update(quote);
+    }
     this.requestFrame();
   }
 
@@ -274,6 +277,12 @@ export class Dashboard {
       return;
     }
     this.toast(message);
+  }
+
+  /** Candle history over the feed (it waits for the connection, and asks again after a reconnect). */
+  private history(symbol: string, tf: Timeframe, limit: number): Promise<Candle[]> {
+    if (!this.feed) return Promise.reject(new Error('not connected'));
+    return this.feed.history(symbol, tf, limit);
   }
 
   // ------------------------------------------------------------------ universe
@@ -312,8 +321,6 @@ export class Dashboard {
       const added = kept.filter((s) => !this.settings.symbols.includes(s));
       if (dropped.length > 0) this.subscription?.remove(dropped).catch(ignoreRefusal);
       if (added.length > 0) this.subscription?.add(added).catch(ignoreRefusal);
-      for (const s of dropped) this.histories.delete(s);
-      for (const s of added) this.histories.set(s, new BarHistory());
       this.settings.symbols = kept;
       this.watchlist.setSymbols(kept);
       this.renderCount();
@@ -337,6 +344,7 @@ export class Dashboard {
     const more = this.watchlist.flush(now);
     this.chart.flush();
     this.header.flush();
+    this.tape.flush();
     if (more) this.requestFrame();
   }
 

@@ -1,5 +1,6 @@
 import type { QuoteHeaderElements } from './quote-header';
 import type { StatusElements } from './status-view';
+import type { TapeElements } from './tape-view';
 
 /** The elements of index.html the dashboard drives, looked up once. */
 export interface Dom {
@@ -8,6 +9,7 @@ export interface Dom {
   count: HTMLElement;
   chart: HTMLElement;
   header: QuoteHeaderElements;
+  tape: TapeElements;
   status: StatusElements;
   searchInput: HTMLInputElement;
   searchResults: HTMLElement;
@@ -46,6 +48,15 @@ export function findDom(): Dom {
       open: byId('q-open'),
       high: byId('q-high'),
       low: byId('q-low'),
+    },
+    tape: {
+      root: byId('tape'),
+      symbol: byId('tape-symbol'),
+      rows: byId('tape-rows'),
+      low: byId('range-low'),
+      high: byId('range-high'),
+      fill: byId('range-fill'),
+      mark: byId('range-mark'),
     },
     status: {
       root: byId('status'),

@@ -57,6 +57,19 @@ export class SearchBox {
   }
 
   private render(): void {
+    const query = this.input.value.trim();
+    if (this.results.length === 0 && query.length > 0 && this.source.universe().length > 0) {
+      // Said, not left blank: an empty list reads as "still loading" or "broken".
+      const none = document.createElement('div');
+      none.className = 'none';
+      none.setAttribute('role', 'status');
+      none.textContent = `No results for “${query}”`;
+      this.list.replaceChildren(none);
+      this.list.hidden = false;
+      this.input.setAttribute('aria-expanded', 'false');
+      this.input.removeAttribute('aria-activedescendant');
+      return;
+    }
     const items = this.results.map((info, i) => {
       const option = document.createElement('div');
       option.className = 'opt';
@@ -119,9 +132,11 @@ export class SearchBox {
     }
   }
 
+  /** Adds the symbol and closes the list, so that it never hides the row that was just added. */
   private pick(symbol: string): void {
     this.source.add(symbol);
     this.input.value = '';
-    this.update();
+    this.results = [];
+    this.close();
   }
 }

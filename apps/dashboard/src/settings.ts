@@ -1,3 +1,5 @@
+import { TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from '@tickhub/protocol/candles';
+
 /**
  * What the dashboard remembers across reloads: the watchlist (its symbols in their order and its
  * update rate), the selected symbol and how the chart is drawn. Stored as one JSON document in
@@ -34,11 +36,17 @@ export const DEFAULT_SYMBOLS: readonly string[] = [
 ];
 
 export const RATE_CHOICES: readonly number[] = [1, 2, 4, 10, 20, 50];
-export const BAR_CHOICES: readonly number[] = [1, 5, 15, 60];
+/** Candle widths in seconds: the timeframes the gateway serves history for. */
+export const BAR_CHOICES: readonly number[] = TIMEFRAMES.map((tf) => TIMEFRAME_MS[tf] / 1000);
+
+/** The served timeframe of a candle width (one of BAR_CHOICES). */
+export function timeframeOf(seconds: number): Timeframe | undefined {
+  return TIMEFRAMES.find((tf) => TIMEFRAME_MS[tf] === seconds * 1000);
+}
 export const MAX_WATCHLIST = 200;
 
 export function defaultSettings(): Settings {
-  return { symbols: [...DEFAULT_SYMBOLS], maxHz: 4, selected: null, chartMode: 'candles', barSeconds: 5 };
+  return { symbols: [...DEFAULT_SYMBOLS], maxHz: 4, selected: null, chartMode: 'candles', barSeconds: 60 };
 }
 
 export interface KeyValueStore {

@@ -65,6 +65,7 @@ export class WatchlistView {
     private readonly actions: WatchlistActions,
   ) {
     body.addEventListener('click', (e) => this.onClick(e));
+    body.addEventListener('mouseleave', () => this.clearGaps());
     body.addEventListener('dragstart', (e) => this.onDragStart(e));
     body.addEventListener('dragover', (e) => this.onDragOver(e));
     body.addEventListener('dragleave', () => this.clearDropMarks());
@@ -85,6 +86,7 @@ export class WatchlistView {
 
   /** Makes the rows match `symbols` in that order, keeping the state of rows that stay. */
   setSymbols(symbols: readonly string[]): void {
+    this.clearGaps();
     const wanted = new Set(symbols);
     for (const [symbol, row] of this.rows) {
       if (!wanted.has(symbol)) {
@@ -314,10 +316,30 @@ export class WatchlistView {
     const symbol = this.rowSymbol(e.target);
     if (!symbol) return;
     if (e.target instanceof Element && e.target.closest('.rm')) {
-      this.actions.remove(symbol);
+      this.removeUnderPointer(symbol);
       return;
     }
     this.actions.select(symbol);
+  }
+
+  /**
+   * Removes a row the pointer clicked away, leaving a gap of its height until the pointer leaves the
+   * list: the next row never slides under the × and takes a second click meant for the first.
+   */
+  private removeUnderPointer(symbol: string): void {
+    const el = this.rows.get(symbol)?.el;
+    const height = el?.offsetHeight ?? 0;
+    const next = el?.nextElementSibling ?? null;
+    this.actions.remove(symbol);
+    if (!el || height === 0 || this.rows.has(symbol)) return;
+    const gap = document.createElement('div');
+    gap.className = 'row-gap';
+    gap.style.height = `${height}px`;
+    this.body.insertBefore(gap, next?.isConnected ? next : null);
+  }
+
+  private clearGaps(): void {
+    for (const gap of this.body.querySelectorAll('.row-gap')) gap.remove();
   }
 
   private onDragStart(e: DragEvent): void {

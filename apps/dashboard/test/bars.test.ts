@@ -1,62 +1,53 @@
-import { aggregate, BarHistory, latestAggregate } from '../src/bars';
+import { LiveBars } from '../src/bars';
 
-describe('bar history', () => {
-  it('builds one-second OHLC bars with traded volume from cumulative volume', () => {
-    const h = new BarHistory();
-    h.add(10_000, 100, 1000);
-    h.add(10_400, 101, 1010);
-    h.add(10_900, 99, 1030);
-    h.add(11_100, 100.5, 1031);
-    expect(h.bars).toEqual([
-      { time: 10, open: 100, high: 101, low: 99, close: 99, volume: 30 },
-      { time: 11, open: 100.5, high: 100.5, low: 100.5, close: 100.5, volume: 1 },
-    ]);
+const candle = (t: number, o: number, h: number, l: number, c: number, v: number) => ({
+  t,
+  o,
+  h,
+  l,
+  c,
+  v,
+  n: 1,
+});
+
+describe('live bars', () => {
+  it('starts from the served history and extends it: same bar, then the next', () => {
+    const bars = new LiveBars(60);
+    bars.load([candle(60_000, 10, 12, 9, 11, 100), candle(120_000, 11, 11.5, 10.5, 11, 40)]);
+    // The first update sets the volume baseline (the history counted up to now).
+    expect(bars.add(150_000, 11.8, 5000)).toMatchObject({ time: 120, high: 11.8, close: 11.8, volume: 40 });
+    expect(bars.add(170_000, 10.2, 5010)).toMatchObject({ time: 120, low: 10.2, close: 10.2, volume: 50 });
+    expect(bars.add(185_000, 10.4, 5013)).toEqual({
+      time: 180,
+      open: 10.4,
+      high: 10.4,
+      low: 10.4,
+      close: 10.4,
+      volume: 3,
+    });
+    expect(bars.bars.map((b) => b.time)).toEqual([60, 120, 180]);
   });
 
-  it('folds a late update into the latest bar and ignores non-finite prices', () => {
-    const h = new BarHistory();
-    h.add(5_000, 10, 0);
-    h.add(4_000, 12, 0);
-    h.add(6_000, Number.NaN, 0);
-    expect(h.bars).toEqual([{ time: 5, open: 10, high: 12, low: 10, close: 12, volume: 0 }]);
+  it('leaves out an update before the newest bar and a non-finite price', () => {
+    const bars = new LiveBars(1);
+    bars.load([candle(5_000, 1, 1, 1, 1, 1)]);
+    expect(bars.add(4_000, 2, 10)).toBeUndefined();
+    expect(bars.add(6_000, Number.NaN, 10)).toBeUndefined();
+    expect(bars.bars).toHaveLength(1);
   });
 
   it('treats a volume reset (new day) as no trade rather than a negative bar', () => {
-    const h = new BarHistory();
-    h.add(1_000, 1, 500);
-    h.add(2_000, 1, 20);
-    expect(h.bars[1]?.volume).toBe(0);
+    const bars = new LiveBars(1);
+    bars.add(1_000, 1, 500);
+    bars.add(2_000, 1, 20);
+    expect(bars.bars[1]?.volume).toBe(0);
   });
 
-  it('stays within its limit', () => {
-    const h = new BarHistory(3);
-    for (let t = 0; t < 10; t++) h.add(t * 1000, t, t);
-    expect(h.bars.map((b) => b.time)).toEqual([7, 8, 9]);
-  });
-});
-
-describe('aggregation', () => {
-  const h = new BarHistory();
-  for (const [t, p] of [
-    [0, 10],
-    [1, 12],
-    [4, 8],
-    [5, 9],
-    [7, 11],
-  ] as const) {
-    h.add(t * 1000, p, t * 10);
-  }
-
-  it('merges one-second bars into aligned wider bars', () => {
-    expect(aggregate(h.bars, 5)).toEqual([
-      { time: 0, open: 10, high: 12, low: 8, close: 8, volume: 40 },
-      { time: 5, open: 9, high: 11, low: 9, close: 11, volume: 30 },
-    ]);
-    expect(aggregate(h.bars, 1)).toEqual(h.bars);
-  });
-
-  it('builds the latest wide bar from the tail alone', () => {
-    expect(latestAggregate(h.bars, 5)).toEqual({ time: 5, open: 9, high: 11, low: 9, close: 11, volume: 30 });
-    expect(latestAggregate([], 5)).toBeUndefined();
+  it('keeps at most its limit of bars', () => {
+    const bars = new LiveBars(1, 3);
+    bars.load([1, 2, 3, 4].map((i) => candle(i * 1000, i, i, i, i, 1)));
+    expect(bars.bars.map((b) => b.time)).toEqual([2, 3, 4]);
+    bars.add(5_000, 5, 1);
+    expect(bars.bars.map((b) => b.time)).toEqual([3, 4, 5]);
   });
 });

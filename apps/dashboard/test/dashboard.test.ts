@@ -175,12 +175,13 @@ describe('dashboard in a real browser against a running gateway', () => {
     await page.waitForTimeout(300);
     expect(await chartInk(page, '#4d9fff')).toBeGreaterThan(20);
     await page.keyboard.press('c');
+    // The intervals are the served timeframes, 1m by default: 1m → 5m, then round to 1m again.
     await page.keyboard.press('i');
-    expect(await page.getAttribute('[data-seconds="15"]', 'aria-pressed')).toBe('true');
+    expect(await page.getAttribute('[data-seconds="300"]', 'aria-pressed')).toBe('true');
     await page.keyboard.press('i');
     await page.keyboard.press('i');
     await page.keyboard.press('i');
-    expect(await page.getAttribute('[data-seconds="5"]', 'aria-pressed')).toBe('true');
+    expect(await page.getAttribute('[data-seconds="60"]', 'aria-pressed')).toBe('true');
 
     await page.keyboard.press('ArrowUp');
     const selected = await selectedSymbol();

@@ -42,14 +42,14 @@ describe('settings', () => {
         symbols: [' aapl', 'AAPL', 3, '', 'eurusd'],
         maxHz: 7,
         chartMode: 'pie',
-        barSeconds: 15,
+        barSeconds: 300,
       }),
     );
     const { settings } = loadSettings(store);
     expect(settings.symbols).toEqual(['AAPL', 'EURUSD']);
     expect(settings.maxHz).toBe(defaultSettings().maxHz);
     expect(settings.chartMode).toBe('candles');
-    expect(settings.barSeconds).toBe(15);
+    expect(settings.barSeconds).toBe(300);
   });
 
   it('survives corrupt JSON and failing storage', () => {

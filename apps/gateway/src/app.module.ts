@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { GatewayConfig } from './config';
+import { CandlesController } from './http/candles.controller';
 import {
   DashboardController,
   HealthController,
@@ -37,7 +38,13 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: deps.imports ?? [],
-      controllers: [SymbolsController, HealthController, MetricsController, DashboardController],
+      controllers: [
+        SymbolsController,
+        CandlesController,
+        HealthController,
+        MetricsController,
+        DashboardController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: deps.config },
         { provide: GATEWAY_LOGGER, useValue: deps.logger },

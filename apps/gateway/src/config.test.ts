@@ -28,8 +28,12 @@ describe('loadConfig', () => {
       ALLOWED_ORIGINS: 'http://a, http://b',
       ENTITLED_SYMBOLS: 'AAPL,EUR*',
       COALESCE_MS: '0',
+      SIM_WARMUP_SECONDS: '600',
+      SIM_WARMUP_RATE: '5',
+      CANDLE_FLUSH_MS: '1000',
     });
     expect(c.coalesceMs).toBe(0);
+    expect(c).toMatchObject({ simWarmupSeconds: 600, simWarmupRate: 5, candleFlushMs: 1000 });
     expect(c.port).toBe(0);
     expect(c.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
     expect(c.limits).toMatchObject({ maxHz: 20, minHz: 1, defaultHz: 2, maxSubscriptions: 7 });
@@ -51,6 +55,9 @@ describe('loadConfig', () => {
     ['KAFKA_SESSION_TIMEOUT_MS', '5'],
     ['ENTITLED_SYMBOLS', 'A B'],
     ['COALESCE_MS', '-1'],
+    ['SIM_WARMUP_SECONDS', '1.5'],
+    ['SIM_WARMUP_RATE', '-1'],
+    ['CANDLE_FLUSH_MS', '0'],
   ])('names %s when its value %p is wrong', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

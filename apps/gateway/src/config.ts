@@ -26,6 +26,12 @@ export interface GatewayConfig {
   simRate: number;
   simSeed: number;
   simSymbols: number;
+  /** Simulated history before live ticks in embedded mode (SimTickSourceOptions.warmupSeconds). */
+  simWarmupSeconds: number;
+  /** Ticks per simulated second of that warm-up, over the universe. */
+  simWarmupRate: number;
+  /** How long changed candles wait to be written together (CandleAggregatorOptions.flushMs). */
+  candleFlushMs: number;
   limits: Limits;
   heartbeatMs: number;
   highWaterMarkBytes: number;
@@ -232,6 +238,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     simRate: num(env, 'SIM_RATE', 2000, { min: 0, max: 1_000_000 }),
     simSeed: num(env, 'SIM_SEED', 42, { integer: true }),
     simSymbols: num(env, 'SIM_SYMBOLS', 500, { min: 1, max: 100_000, integer: true }),
+    // Six hours: a full chart of 1m candles (and of 1s for the last minutes) when the dashboard opens.
+    simWarmupSeconds: num(env, 'SIM_WARMUP_SECONDS', 21_600, { min: 0, max: 2_592_000, integer: true }),
+    simWarmupRate: num(env, 'SIM_WARMUP_RATE', 40, { min: 0, max: 100_000 }),
+    candleFlushMs: num(env, 'CANDLE_FLUSH_MS', 200, { min: 1, max: 60_000, integer: true }),
     limits,
     heartbeatMs: num(env, 'HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 100, max: 3_600_000, integer: true }),
     highWaterMarkBytes: num(env, 'HIGH_WATER_MARK_BYTES', 1024 * 1024, { min: 1024, integer: true }),

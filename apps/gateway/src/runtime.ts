@@ -1,8 +1,11 @@
 import { type Backplane, type BackplaneState, MemoryBackplane } from '@tickhub/backplane';
 import { RedisBackplane, type RedisBackplaneStats } from '@tickhub/backplane-redis';
+import { CandleAggregator, type CandleStore, MemoryCandleStore } from '@tickhub/candles';
+import { RedisCandleStore } from '@tickhub/candles-redis';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
 import { accessControlFor } from './auth/access-control';
+import { CandleHistory } from './candles/candle-history';
 import type { GatewayConfig } from './config';
 import { type Clock, realClock } from './core/clock';
 import { type DependencyChange, DependencyMonitor } from './core/dependency-monitor';
@@ -30,6 +33,20 @@ export function createBackplane(config: GatewayConfig, logger?: Logger): Backpla
     });
   }
   return new MemoryBackplane({ podId: config.gatewayId });
+}
+
+/**
+ * The one place that chooses the candle store: Redis when `REDIS_URL` is set (history outlives pods),
+ * else the in-memory twin. Redis Cluster is not supported by the candle store yet: there candles stay
+ * in each pod's memory.
+ */
+export function createCandleStore(config: GatewayConfig, logger?: Logger): CandleStore {
+  if (config.redisUrl && !config.redisCluster) {
+    return new RedisCandleStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+  }
+  if (config.redisCluster)
+    logger?.warn('candle store: Redis Cluster is not supported, candles stay in memory');
+  return new MemoryCandleStore();
 }
 
 /** How often a pod reports its presence and refreshes the cluster view used by the connection caps. */
@@ -81,7 +98,15 @@ export function createTickSource(
       now: () => clock.now(),
     });
   }
-  return new SimTickSource({ symbols, seed: config.simSeed, ratePerSec: config.simRate });
+  return new SimTickSource({
+    symbols,
+    seed: config.simSeed,
+    ratePerSec: config.simRate,
+    // Only embedded mode warms up: with Redis the history is what ran before, and simulated past
+    // ticks would be folded into the stored open candles.
+    warmupSeconds: config.redisUrl ? 0 : config.simWarmupSeconds,
+    warmupRate: config.simWarmupRate,
+  });
 }
 
 /**
@@ -95,6 +120,9 @@ export class GatewayRuntime {
   readonly tickSource: TickSource;
   readonly source: SourceStage;
   readonly edge: EdgeStage;
+  readonly candleStore: CandleStore;
+  readonly candles: CandleAggregator;
+  readonly history: CandleHistory;
   readonly startedAt = Date.now();
   private draining = false;
   private started = false;
@@ -136,7 +164,20 @@ export class GatewayRuntime {
     const sourceWarn = throttledWarn(logger, 'source stage error');
     const edgeWarn = throttledWarn(logger, 'edge stage error');
     this.tickSource = createTickSource(config, this.symbols, logger, clock);
+    const candleWarn = throttledWarn(logger, 'candle store error');
+    this.candleStore = createCandleStore(config, logger);
+    this.candles = new CandleAggregator({
+      store: this.candleStore,
+      flushMs: config.candleFlushMs,
+      onError: (error, what) => candleWarn({ what, error: String(error) }, `${what}:${errorKind(error)}`),
+    });
+    this.history = new CandleHistory(
+      this.candleStore,
+      (s) => this.symbolIndex.has(s),
+      (error) => candleWarn({ what: 'read', error: String(error) }, `read:${errorKind(error)}`),
+    );
     this.source = new SourceStage({
+      candles: this.candles,
       backplane: this.backplane,
       clock,
       maxHz: config.limits.maxHz,
@@ -227,6 +268,7 @@ export class GatewayRuntime {
     this.started = true;
     this.dependencies.watch(DEPENDENCY_CHECK_MS);
     await this.awaitBackplane(backplaneWaitMs);
+    await this.connectCandleStore();
     await this.tickSource.start(this.source);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
     // burst spread over pods can pass them (docs/security.md).
@@ -249,6 +291,20 @@ export class GatewayRuntime {
     }, PRESENCE_REFRESH_MS);
     this.presenceTimer.unref();
     this.startRttProbe();
+  }
+
+  /**
+   * Connects the Redis candle store once; a failure is logged and start-up goes on (candle reads and
+   * writes fail until Redis answers, and the aggregator keeps what it could not write, bounded).
+   */
+  private candleStoreConnecting: Promise<void> | undefined;
+  private connectCandleStore(): Promise<void> {
+    const store = this.candleStore;
+    if (!(store instanceof RedisCandleStore)) return Promise.resolve();
+    this.candleStoreConnecting ??= store.connect().catch((error: unknown) => {
+      this.logger.warn('candle store not connected', { error: String(error) });
+    });
+    return this.candleStoreConnecting;
   }
 
   /** Measures the Redis round trip every 5 s; the in-memory backplane has none to measure. */
@@ -326,6 +382,12 @@ export class GatewayRuntime {
     }
     this.source.stop();
     this.edge.stop();
+    try {
+      await this.candles.stop();
+    } catch (error) {
+      this.logger.warn('candle flush failed', { error: String(error) });
+    }
+    if (this.candleStore instanceof RedisCandleStore) await this.candleStore.close();
     try {
       await this.backplane.close();
     } catch (error) {

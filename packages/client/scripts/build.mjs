@@ -55,23 +55,34 @@ if (process.argv.includes('--size')) {
 
 /**
  * The declarations name the wire types of `@tickhub/protocol`, a workspace package that is not
- * published: they get a copy of its (self-contained) types file, so that the packed SDK installs and
- * type-checks with nothing but `ws`.
+ * published: they get a copy of its types file and of the files that one imports (relative imports
+ * only), so that the packed SDK installs and type-checks with nothing but `ws`.
  */
 async function inlineProtocolTypes() {
   const require = createRequire(import.meta.url);
-  const protocolTypes = join(dirname(require.resolve('@tickhub/protocol')), 'types.d.ts');
-  const types = await readFile(protocolTypes, 'utf8');
-  if (/^\s*(import|export .* from)/m.test(types)) {
-    throw new Error(`${protocolTypes} imports other files: inline them too`);
+  const from = dirname(require.resolve('@tickhub/protocol'));
+  const to = join(root, 'dist/cjs/protocol');
+  await mkdir(to, { recursive: true });
+  const pending = ['types.d.ts'];
+  const copied = new Set();
+  while (pending.length > 0) {
+    const file = pending.pop();
+    if (copied.has(file)) continue;
+    copied.add(file);
+    const text = await readFile(join(from, file), 'utf8');
+    for (const m of text.matchAll(/from '([^']+)'/g)) {
+      if (!m[1].startsWith('./'))
+        throw new Error(`${file} imports ${m[1]}: only relative imports can be inlined`);
+      pending.push(`${m[1].slice(2)}.d.ts`);
+    }
+    await copyFile(join(from, file), join(to, file));
   }
   const cjs = join(root, 'dist/cjs');
-  await copyFile(protocolTypes, join(cjs, 'protocol-types.d.ts'));
   for (const file of await readdir(cjs)) {
     if (!file.endsWith('.d.ts')) continue;
     const path = join(cjs, file);
     const text = await readFile(path, 'utf8');
-    const rewritten = text.replaceAll("from '@tickhub/protocol'", "from './protocol-types'");
+    const rewritten = text.replaceAll("from '@tickhub/protocol'", "from './protocol/types'");
     if (rewritten !== text) await writeFile(path, rewritten);
   }
 }

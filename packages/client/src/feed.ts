@@ -1,4 +1,12 @@
-import type { Limits, QuoteUpdate, SnapshotMessage, SymbolInfo, WelcomeMessage } from '@tickhub/protocol';
+import type {
+  Candle,
+  Limits,
+  QuoteUpdate,
+  SnapshotMessage,
+  SymbolInfo,
+  Timeframe,
+  WelcomeMessage,
+} from '@tickhub/protocol';
 import { backoffDelay } from './backoff';
 import { type Codec, jsonCodec, loadMsgpackCodec } from './codec';
 import { Emitter } from './emitter';
@@ -35,11 +43,14 @@ const REFUSAL_GRACE_MS = 1000;
 const RATE_WINDOW_S = 5;
 
 type Frame = {
-  type: 'subscribe' | 'unsubscribe' | 'ping' | 'symbols';
+  type: 'subscribe' | 'unsubscribe' | 'ping' | 'symbols' | 'history';
   id: string;
   symbols?: string[];
   maxHz?: number;
   leading?: boolean;
+  symbol?: string;
+  tf?: Timeframe;
+  limit?: number;
 };
 
 interface Request {
@@ -208,6 +219,15 @@ export class FeedImpl implements Feed, SubscriptionHost {
   async symbols(): Promise<SymbolInfo[]> {
     const answer = await this.request({ type: 'symbols', id: this.newId() });
     return Array.isArray(answer.symbols) ? (answer.symbols as SymbolInfo[]) : [];
+  }
+
+  async history(symbol: string, tf: Timeframe, limit?: number): Promise<Candle[]> {
+    checkSymbols([symbol]);
+    // tf and limit are checked by the server (BAD_REQUEST), which also owns the default limit.
+    const frame: Frame = { type: 'history', id: this.newId(), symbol, tf };
+    if (limit !== undefined) frame.limit = limit;
+    const answer = await this.request(frame);
+    return Array.isArray(answer.candles) ? (answer.candles as Candle[]) : [];
   }
 
   async ping(): Promise<number> {
@@ -666,7 +686,8 @@ export class FeedImpl implements Feed, SubscriptionHost {
         for (const r of request.resolvers) r.resolve({});
       } else if (type === 'ping') {
         for (const r of request.resolvers) r.reject(lost);
-      } else if (type === 'symbols') {
+      } else if (type === 'symbols' || type === 'history') {
+        // Reads: asked again on the next connection.
         requeue.push(request);
       }
     }
@@ -776,7 +797,9 @@ export class FeedImpl implements Feed, SubscriptionHost {
           ? 'unsubscribed'
           : request.frame.type === 'ping'
             ? 'pong'
-            : 'symbols';
+            : request.frame.type === 'history'
+              ? 'history'
+              : 'symbols';
     if (message.type !== expected) return;
     if (request.frame.type !== 'subscribe') {
       this.resolveRequest(request, message);

@@ -2,11 +2,13 @@ import { FeedImpl } from './feed';
 import type { Feed, FeedOptions } from './types';
 
 export type {
+  Candle,
   ErrorCode,
   Limits,
   Quote,
   QuoteUpdate,
   SymbolInfo,
+  Timeframe,
   WelcomeMessage,
 } from '@tickhub/protocol';
 export { type BackoffOptions, backoffDelay } from './backoff';

@@ -1,4 +1,4 @@
-import type { Quote, QuoteUpdate, SymbolInfo, WelcomeMessage } from '@tickhub/protocol';
+import type { Candle, Quote, QuoteUpdate, SymbolInfo, Timeframe, WelcomeMessage } from '@tickhub/protocol';
 import type { FeedError } from './errors';
 
 /** What the SDK needs of a WebSocket: the browser's global WebSocket and the `ws` package both fit. */
@@ -85,6 +85,12 @@ export interface Feed {
   readonly welcome: WelcomeMessage | undefined;
   subscribe(symbols: string[], options?: { maxHz?: number }): Subscription;
   symbols(): Promise<SymbolInfo[]>;
+  /**
+   * Candle history of one symbol (protocol 1.1): the newest `limit` candles of timeframe `tf`
+   * (`1s`, `1m`, `5m`, `1h`), oldest first; the last one may still be open. Rejects with a FeedError
+   * (UNKNOWN_SYMBOL, FORBIDDEN, BAD_REQUEST) as subscribe does. Asked again after a reconnect.
+   */
+  history(symbol: string, tf: Timeframe, limit?: number): Promise<Candle[]>;
   /** Round-trip time in ms. */
   ping(): Promise<number>;
   on(event: 'state', listener: (state: FeedState, detail?: StateDetail) => void): () => void;

@@ -53,7 +53,7 @@ it('packs only what a user needs, and depends on nothing unpublished', async () 
       'package/dist/esm/index.js',
       'package/dist/cjs/index.js',
       'package/dist/cjs/index.d.ts',
-      'package/dist/cjs/protocol-types.d.ts',
+      'package/dist/cjs/protocol/types.d.ts',
       'package/dist/browser/tickhub-client.min.js',
     ]),
   );

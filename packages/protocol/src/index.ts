@@ -1,4 +1,15 @@
 export {
+  CANDLE_RETENTION,
+  type Candle,
+  DEFAULT_HISTORY_LIMIT,
+  isTimeframe,
+  MAX_HISTORY_LIMIT,
+  readHistoryParams,
+  TIMEFRAME_MS,
+  TIMEFRAMES,
+  type Timeframe,
+} from './candles';
+export {
   type Codec,
   codecForSubprotocol,
   encodeUpdateJson,

@@ -3,6 +3,8 @@
  * change it only in ways that old clients ignore.
  */
 
+import type { Candle, Timeframe } from './candles';
+
 export const PROTOCOL_VERSION = 1;
 
 /** WebSocket subprotocols of `/ws`. JSON is the default when the client offers none. */
@@ -103,7 +105,22 @@ export interface SymbolsRequest {
   id?: string;
 }
 
-export type ClientRequest = SubscribeRequest | UnsubscribeRequest | PingRequest | SymbolsRequest;
+/** Candle history of one symbol (protocol 1.1). */
+export interface HistoryRequest {
+  type: 'history';
+  id?: string;
+  symbol: string;
+  tf: Timeframe;
+  /** 1 to MAX_HISTORY_LIMIT; DEFAULT_HISTORY_LIMIT when absent. */
+  limit: number;
+}
+
+export type ClientRequest =
+  | SubscribeRequest
+  | UnsubscribeRequest
+  | PingRequest
+  | SymbolsRequest
+  | HistoryRequest;
 export type ClientRequestType = ClientRequest['type'];
 
 // ---------------------------------------------------------------- server → client
@@ -151,6 +168,15 @@ export interface TicksMessage {
   updates: QuoteUpdate[];
 }
 
+/** The answer to `history`: candles oldest first; the last one may still be open. */
+export interface HistoryMessage {
+  type: 'history';
+  id?: string;
+  symbol: string;
+  tf: Timeframe;
+  candles: Candle[];
+}
+
 export interface ErrorMessage {
   type: 'error';
   id?: string;
@@ -167,6 +193,7 @@ export type ServerMessage =
   | SymbolsMessage
   | SnapshotMessage
   | TicksMessage
+  | HistoryMessage
   | ErrorMessage;
 
 // ---------------------------------------------------------------- codes

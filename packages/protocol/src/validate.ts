@@ -1,6 +1,8 @@
+import { readHistoryParams } from './candles';
 import type { Codec } from './codec';
 import {
   type ClientRequest,
+  type HistoryRequest,
   MAX_REQUEST_ID_LENGTH,
   MAX_SYMBOL_LENGTH,
   type PingRequest,
@@ -106,6 +108,31 @@ function parseUnchecked(value: unknown): ParseResult {
       const symbols = readSymbols(own(value, 'symbols'));
       if (typeof symbols === 'string') return fail('BAD_REQUEST', symbols, id);
       const request: UnsubscribeRequest = { type: 'unsubscribe', symbols };
+      if (id !== undefined) request.id = id;
+      return { ok: true, request };
+    }
+    case 'history': {
+      const symbol = own(value, 'symbol');
+      if (
+        typeof symbol !== 'string' ||
+        symbol.length === 0 ||
+        symbol.length > MAX_SYMBOL_LENGTH ||
+        !isSafeString(symbol)
+      ) {
+        return fail(
+          'BAD_REQUEST',
+          `"symbol" must be a symbol name of 1 to ${MAX_SYMBOL_LENGTH} characters`,
+          id,
+        );
+      }
+      const limit = own(value, 'limit');
+      // In a JSON frame a number is a number: "300" as a string is refused, as in subscribe's maxHz.
+      if (limit !== undefined && typeof limit !== 'number') {
+        return fail('BAD_REQUEST', '"limit" must be a number', id);
+      }
+      const params = readHistoryParams(own(value, 'tf'), limit);
+      if (!params.ok) return fail('BAD_REQUEST', params.message, id);
+      const request: HistoryRequest = { type: 'history', symbol, tf: params.tf, limit: params.limit };
       if (id !== undefined) request.id = id;
       return { ok: true, request };
     }

@@ -13,7 +13,7 @@ import { clientRequest } from './arbitraries';
 
 function expectWellFormed(result: ParseResult): void {
   if (result.ok) {
-    expect(['subscribe', 'unsubscribe', 'ping', 'symbols']).toContain(result.request.type);
+    expect(['subscribe', 'unsubscribe', 'ping', 'symbols', 'history']).toContain(result.request.type);
   } else {
     expect(['BAD_REQUEST', 'UNKNOWN_TYPE']).toContain(result.code);
     expect(typeof result.message).toBe('string');

@@ -9,8 +9,19 @@ export interface SimTickSourceOptions {
   ratePerSec: number;
   /** `seq` of each symbol's first tick; default: from the clock, so a restart never goes back. */
   firstSeq?: number;
+  /**
+   * Simulated history run at full speed before live ticks, ending now (0 = none): the candle store is
+   * full when the first client comes. Its ticks carry their simulated times.
+   */
+  warmupSeconds?: number;
+  /** Ticks per simulated second of the warm-up, over the whole universe. */
+  warmupRate?: number;
   onError?: (error: unknown) => void;
 }
+
+const WARMUP_STEP_MS = 100;
+/** Ticks of warm-up between two yields to the event loop. */
+const WARMUP_CHUNK_TICKS = 20_000;
 
 /** The in-memory tick source of embedded mode: the simulated market, paced in-process. */
 export class SimTickSource implements TickSource {
@@ -31,6 +42,7 @@ export class SimTickSource implements TickSource {
 
   async start(handler: TickSourceHandler): Promise<void> {
     if (this.pacer) throw new Error('tick source already started');
+    await this.warmUp(handler);
     // The first quote of every symbol goes out at once, so snapshots exist from the start.
     const now = Date.now();
     const initial: Quote[] = [];
@@ -47,6 +59,38 @@ export class SimTickSource implements TickSource {
     });
     this.pacer.start();
     this.connected = true;
+  }
+
+  /** Ticks produced by the warm-up (0 before start or without one). */
+  warmupTicks = 0;
+
+  /**
+   * Runs the simulated market over the last `warmupSeconds` in steps of WARMUP_STEP_MS, yielding to
+   * the event loop between chunks so that health checks are answered and candle writes go out.
+   */
+  private async warmUp(handler: TickSourceHandler): Promise<void> {
+    const seconds = this.options.warmupSeconds ?? 0;
+    const rate = this.options.warmupRate ?? 0;
+    if (seconds <= 0 || rate <= 0) return;
+    const end = Date.now();
+    const perStep = (rate * WARMUP_STEP_MS) / 1000;
+    const batch: Quote[] = [];
+    let owed = 0;
+    let sinceYield = 0;
+    for (let t = end - seconds * 1000; t < end; t += WARMUP_STEP_MS) {
+      owed += perStep;
+      const count = Math.floor(owed);
+      owed -= count;
+      if (count === 0) continue;
+      this.market.fill(t, count, batch);
+      handler.onTicks(batch);
+      this.warmupTicks += count;
+      sinceYield += count;
+      if (sinceYield >= WARMUP_CHUNK_TICKS) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Backplane } from '@tickhub/backplane';
+import type { CandleAggregator, CandleSeries } from '@tickhub/candles';
 import { decodeTickRecord, encodeTickRecord, type Quote, type QuoteUpdate } from '@tickhub/protocol';
 import type { Clock } from './clock';
 import type { Stack } from './stack';
@@ -21,6 +22,8 @@ class SourceSymbol implements WheelEntry {
   constructor(
     readonly symbol: string,
     epoch: number,
+    /** The symbol's open candles, when the stage feeds candles. */
+    readonly candles: CandleSeries | undefined,
   ) {
     this.epoch = epoch;
   }
@@ -37,6 +40,8 @@ export interface SourceStageOptions {
    * bounded by the universe whatever a producer writes to the topic. Default: every symbol.
    */
   isKnownSymbol?: (symbol: string) => boolean;
+  /** Folds every tick (before conflation) into candles; none when absent. */
+  candles?: CandleAggregator;
   onError?: (error: unknown, symbol: string) => void;
 }
 
@@ -83,6 +88,7 @@ export class SourceStage implements TickSourceHandler {
 
   reset(): void {
     this.epoch++;
+    this.options.candles?.reset();
     this.wheel.stop();
     this.symbols.clear();
   }
@@ -105,9 +111,14 @@ export class SourceStage implements TickSourceHandler {
         this.counters.ticksUnknown++;
         return;
       }
-      st = new SourceSymbol(tick.symbol, this.epoch);
+      st = new SourceSymbol(tick.symbol, this.epoch, this.options.candles?.series(tick.symbol));
       this.symbols.set(tick.symbol, st);
       this.load(st);
+    }
+    // Every tick counts for candles, conflated or not; the aggregator drops what it has seen by its own
+    // seq, which comes from the candle store (the last-value cache may be ahead of it after a failover).
+    if (st.candles) {
+      this.options.candles!.add(st.candles, tick.seq, tick.ts, tick.last, tick.lastSize, tick.volume, n);
     }
     if (tick.seq <= st.knownSeq) {
       this.counters.ticksStale++;

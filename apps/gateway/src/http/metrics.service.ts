@@ -132,6 +132,17 @@ export class MetricsService {
       () => source.ticksUnknown,
     );
     counter(r, 'source_published_total', 'Updates published on the backplane', () => source.published);
+    const candles = runtime.candles.stats;
+    counter(r, 'candles_written_total', 'Candles written to the candle store', () => candles.candlesWritten);
+    counter(r, 'candle_writes_total', 'Batched writes to the candle store', () => candles.writes);
+    counter(
+      r,
+      'candle_write_failures_total',
+      'Candle writes that failed (retried)',
+      () => candles.writeFailures,
+    );
+    counter(r, 'candle_dropped_total', 'Candles or ticks dropped at a bound', () => candles.dropped);
+    gauge(r, 'candles_pending', 'Candles changed and not yet written', () => runtime.candles.pending());
     gauge(r, 'backplane_ready', '1 while the backplane can carry traffic', () =>
       runtime.backplane.isReady() ? 1 : 0,
     );

@@ -30,6 +30,7 @@ export function gatewayHubsModule(): DynamicModule {
           limits: config.limits,
           entitlementsFor: (token) => accessControlFor(config, logger).entitlementsFor(token),
           openSession: (sink, options) => runtime.edge.openSession(sink, options),
+          history: runtime.history,
         }),
       },
     ],

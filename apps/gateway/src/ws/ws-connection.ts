@@ -5,6 +5,7 @@ import {
   type Codec,
   decodeClientFrame,
   type ErrorCode,
+  type HistoryRequest,
   type Limits,
   PROTOCOL_VERSION,
   type Quote,
@@ -13,6 +14,7 @@ import {
   type UpdateList,
 } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
+import { type CandleHistory, entitledTo } from '../candles/candle-history';
 import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
 import { snapshotMessage } from '../core/edge-stage';
 import {
@@ -60,6 +62,8 @@ export interface WsConnectionDeps {
   /** Unsent bytes past which the connection is closed with 4009 at once (a multiple of the high-water mark). */
   maxBufferedBytes: number;
   now: () => number;
+  /** Candle history (`history` requests); absent, they are answered UNKNOWN_TYPE. */
+  history?: CandleHistory;
 }
 
 let connectionSeq = 0;
@@ -99,7 +103,7 @@ export class WsConnection implements SessionSink {
     private readonly ws: WebSocket,
     private readonly codec: Codec,
     private readonly deps: WsConnectionDeps,
-    entitlements: Entitlements | undefined,
+    private readonly entitlements: Entitlements | undefined,
     private readonly onGone: (conn: WsConnection) => void,
   ) {
     this.encoding = codec.binary ? msgpackUpdateEncoding : jsonUpdateEncoding;
@@ -291,11 +295,37 @@ export class WsConnection implements SessionSink {
       case 'symbols':
         this.send(withId({ type: 'symbols', symbols: this.deps.symbols as SymbolInfo[] }, req.id));
         return;
+      case 'history':
+        this.history(req);
+        return;
       default: {
         const unknownType: never = req;
         this.sendError('UNKNOWN_TYPE', `unknown request ${JSON.stringify(unknownType)}`, undefined);
       }
     }
+  }
+
+  /** Answered when the store answers; errors as for subscribe (UNKNOWN_SYMBOL, FORBIDDEN, with `symbols`). */
+  private history(req: HistoryRequest): void {
+    const history = this.deps.history;
+    if (!history) {
+      this.sendError('UNKNOWN_TYPE', 'history is not served here', req.id);
+      return;
+    }
+    const { symbol, tf, limit, id } = req;
+    history.read(symbol, tf, limit, entitledTo(this.entitlements, symbol)).then(
+      (result) => {
+        if (this.closing) return;
+        if (result.ok) {
+          this.send(withId({ type: 'history', symbol, tf, candles: result.candles }, id));
+          return;
+        }
+        this.deps.counters.errors[result.code]++;
+        const msg = withId({ type: 'error' as const, code: result.code, message: result.message }, id);
+        this.send(result.code === 'INTERNAL' ? msg : { ...msg, symbols: [symbol] });
+      },
+      (error: unknown) => this.deps.logger.error('history failed', { connectionId: this.id, error }),
+    );
   }
 
   private sendError(code: ErrorCode, message: string, id: string | undefined): void {

@@ -62,6 +62,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
           abuseWindowMs: this.config.abuseWindowMs,
           maxBufferedBytes: 4 * this.config.highWaterMarkBytes,
           now: () => this.runtime.clock.now(),
+          history: this.runtime.history,
         },
         entitlements,
         (c) => this.connections.delete(c),

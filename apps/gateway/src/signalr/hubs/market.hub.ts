@@ -1,12 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type Candle,
   type Limits,
   MAX_SYMBOL_LENGTH,
   MAX_SYMBOLS_PER_REQUEST,
   type Quote,
+  readHistoryParams,
   type SymbolInfo,
   type UpdateList,
 } from '@tickhub/protocol';
+import { type CandleHistory, entitledTo } from '../../candles/candle-history';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
 import {
@@ -29,12 +32,15 @@ export interface MarketFeed {
   /** What a connection whose token claims `token` may see and subscribe to. */
   entitlementsFor(token: Entitlements | undefined): Entitlements | undefined;
   openSession(sink: SessionSink, options: SessionOptions): FeedSession;
+  readonly history?: CandleHistory;
 }
 
 export const MARKET_FEED = Symbol('MARKET_FEED');
 
 const SESSION = 'market.session';
 const DIRECTORY = 'market.directory';
+/** The connection's entitlements as decided at connect (`MarketFeed.entitlementsFor`). */
+const ENTITLEMENTS = 'market.entitlements';
 
 const TICKS_JSON_HEAD = Buffer.from('{"type":1,"target":"ticks","arguments":[', 'utf8');
 const TICKS_JSON_TAIL = Buffer.from(']}\u001e', 'utf8');
@@ -159,6 +165,7 @@ export class MarketHub extends Hub {
       this.context.principal.claims?.entitlements as Entitlements | undefined,
     );
     this.context.items.set(DIRECTORY, entitledDirectory(this.feed.symbols, entitlements));
+    this.context.items.set(ENTITLEMENTS, entitlements);
     const options: SessionOptions = { limits: this.feed.limits, ...(entitlements ? { entitlements } : {}) };
     const session =
       this.context.protocol === 'messagepack'
@@ -171,6 +178,7 @@ export class MarketHub extends Hub {
     (this.context.items.get(SESSION) as FeedSession | undefined)?.close();
     this.context.items.delete(SESSION);
     this.context.items.delete(DIRECTORY);
+    this.context.items.delete(ENTITLEMENTS);
   }
 
   /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
@@ -195,6 +203,30 @@ export class MarketHub extends Hub {
   @HubMethod({ name: 'ListSymbols' })
   listSymbols(): readonly SymbolInfo[] {
     return (this.context.items.get(DIRECTORY) as readonly SymbolInfo[] | undefined) ?? [];
+  }
+
+  /** Candle history, as `GET /api/candles` and the native `history` request serve it. */
+  @HubMethod({ name: 'GetCandles', minArgs: 2, maxArgs: 3 })
+  async getCandles(symbol: unknown, tf: unknown, limit?: unknown): Promise<Candle[]> {
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      throw new HubException(`BAD_REQUEST: symbol must be a string of 1 to ${MAX_SYMBOL_LENGTH} characters.`);
+    }
+    if (limit !== undefined && limit !== null && typeof limit !== 'number') {
+      throw new HubException('BAD_REQUEST: limit must be a number.');
+    }
+    const params = readHistoryParams(tf, limit ?? undefined);
+    if (!params.ok) throw new HubException(`BAD_REQUEST: ${params.message}.`);
+    if (!this.feed.history) throw new HubException('Candle history is not served here.');
+    // The entitlements subscribe applies: decided once, at connect.
+    const entitlements = this.context.items.get(ENTITLEMENTS) as Entitlements | undefined;
+    const result = await this.feed.history.read(
+      symbol,
+      params.tf,
+      params.limit,
+      entitledTo(entitlements, symbol),
+    );
+    if (!result.ok) throw new HubException(`${result.code}: ${result.message} (${symbol})`);
+    return result.candles;
   }
 
   private session(): FeedSession {

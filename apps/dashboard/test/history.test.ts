@@ -1,0 +1,136 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildDashboard, launchChromium } from './support/browser';
+import { freePort, type GatewayProcess, startGateway } from './support/gateway';
+
+/** Screenshots for people to look at (not compared by the test). */
+const SHOTS = process.env.DASHBOARD_SHOTS_DIR ?? '/tmp';
+
+const points = (page: Page) => page.$eval('#chart', (el) => Number((el as HTMLElement).dataset.points));
+
+/** Waits until the chart holds at least `n` candles; returns how long that took from `since`. */
+async function candlesWithin(page: Page, n: number, since: number, timeoutMs: number): Promise<number> {
+  await page.waitForFunction((min) => Number(document.getElementById('chart')?.dataset.points) >= min, n, {
+    timeout: timeoutMs,
+  });
+  return Date.now() - since;
+}
+
+/**
+ * The chart's history and the polish around it, in Debian's Chromium against a real gateway (embedded
+ * mode, whose simulator warms the candle store up before it serves).
+ */
+describe('dashboard chart history', () => {
+  let gateway: GatewayProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    buildDashboard();
+    gateway = await startGateway(await freePort());
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await gateway?.stop();
+  });
+
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a full chart of candles within 3 s of opening, and again after a reload', async () => {
+    let start = Date.now();
+    await page.goto(gateway.url, { waitUntil: 'domcontentloaded' });
+    await candlesWithin(page, 100, start, 3000);
+    expect(await page.$eval('#chart', (el) => (el as HTMLElement).dataset.seconds)).toBe('60');
+    // It moves on live, from the same bars: the count never drops back to a few.
+    await page.waitForTimeout(1500);
+    expect(await points(page)).toBeGreaterThanOrEqual(100);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${SHOTS}/tickhub-dashboard-default.png` });
+
+    start = Date.now();
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await candlesWithin(page, 100, start, 3000);
+  });
+
+  it('loads the history again on a symbol change and on a timeframe change', async () => {
+    await page.click('#rows .row[data-symbol="BTCUSD"] .sym');
+    await page.waitForFunction(() => document.getElementById('chart')?.dataset.symbol === 'BTCUSD');
+    let start = Date.now();
+    await candlesWithin(page, 100, start, 3000);
+
+    await page.click('[data-seconds="1"]');
+    start = Date.now();
+    await page.waitForFunction(() => document.getElementById('chart')?.dataset.seconds === '1');
+    await candlesWithin(page, 100, start, 3000);
+    await page.click('[data-seconds="60"]');
+    await page.waitForFunction(() => document.getElementById('chart')?.dataset.seconds === '60');
+    await candlesWithin(page, 100, Date.now(), 3000);
+    await page.waitForTimeout(1000);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: `${SHOTS}/tickhub-dashboard-crypto.png` });
+  });
+
+  it('keeps the quote header on one line, also for a crypto price', async () => {
+    // BTCUSD is selected: five-digit prices with grouping in every field.
+    await page.waitForFunction(() => /\d/.test(document.getElementById('q-low')?.textContent ?? ''));
+    const layout = await page.$eval('.qh-stats', (dl) => {
+      const items = [...dl.children].map((c) => (c as HTMLElement).getBoundingClientRect());
+      return {
+        tops: items.map((r) => Math.round(r.top)),
+        lastRight: Math.max(...items.map((r) => r.right)),
+        boxRight: dl.getBoundingClientRect().right,
+      };
+    });
+    expect(new Set(layout.tops).size).toBe(1);
+    expect(layout.lastRight).toBeLessThanOrEqual(layout.boxRight + 0.5);
+    // The same grouping in the table, the header and the price axis (e.g. 67,854.73).
+    const header = await page.textContent('#q-last');
+    const row = await page.textContent('#rows .row[data-symbol="BTCUSD"] .c-last');
+    expect(header).toMatch(/^\d{1,3}(,\d{3})+\.\d+$/);
+    expect(row).toMatch(/^\d{1,3}(,\d{3})+\.\d+$/);
+  });
+
+  it('closes the search list after Enter and says when nothing matches', async () => {
+    await page.click('#search');
+    await page.keyboard.type('META');
+    await page.waitForSelector('#search-results .opt[data-symbol="META"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#rows .row[data-symbol="META"]');
+    expect(await page.isHidden('#search-results')).toBe(true);
+
+    await page.keyboard.type('ZZZQX');
+    await page.waitForSelector('#search-results .none');
+    expect(await page.textContent('#search-results .none')).toContain('No results');
+    expect(await page.$$('#search-results .opt')).toHaveLength(0);
+    await page.keyboard.press('Escape');
+    expect(await page.isHidden('#search-results')).toBe(true);
+  });
+
+  it('never slides the next row under the pointer when a row is removed with ×', async () => {
+    const symbols = await page.$$eval('#rows .row', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.symbol),
+    );
+    const [first, second] = symbols as [string, string];
+    const box = (await page.$(`#rows .row[data-symbol="${first}"] .rm`))!;
+    await page.hover(`#rows .row[data-symbol="${first}"]`);
+    const at = (await box.boundingBox())!;
+    await page.mouse.click(at.x + at.width / 2, at.y + at.height / 2);
+    await page.waitForSelector(`#rows .row[data-symbol="${first}"]`, { state: 'detached' });
+    // A second click on the same spot hits the gap, not the next row's ×.
+    await page.mouse.click(at.x + at.width / 2, at.y + at.height / 2);
+    await page.waitForTimeout(200);
+    expect(await page.$(`#rows .row[data-symbol="${second}"]`)).not.toBeNull();
+    // Once the pointer leaves the list the rows close up.
+    await page.mouse.move(700, 880);
+    await page.waitForSelector('#rows .row-gap', { state: 'detached' });
+  });
+});

@@ -1,0 +1,99 @@
+// What candle aggregation costs the source stage. The same simulated ticks (500 symbols, 100k ticks per
+// simulated second, a manual clock so that conflation does the same work in every run) go through the
+// source stage without and with a CandleAggregator on the in-memory store, in alternating rounds.
+// Two figures, each in ticks per second of the time spent:
+//   - decode + stage: what a pod's source stage does per Kafka record (decodeTickRecord, then the
+//     stage, as KafkaTickSource hands records over), with the candle flushes that fall due;
+//   - stage only: the same ticks decoded before the clock starts (all of them, so that no garbage
+//     collection of the decoder's objects falls into the measurement; the stage then reads ticks that
+//     are not in the cache, which a decoder's fresh output would be: this one overstates the share).
+// A measurement, not a test: no assertions. Build first (npx turbo run build --filter=@tickhub/gateway...).
+// Usage: node bench/source-candles.mjs [ticks=1000000] [rounds=7]
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { SourceStage } = require('../dist/core/source-stage.js');
+const { ManualClock } = require('../dist/core/clock.js');
+const { MemoryBackplane } = require('@tickhub/backplane');
+const { CandleAggregator, MemoryCandleStore } = require('@tickhub/candles');
+const { Market } = require('@tickhub/market-sim');
+const { decodeTickRecord, encodeTickRecord } = require('@tickhub/protocol');
+
+const [total = 1_000_000, rounds = 7] = process.argv.slice(2).map(Number);
+const RATE = 100_000;
+const BATCH = 1_000;
+const STEP_MS = (BATCH / RATE) * 1000;
+const FLUSH_EVERY = 200 / STEP_MS; // batches per CANDLE_FLUSH_MS of simulated time
+const POOL = 50;
+const start = Date.UTC(2026, 0, 5, 14);
+
+// A pool of batches made once; pass p over it moves seq and ts on by p pool lengths.
+const market = new Market({ seed: 7, symbols: 500, firstSeq: 1 });
+const records = [];
+for (let i = 0; i < POOL; i++) {
+  const out = [];
+  market.fill(start + i * STEP_MS, BATCH, out);
+  records.push(out.map((q) => Buffer.from(encodeTickRecord(q, 1))));
+}
+const passSeq = POOL * BATCH;
+const passMs = POOL * STEP_MS;
+const batchCount = Math.floor(total / BATCH);
+
+function decode(i, out) {
+  const pass = Math.floor(i / POOL);
+  const batch = records[i % POOL];
+  out.length = 0;
+  for (let j = 0; j < batch.length; j++) {
+    const tick = decodeTickRecord(batch[j]);
+    tick.seq += pass * passSeq;
+    tick.ts += pass * passMs;
+    out.push(tick);
+  }
+  return out;
+}
+
+async function run(withCandles, decodeTimed) {
+  const clock = new ManualClock(start);
+  const backplane = new MemoryBackplane({ podId: 'bench' });
+  await backplane.connect();
+  const candles = withCandles
+    ? new CandleAggregator({ store: new MemoryCandleStore(), flushMs: 200 })
+    : undefined;
+  const stage = new SourceStage({ backplane, clock, maxHz: 50, ...(candles ? { candles } : {}) });
+  const ticks = [];
+  stage.onTicks(decode(0, ticks));
+  const decoded = decodeTimed ? [] : Array.from({ length: batchCount }, (_, i) => decode(i, []));
+  await new Promise((resolve) => setImmediate(resolve)); // last values and open candles read
+  let busy = 0;
+  for (let i = 1; i < batchCount; i++) {
+    const t0 = performance.now();
+    stage.onTicks(decodeTimed ? decode(i, ticks) : decoded[i]);
+    clock.advance(STEP_MS);
+    if (candles && i % FLUSH_EVERY === 0) await candles.flush();
+    busy += performance.now() - t0;
+  }
+  const t0 = performance.now();
+  if (candles) await candles.flush();
+  busy += performance.now() - t0;
+  stage.stop();
+  return ((batchCount - 1) * BATCH) / (busy / 1000);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
+for (const decodeTimed of [true, false]) {
+  const without = [];
+  const withCandles = [];
+  await run(false, decodeTimed); // warm the JIT
+  await run(true, decodeTimed);
+  for (let r = 0; r < rounds; r++) {
+    without.push(await run(false, decodeTimed));
+    withCandles.push(await run(true, decodeTimed));
+  }
+  const a = median(without);
+  const b = median(withCandles);
+  const label = decodeTimed ? 'decode + stage' : 'stage only    ';
+  console.log(
+    `${label}  without candles ${fmt(a)} ticks/s   with candles ${fmt(b)} ticks/s   change ${(((b - a) / a) * 100).toFixed(1)}%   (median of ${rounds} rounds of ${total.toLocaleString('en-US')} ticks)`,
+  );
+}

@@ -1,0 +1,71 @@
+import { Controller, Get, HttpStatus, Inject, Query, Req, Res } from '@nestjs/common';
+import { type Candle, MAX_SYMBOL_LENGTH, readHistoryParams, type Timeframe } from '@tickhub/protocol';
+import type { Request, Response } from 'express';
+import { type AccessControl, accessControlFor } from '../auth/access-control';
+import type { GatewayConfig } from '../config';
+import type { Logger } from '../logger';
+import { GatewayRuntime } from '../runtime';
+import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
+
+type CandlesBody = { symbol: string; tf: Timeframe; candles: Candle[] } | { error: string; message?: string };
+
+@Controller('api')
+export class CandlesController {
+  private readonly access: AccessControl;
+
+  constructor(
+    private readonly runtime: GatewayRuntime,
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    @Inject(GATEWAY_LOGGER) logger: Logger,
+  ) {
+    this.access = accessControlFor(config, logger);
+  }
+
+  /**
+   * `GET /api/candles?symbol=AAPL&tf=1m&limit=300` (docs/protocol.md → Candle history). The symbol is
+   * entitled as `/api/symbols` lists it (ENTITLED_SYMBOLS, or the token's `symbols` with authentication
+   * on, where a request without a valid token gets 401).
+   */
+  @Get('candles')
+  async candles(
+    @Query('symbol') symbol: unknown,
+    @Query('tf') tf: unknown,
+    @Query('limit') limit: unknown,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CandlesBody> {
+    res.setHeader('Cache-Control', 'no-store');
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      res.status(HttpStatus.BAD_REQUEST);
+      return {
+        error: 'BAD_REQUEST',
+        message: `"symbol" must be a symbol name of 1 to ${MAX_SYMBOL_LENGTH} characters`,
+      };
+    }
+    const params = readHistoryParams(tf, limit);
+    if (!params.ok) {
+      res.status(HttpStatus.BAD_REQUEST);
+      return { error: 'BAD_REQUEST', message: params.message };
+    }
+    const info = this.runtime.symbolIndex.get(symbol);
+    let entitled = info !== undefined;
+    if (info) {
+      const visible = await this.access.symbolsFor(req, [info]);
+      if (visible === null) {
+        res.status(HttpStatus.UNAUTHORIZED);
+        return { error: 'Unauthorized' };
+      }
+      entitled = visible.length === 1;
+    }
+    const result = await this.runtime.history.read(symbol, params.tf, params.limit, entitled);
+    if (result.ok) return { symbol, tf: params.tf, candles: result.candles };
+    res.status(
+      result.code === 'UNKNOWN_SYMBOL'
+        ? HttpStatus.NOT_FOUND
+        : result.code === 'FORBIDDEN'
+          ? HttpStatus.FORBIDDEN
+          : HttpStatus.SERVICE_UNAVAILABLE,
+    );
+    return { error: result.code };
+  }
+}

@@ -1,0 +1,1 @@
+export { RedisCandleStore, type RedisCandleStoreOptions } from './redis-candle-store';

@@ -1,0 +1,94 @@
+import { CandleAggregator } from '@tickhub/candles';
+import { describeCandleStoreContract } from '@tickhub/candles/contract';
+import { Redis } from 'ioredis';
+import { RedisCandleStore } from '../src';
+
+function redisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url)
+    throw new Error(
+      'REDIS_URL is not set: these tests need a real Redis (e.g. REDIS_URL=redis://127.0.0.1:6379)',
+    );
+  return url;
+}
+
+const REDIS_URL = redisUrl();
+const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let sequence = 0;
+const prefix = () => `tickhub-test:candles:${runId}:${++sequence}:`;
+
+async function deleteKeys(keyPrefix: string): Promise<void> {
+  const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await admin.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+async function open(keyPrefix: string): Promise<RedisCandleStore> {
+  const store = new RedisCandleStore({ url: REDIS_URL, keyPrefix });
+  await store.connect();
+  return store;
+}
+
+describeCandleStoreContract('RedisCandleStore', async () => {
+  const keyPrefix = prefix();
+  const opened = [await open(keyPrefix)];
+  return {
+    store: opened[0]!,
+    reopen: async () => {
+      const store = await open(keyPrefix);
+      opened.push(store);
+      return store;
+    },
+    cleanup: async () => {
+      await Promise.all(opened.map((s) => s.close()));
+      await deleteKeys(keyPrefix);
+    },
+  };
+});
+
+describe('RedisCandleStore on Redis', () => {
+  it('writes a flush of many candles in few round trips, bounded per key by the retention', async () => {
+    const keyPrefix = prefix();
+    const store = await open(keyPrefix);
+    const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const agg = new CandleAggregator({ store, flushMs: 60_000 });
+      const series = agg.series('AAPL');
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const t0 = Date.UTC(2026, 0, 5, 9);
+      for (let i = 0; i < 5_000; i++) agg.add(series, i + 1, t0 + i * 1000, 100 + (i % 10), 1, i + 1, 1);
+      const commands = async () =>
+        Number(/total_commands_processed:(\d+)/.exec(await admin.info('stats'))![1]);
+      await agg.flush();
+      expect(agg.stats.writes).toBe(1);
+      expect(await admin.zcard(store.key('AAPL', '1s'))).toBe(3_600);
+      expect(await admin.zcard(store.key('AAPL', '1m'))).toBe(Math.ceil(5_000 / 60));
+      const before = await commands();
+      expect((await store.query('AAPL', '1s', 1000)).at(-1)).toMatchObject({ t: t0 + 4_999_000, n: 1 });
+      expect((await commands()) - before).toBeLessThanOrEqual(3);
+      await agg.stop();
+    } finally {
+      admin.disconnect();
+      await store.close();
+      await deleteKeys(keyPrefix);
+    }
+  }, 60_000);
+
+  it('rejects writes while Redis is away instead of queueing them', async () => {
+    const store = new RedisCandleStore({
+      url: 'redis://127.0.0.1:1',
+      keyPrefix: prefix(),
+      connectTimeoutMs: 300,
+    });
+    await expect(store.connect()).rejects.toThrow();
+    await expect(
+      store.write([{ symbol: 'A', tf: '1s', t: 0, o: 1, h: 1, l: 1, c: 1, v: 1, n: 1, s: 1 }]),
+    ).rejects.toThrow();
+    await store.close();
+  });
+});

@@ -1,0 +1,14 @@
+export {
+  CandleAggregator,
+  type CandleAggregatorOptions,
+  type CandleAggregatorStats,
+  CandleSeries,
+} from './aggregator';
+export { MemoryCandleStore } from './memory';
+export {
+  type CandleStore,
+  type CandleWrite,
+  type LatestCandles,
+  type StoredCandle,
+  wireCandle,
+} from './store';
