@@ -77,12 +77,15 @@ async function inlineProtocolTypes() {
     }
     await copyFile(join(from, file), join(to, file));
   }
+  // What the package's index exports of those files, in one place for the SDK's declarations.
+  const modules = [...copied].map((file) => `export * from './${file.slice(0, -'.d.ts'.length)}';`);
+  await writeFile(join(to, 'index.d.ts'), `${modules.sort().join('\n')}\n`);
   const cjs = join(root, 'dist/cjs');
   for (const file of await readdir(cjs)) {
     if (!file.endsWith('.d.ts')) continue;
     const path = join(cjs, file);
     const text = await readFile(path, 'utf8');
-    const rewritten = text.replaceAll("from '@tickhub/protocol'", "from './protocol/types'");
+    const rewritten = text.replaceAll("from '@tickhub/protocol'", "from './protocol/index'");
     if (rewritten !== text) await writeFile(path, rewritten);
   }
 }
