@@ -63,6 +63,8 @@ export class ConnectionProbe {
       this.pending.set(id, probe);
       this.backplane.getClusterPresence().then(
         (view) => {
+          // No report yet (a cluster starting up) counts as unknown, not as "no pods".
+          if (view.pods < 1) return;
           probe.pods = view.pods;
           if (probe.answers >= view.pods && this.pending.has(id)) probe.finish(false);
         },
