@@ -5,10 +5,11 @@ import {
   Injectable,
   Module,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import { MetricsService } from '../http/metrics.service';
 import type { Logger } from '../logger';
@@ -17,16 +18,19 @@ import { SignalRHubs } from '../signalr/nest/signalr.module';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { ConnectionProbe } from './connection-probe';
 import { HubDirectory } from './hub-directory';
+import { HubMessageConsumer } from './hub-message-consumer';
 import { PublishHttpHandler } from './publish-http';
 
 /**
- * The server publish API: the REST API when PUBLISH_ACCESS_KEY is set. Its middleware goes in at module
+ * The server publish API: the REST API when PUBLISH_ACCESS_KEY is set, the Kafka ingress when
+ * PUBLISH_KAFKA is. Its middleware goes in at module
  * init (before Nest's not-found handler); the handler behind it is built at bootstrap, once the hubs
  * (another module) have their endpoints, and before the server listens.
  */
 @Injectable()
-export class PublishService implements OnModuleInit, OnApplicationBootstrap {
+export class PublishService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private handler: PublishHttpHandler | undefined;
+  private consumer: HubMessageConsumer | undefined;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -50,6 +54,45 @@ export class PublishService implements OnModuleInit, OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const hubs = new HubDirectory(this.moduleRef.get(SignalRHubs, { strict: false }).hubEndpoints);
     if (this.config.publish.accessKeys.length > 0) this.handler = this.restHandler(hubs);
+    if (this.config.publish.kafka) this.startKafkaIngress(hubs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private startKafkaIngress(hubs: HubDirectory): void {
+    const { config } = this;
+    const records = new Counter({
+      name: 'tickhub_gateway_hub_messages_total',
+      help: `Records of ${config.publish.kafkaTopic} by outcome (routed, malformed, unknown_hub)`,
+      labelNames: ['outcome'],
+      registers: [this.metrics.registry],
+    });
+    const consumer = new HubMessageConsumer({
+      brokers: config.kafkaBrokers ?? [],
+      clientId: config.kafkaClientId,
+      groupId: `${config.kafkaGroupId}.hub-messages`,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      topic: config.publish.kafkaTopic,
+      partitions: config.publish.kafkaPartitions,
+      replicationFactor: config.publish.kafkaReplicationFactor,
+      hubs,
+      logger: this.logger.child({ component: 'hub-messages' }),
+      onRecord: (outcome) => records.inc({ outcome }),
+    });
+    new Gauge({
+      name: 'tickhub_gateway_hub_messages_joined',
+      help: '1 while this pod is a member of the hub messages consumer group',
+      registers: [this.metrics.registry],
+      collect() {
+        this.set(consumer.isJoined() ? 1 : 0);
+      },
+    });
+    this.consumer = consumer;
+    // Leaving the group early in a drain hands this pod's partitions over before it goes.
+    this.runtime.onDrain(() => consumer.stop());
+    consumer.start();
   }
 
   private restHandler(hubs: HubDirectory): PublishHttpHandler {
