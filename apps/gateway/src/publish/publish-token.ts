@@ -82,3 +82,13 @@ export function verifyPublishToken(
     throw new PublishTokenError('aud does not name this URL');
   return claims;
 }
+
+/** A token for one request of the publish API, signed as the Azure SignalR Management SDK signs it. */
+export function signPublishToken(requestUrl: string, key: string, ttlS: number, nowMs = Date.now()): string {
+  const url = new URL(requestUrl);
+  const audience = `${url.origin}${url.pathname}`;
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(nowMs / 1000);
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ aud: audience, iat: now, exp: now + ttlS })}`;
+  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+}

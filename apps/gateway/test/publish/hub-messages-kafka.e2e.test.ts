@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { HS256_SECRET, hs256Token } from '../support/auth';
 import { type GatewayProcess, metric, spawnGateway, waitFor } from '../support/gateway';
@@ -15,6 +18,8 @@ let kafka: Kafka;
 let producer: Producer;
 const pods: GatewayProcess[] = [];
 const listeners: HubListener[] = [];
+const ACCESS_KEY = randomBytes(32).toString('base64');
+const CLI = join(__dirname, '..', '..', 'dist', 'publish', 'cli.js');
 
 beforeAll(async () => {
   if (!brokers) throw new Error('KAFKA_BROKERS is not set: this suite needs the broker');
@@ -42,6 +47,7 @@ beforeAll(async () => {
     PUBLISH_KAFKA: 'true',
     PUBLISH_KAFKA_TOPIC: hubTopic,
     PUBLISH_KAFKA_PARTITIONS: '4',
+    PUBLISH_ACCESS_KEY: ACCESS_KEY,
   };
   pods.push(
     ...(await Promise.all([
@@ -200,5 +206,45 @@ describe('hub.messages', () => {
       1,
     );
     for (const pod of pods) expect(pod.proc.exitCode).toBeNull();
+  });
+});
+
+describe('npm run publish', () => {
+  it('sends one message through the REST API or through Kafka', async () => {
+    const [a, b] = pods as [GatewayProcess, GatewayProcess];
+    const erin = await listen(b, 'erin');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [CLI, ...args], {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: brokers,
+          PUBLISH_KAFKA_TOPIC: hubTopic,
+          PUBLISH_ACCESS_KEY: '',
+        },
+      });
+    const rest = await cli(
+      '--user',
+      'erin',
+      '--target',
+      'ReceiveMessage',
+      '--args',
+      '["cli","over rest"]',
+      '--connection-string',
+      `Endpoint=${a.http};AccessKey=${ACCESS_KEY};Version=1.0;`,
+    );
+    expect(rest.stdout).toContain('202 accepted');
+    const viaKafka = await cli('--user', 'erin', '--args', '["cli","over kafka"]', '--via', 'kafka');
+    expect(viaKafka.stdout).toContain(`produced to ${hubTopic}`);
+    await erin.waitFor('ReceiveMessage', (args) => args[1] === 'over kafka');
+    await erin.waitFor('ReceiveMessage', (args) => args[1] === 'over rest');
+    const refused = cli(
+      '--user',
+      'erin',
+      '--url',
+      a.http,
+      '--connection-string',
+      `Endpoint=${a.http};AccessKey=${'x'.repeat(44)};Version=1.0;`,
+    );
+    await expect(refused).rejects.toMatchObject({ stderr: expect.stringContaining('401') });
   });
 });
