@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { createUniverse } from '@tickhub/market-sim';
 import { Kafka, logLevel } from 'kafkajs';
+import { OrderBlotter } from './blotter';
 import type { HubMessage, PublishTarget } from './hub-message';
 import { parseHubMessage } from './hub-message';
 import { publishConfig } from './publish-config';
@@ -16,6 +18,9 @@ const USAGE = `Sends one server-published message to a hub's clients, over the R
   --via rest   --url GATEWAY (http://127.0.0.1:8080); key from PUBLISH_ACCESS_KEY, or
                --connection-string "Endpoint=http://host:8080;AccessKey=…;Version=1.0;"
   --via kafka  brokers from KAFKA_BROKERS or --brokers; topic as the gateway's (PUBLISH_KAFKA_TOPIC)
+  --blotter alice,bob [--interval-ms 2000] [--count N]
+               a toy order blotter: fills of random orders for those users, as ReceiveEvent(fill) on
+               the market hub (the dashboard's "My events" panel), until N are sent (0: forever)
 `;
 
 /** Lifetime of a token this tool signs: one request, so a minute is plenty. */
@@ -56,33 +61,77 @@ function restPath(message: HubMessage): string {
   return `/api/v1/hubs/${hub}${tail}`;
 }
 
-async function viaRest(message: HubMessage, endpoint: string, key: string): Promise<void> {
-  const url = `${endpoint.replace(/\/+$/, '')}${restPath(message)}`;
-  const query = (message.excluded ?? []).map((id) => `excluded=${encodeURIComponent(id)}`).join('&');
-  const res = await fetch(query ? `${url}?${query}` : url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${signPublishToken(url, key, TOKEN_TTL_S)}`,
-      'content-type': 'application/json; charset=utf-8',
-    },
-    body: JSON.stringify({ target: message.target, arguments: message.arguments }),
-  });
-  const body = await res.text();
-  if (res.status !== 202) throw new Error(`${res.status} ${body}`);
-  process.stdout.write(`202 accepted: ${url}\n`);
+interface Sender {
+  send(message: HubMessage): Promise<string>;
+  close(): Promise<void>;
 }
 
-async function viaKafka(message: HubMessage, brokers: string[], topic: string): Promise<void> {
+function restSender(endpoint: string, key: string): Sender {
+  return {
+    async send(message) {
+      const url = `${endpoint.replace(/\/+$/, '')}${restPath(message)}`;
+      const query = (message.excluded ?? []).map((id) => `excluded=${encodeURIComponent(id)}`).join('&');
+      const res = await fetch(query ? `${url}?${query}` : url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${signPublishToken(url, key, TOKEN_TTL_S)}`,
+          'content-type': 'application/json; charset=utf-8',
+        },
+        body: JSON.stringify({ target: message.target, arguments: message.arguments }),
+      });
+      const body = await res.text();
+      if (res.status !== 202) throw new Error(`${res.status} ${body}`);
+      return `202 accepted: ${url}`;
+    },
+    close: async () => undefined,
+  };
+}
+
+async function kafkaSender(brokers: string[], topic: string): Promise<Sender> {
   const kafka = new Kafka({ clientId: 'tickhub-publish-cli', brokers, logLevel: logLevel.ERROR });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  try {
-    // One key per recipient keeps that recipient's messages in order.
-    const key = message.to.kind === 'all' ? message.hub : `${message.to.kind}:${message.to.id}`;
-    const [meta] = await producer.send({ topic, messages: [{ key, value: JSON.stringify(message) }] });
-    process.stdout.write(`produced to ${topic}[${meta?.partition}] at offset ${meta?.baseOffset}\n`);
-  } finally {
-    await producer.disconnect();
+  return {
+    async send(message) {
+      // One key per recipient keeps that recipient's messages in order.
+      const key = message.to.kind === 'all' ? message.hub : `${message.to.kind}:${message.to.id}`;
+      const [meta] = await producer.send({ topic, messages: [{ key, value: JSON.stringify(message) }] });
+      return `produced to ${topic}[${meta?.partition}] at offset ${meta?.baseOffset}`;
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+async function openSender(
+  values: { via?: string; url: string; brokers?: string },
+  key: string | undefined,
+  endpoint: string | undefined,
+): Promise<Sender> {
+  const env = process.env;
+  if (values.via === 'rest') {
+    if (!key) throw new Error('PUBLISH_ACCESS_KEY (or --connection-string) is needed for --via rest');
+    return restSender(endpoint ?? values.url, key);
+  }
+  if (values.via === 'kafka') {
+    const brokers = (values.brokers ?? env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+    if (brokers.length === 0) throw new Error('KAFKA_BROKERS (or --brokers) is needed for --via kafka');
+    return kafkaSender(brokers, publishConfig({ ...env, KAFKA_BROKERS: brokers.join(',') }).kafkaTopic);
+  }
+  throw new Error('--via must be rest or kafka');
+}
+
+/** Publishes the toy blotter's fills until `count` are sent (0: until interrupted). */
+async function runBlotter(sender: Sender, users: string[], intervalMs: number, count: number): Promise<void> {
+  const blotter = new OrderBlotter(
+    users,
+    createUniverse(20).map((info) => info.symbol),
+  );
+  for (let sent = 0; count === 0 || sent < count; sent++) {
+    const message = blotter.next();
+    process.stdout.write(
+      `${JSON.stringify(message.arguments[0])} → ${message.to.kind === 'user' ? message.to.id : ''}: ${await sender.send(message)}\n`,
+    );
+    if (count === 0 || sent + 1 < count) await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -103,6 +152,9 @@ async function main(argv: string[]): Promise<void> {
       'connection-string': { type: 'string' },
       brokers: { type: 'string' },
       token: { type: 'string' },
+      blotter: { type: 'string' },
+      'interval-ms': { type: 'string', default: '2000' },
+      count: { type: 'string', default: '0' },
       help: { type: 'boolean' },
     },
   });
@@ -125,15 +177,16 @@ async function main(argv: string[]): Promise<void> {
     arguments: JSON.parse(values.args),
     ...(values.excluded ? { excluded: values.excluded } : {}),
   });
-  if (values.via === 'rest') {
-    if (!key) throw new Error('PUBLISH_ACCESS_KEY (or --connection-string) is needed for --via rest');
-    await viaRest(message, fromString?.endpoint ?? values.url, key);
-  } else if (values.via === 'kafka') {
-    const brokers = (values.brokers ?? env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-    if (brokers.length === 0) throw new Error('KAFKA_BROKERS (or --brokers) is needed for --via kafka');
-    await viaKafka(message, brokers, publishConfig({ ...env, KAFKA_BROKERS: brokers.join(',') }).kafkaTopic);
-  } else {
-    throw new Error('--via must be rest or kafka');
+  const sender = await openSender(values, key, fromString?.endpoint);
+  try {
+    if (values.blotter) {
+      const users = values.blotter.split(',').filter(Boolean);
+      await runBlotter(sender, users, Number(values['interval-ms']), Number(values.count));
+    } else {
+      process.stdout.write(`${await sender.send(message)}\n`);
+    }
+  } finally {
+    await sender.close();
   }
 }
 
