@@ -10,6 +10,7 @@ export {
   pickQuoteUpdate,
 } from './codec';
 export { isQuote, isQuoteUpdate } from './guards';
+export { type FillEvent, PRIVATE_EVENT_TARGET } from './hub-events';
 export { firstSeqAt } from './seq';
 export {
   decodeTickRecord,

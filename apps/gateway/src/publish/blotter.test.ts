@@ -1,4 +1,5 @@
-import { EVENT_TARGET, type FillEvent, OrderBlotter } from './blotter';
+import { type FillEvent, PRIVATE_EVENT_TARGET } from '@tickhub/protocol';
+import { OrderBlotter } from './blotter';
 import { parseHubMessage } from './hub-message';
 
 describe('OrderBlotter', () => {
@@ -8,7 +9,7 @@ describe('OrderBlotter', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 500; i++) {
       const message = parseHubMessage(JSON.parse(JSON.stringify(blotter.next(1_000))));
-      expect(message).toMatchObject({ hub: 'markethub', to: { kind: 'user' }, target: EVENT_TARGET });
+      expect(message).toMatchObject({ hub: 'markethub', to: { kind: 'user' }, target: PRIVATE_EVENT_TARGET });
       if (message.to.kind === 'user') seen.add(message.to.id);
       const fill = message.arguments[0] as FillEvent;
       expect(fill).toMatchObject({ type: 'fill', orderId: `o-${i + 1}`, ts: 1_000 });

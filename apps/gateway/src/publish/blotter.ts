@@ -1,18 +1,5 @@
+import { type FillEvent, PRIVATE_EVENT_TARGET } from '@tickhub/protocol';
 import type { HubMessage } from './hub-message';
-
-/** The client method the dashboard's "My events" panel listens to; its one argument is the event. */
-export const EVENT_TARGET = 'ReceiveEvent';
-
-/** A toy order fill, as an order service would report it to the user who placed the order. */
-export interface FillEvent {
-  type: 'fill';
-  orderId: string;
-  symbol: string;
-  side: 'buy' | 'sell';
-  qty: number;
-  price: number;
-  ts: number;
-}
 
 /**
  * A toy order blotter for demos: fills of random orders for a few users, on the market hub, keyed
@@ -47,6 +34,11 @@ export class OrderBlotter {
       price,
       ts: now,
     };
-    return { hub: 'markethub', to: { kind: 'user', id: user }, target: EVENT_TARGET, arguments: [fill] };
+    return {
+      hub: 'markethub',
+      to: { kind: 'user', id: user },
+      target: PRIVATE_EVENT_TARGET,
+      arguments: [fill],
+    };
   }
 }
