@@ -5,7 +5,13 @@ import { ProbeOverloadError } from './connection-probe';
 import type { HubDirectory } from './hub-directory';
 import { HubMessageError, parseExcluded, parseInvocation } from './hub-message';
 import { changeConnectionGroup, changeUserGroup, publish } from './hub-publisher';
-import { PUBLISH_API_PREFIX, type PublishRoute, routePublish } from './publish-routes';
+import {
+  type ApiDialect,
+  PUBLISH_API_PREFIXES,
+  PUBLISH_HEALTH_PATHS,
+  type PublishRoute,
+  routePublish,
+} from './publish-routes';
 import { audienceKey, PublishTokenError, verifyPublishToken } from './publish-token';
 
 export interface PublishHttpOptions {
@@ -37,8 +43,13 @@ export class PublishHttpHandler {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const raw = req.url ?? '';
     const path = raw.split('?', 1)[0] as string;
-    if (!path.startsWith(PUBLISH_API_PREFIX)) return false;
-    this.serve(req, res, path).then(
+    if (PUBLISH_HEALTH_PATHS.has(path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.end(res, 200);
+      return true;
+    }
+    const api = PUBLISH_API_PREFIXES.find(([prefix]) => path.startsWith(prefix));
+    if (!api) return false;
+    this.serve(req, res, path, api[0], api[1]).then(
       (status) => this.end(res, status),
       (error: unknown) => {
         if (error instanceof HttpError) {
@@ -52,9 +63,15 @@ export class PublishHttpHandler {
     return true;
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<number> {
+  private async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    prefix: string,
+    dialect: ApiDialect,
+  ): Promise<number> {
     const method = req.method ?? 'GET';
-    const route = routePublish(method, segmentsOf(path));
+    const route = routePublish(method, segmentsOf(path, prefix), dialect);
     if ('miss' in route) {
       if (route.miss === 'method') {
         res.setHeader('Allow', route.allow);
@@ -63,9 +80,12 @@ export class PublishHttpHandler {
       throw new HttpError(404, 'NOT_FOUND', 'no such API');
     }
     this.authenticate(req, path);
-    const endpoint = this.options.hubs.get(route.hub);
-    if (!endpoint) throw new HttpError(404, 'UNKNOWN_HUB', `no hub is named ${route.hub}`);
-    return this.run(route, req, endpoint);
+    // Azure SignalR Service names an application's hubs `{application}_{hub}`.
+    const application = queryOf(req).get('application');
+    const hub = application ? `${application}_${route.hub}` : route.hub;
+    const endpoint = this.options.hubs.get(hub);
+    if (!endpoint) throw new HttpError(404, 'UNKNOWN_HUB', `no hub is named ${hub}`);
+    return this.run({ ...route, hub }, req, endpoint);
   }
 
   private async run(
@@ -132,18 +152,22 @@ export class PublishHttpHandler {
   }
 }
 
-function segmentsOf(path: string): string[] {
+function segmentsOf(path: string, prefix: string): string[] {
   try {
-    return path.slice(PUBLISH_API_PREFIX.length).replace(/\/+$/, '').split('/').map(decodeURIComponent);
+    return path.slice(prefix.length).replace(/\/+$/, '').split('/').map(decodeURIComponent);
   } catch {
     throw new HttpError(400, 'BAD_REQUEST', 'malformed percent-encoding in the path');
   }
 }
 
+function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+}
+
 function excludedOf(req: IncomingMessage): string[] | undefined {
-  const query = (req.url ?? '').split('?')[1];
-  if (query === undefined) return undefined;
-  const ids = new URLSearchParams(query).getAll('excluded');
+  const ids = queryOf(req).getAll('excluded');
   return ids.length > 0 ? ids : undefined;
 }
 

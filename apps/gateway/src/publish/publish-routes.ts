@@ -1,7 +1,19 @@
 import type { PublishTarget } from './hub-message';
 import type { MembershipChange } from './hub-publisher';
 
-export const PUBLISH_API_PREFIX = '/api/v1/hubs/';
+/**
+ * The two spellings of the data-plane API: v1 (`/api/v1/hubs/{hub}/users/{user}`) and the current
+ * one that today's Management SDK calls (`/api/hubs/{hub}/users/{user}/:send?api-version=…`).
+ */
+export type ApiDialect = 'v1' | 'current';
+
+export const PUBLISH_API_PREFIXES: ReadonlyArray<readonly [string, ApiDialect]> = [
+  ['/api/v1/hubs/', 'v1'],
+  ['/api/hubs/', 'current'],
+];
+
+/** Health paths that the SDKs probe (always 200 while the API is served). */
+export const PUBLISH_HEALTH_PATHS: ReadonlySet<string> = new Set(['/api/health', '/api/v1/health']);
 
 /** What one request of the publish API asks for, read from its method and path. */
 export type PublishRoute =
@@ -20,8 +32,13 @@ const change = (method: string): MembershipChange | undefined =>
  * Routes `/api/v1/hubs/{hub}[/…]` (Azure SignalR Service data-plane REST v1). `segments` are the
  * decoded path segments after the prefix.
  */
-export function routePublish(method: string, segments: readonly string[]): PublishRoute | RouteMiss {
+export function routePublish(
+  method: string,
+  segments: readonly string[],
+  dialect: ApiDialect = 'v1',
+): PublishRoute | RouteMiss {
   if (segments.some((segment) => segment.length === 0)) return { miss: 'path' };
+  if (dialect === 'current') return routeCurrent(method, segments);
   const [hub, kind, id, subKind, subId] = segments as [string, ...(string | undefined)[]];
   if (segments.length === 1) {
     return method === 'POST' ? { op: 'send', hub, to: { kind: 'all' } } : { miss: 'method', allow: 'POST' };
@@ -44,6 +61,39 @@ export function routePublish(method: string, segments: readonly string[]): Publi
     return subKind === 'connections'
       ? { op: 'connection-group', hub, change: membership, group: id, connectionId: subId }
       : { op: 'user-group', hub, change: membership, group: id, user: subId };
+  }
+  return { miss: 'path' };
+}
+
+const SEND_KINDS: Record<string, 'user' | 'group' | 'connection'> = {
+  users: 'user',
+  groups: 'group',
+  connections: 'connection',
+};
+
+/** Routes `/api/hubs/{hub}/…` as the current API spells it: sends end in `/:send`. */
+function routeCurrent(method: string, segments: readonly string[]): PublishRoute | RouteMiss {
+  const [hub, kind, id, subKind, subId] = segments as [string, ...(string | undefined)[]];
+  if (segments[segments.length - 1] === ':send') {
+    if (segments.length !== 2 && segments.length !== 4) return { miss: 'path' };
+    const sendKind = kind === ':send' ? undefined : SEND_KINDS[kind ?? ''];
+    if (segments.length === 4 && (!sendKind || id === undefined)) return { miss: 'path' };
+    if (method !== 'POST') return { miss: 'method', allow: 'POST' };
+    return { op: 'send', hub, to: sendKind && id !== undefined ? { kind: sendKind, id } : { kind: 'all' } };
+  }
+  if (segments.length === 3 && kind === 'connections' && id !== undefined) {
+    if (method === 'GET' || method === 'HEAD') return { op: 'connection-exists', hub, connectionId: id };
+    return { miss: 'method', allow: 'GET, HEAD' };
+  }
+  if (segments.length === 5 && id !== undefined && subId !== undefined) {
+    const membership = change(method);
+    const isConnectionGroup = kind === 'groups' && subKind === 'connections';
+    const isUserGroup = kind === 'users' && subKind === 'groups';
+    if (!isConnectionGroup && !isUserGroup) return { miss: 'path' };
+    if (!membership) return { miss: 'method', allow: 'PUT, DELETE' };
+    return isConnectionGroup
+      ? { op: 'connection-group', hub, change: membership, group: id, connectionId: subId }
+      : { op: 'user-group', hub, change: membership, group: subId, user: id };
   }
   return { miss: 'path' };
 }

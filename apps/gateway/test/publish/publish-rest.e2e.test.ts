@@ -156,6 +156,52 @@ describe('sends through two pods', () => {
   });
 });
 
+describe("today's Management SDK paths (api-version 2024-12-01)", () => {
+  const API = 'api-version=2024-12-01';
+
+  it('sends to a user, a user group, everyone but one, and one connection; answers existence and health', async () => {
+    const ginaA = await listen(a, 'gina');
+    const ginaB = await listen(b, 'gina');
+    const hank = await listen(b, 'hank');
+    const post = (url: string, text: string, query = API) =>
+      service.request('POST', url, { body: { target: 'ReceiveMessage', arguments: ['sdk', text] }, query });
+    expect((await post(service.currentUrl('ChatHub', 'users', 'gina', ':send'), 'to gina')).status).toBe(202);
+    const join = await service.request(
+      'PUT',
+      service.currentUrl('chathub', 'users', 'hank', 'groups', 'g3'),
+      {
+        query: API,
+      },
+    );
+    expect(join.status).toBe(202);
+    expect((await post(service.currentUrl('chathub', 'groups', 'g3', ':send'), 'to g3')).status).toBe(202);
+    const except = `${API}&excluded=${encodeURIComponent(ginaB.connectionId)}`;
+    expect((await post(service.currentUrl('chathub', ':send'), 'to all but one', except)).status).toBe(202);
+    const id = hank.connectionId;
+    expect((await post(service.currentUrl('chathub', 'connections', id, ':send'), 'to hank')).status).toBe(
+      202,
+    );
+    await settle('chathub', [ginaA, ginaB, hank]);
+    expect(texts(ginaA)).toEqual(['to gina', 'to all but one']);
+    expect(texts(ginaB)).toEqual(['to gina']);
+    expect(texts(hank)).toEqual(['to g3', 'to all but one', 'to hank']);
+    const exists = await service.request('HEAD', service.currentUrl('chathub', 'connections', id), {
+      query: API,
+    });
+    expect(exists.status).toBe(200);
+    expect((await fetch(`${a.http}/api/health?${API}`)).status).toBe(200);
+  });
+
+  it('names the hubs of an application {application}_{hub}, as the service does', async () => {
+    const res = await service.request('POST', service.currentUrl('chathub', ':send'), {
+      body: { target: 'ReceiveMessage', arguments: [] },
+      query: `application=shop&${API}`,
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { message: string }).message).toBe('no hub is named shop_chathub');
+  });
+});
+
 describe('connection existence across pods', () => {
   it('answers 200 for a connection on either pod and 404 for an unknown or closed one', async () => {
     const onB = await listen(b, 'yves');

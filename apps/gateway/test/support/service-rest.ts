@@ -1,10 +1,11 @@
 import { signJwt } from './auth';
 
 /**
- * A client of the Azure SignalR Service data-plane REST API v1, as the Management SDK's REST mode
- * uses it: it reads a connection string `Endpoint=…;AccessKey=…;Version=1.0;`, builds URLs
- * `{Endpoint}/api/v1/hubs/{hub (lower case)}/…` and signs each request with an HS256 token of the
- * access key's UTF-8 bytes whose `aud` is the request URL without its query, valid for a while.
+ * A client of the Azure SignalR Service data-plane REST API, as the Management SDK's REST mode uses
+ * it: it reads a connection string `Endpoint=…;AccessKey=…;Version=1.0;`, builds URLs
+ * `{Endpoint}/api/v1/hubs/{hub (lower case)}/…` (v1) or `{Endpoint}/api/hubs/{hub}/…/:send` (today's
+ * SDK, with `?api-version=`), and signs each request with an HS256 token of the access key's UTF-8
+ * bytes whose `aud` is the request URL without its query (`GetLeftPart(UriPartial.Path)`).
  */
 export class ServiceRestClient {
   readonly endpoint: string;
@@ -22,6 +23,14 @@ export class ServiceRestClient {
     if (fields.get('version') !== '1.0') throw new Error('only Version=1.0 is spoken here');
     this.endpoint = endpoint.replace(/\/+$/, '');
     this.accessKey = accessKey;
+  }
+
+  /** The URL of today's Management SDK (API version 2024-12-01): `{Endpoint}/api/hubs/{hub}/…`. */
+  currentUrl(hub: string, ...path: string[]): string {
+    const tail = path
+      .map((segment) => (segment === ':send' ? '/:send' : `/${encodeURIComponent(segment)}`))
+      .join('');
+    return `${this.endpoint}/api/hubs/${encodeURIComponent(hub.toLowerCase())}${tail}`;
   }
 
   url(hub: string, ...path: string[]): string {
