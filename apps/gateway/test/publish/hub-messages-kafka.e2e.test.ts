@@ -247,4 +247,20 @@ describe('npm run publish', () => {
     );
     await expect(refused).rejects.toMatchObject({ stderr: expect.stringContaining('401') });
   });
+
+  it('runs the toy blotter: fills for its users as ReceiveEvent on the market hub, in order', async () => {
+    const [a] = pods as [GatewayProcess];
+    const token = await hs256Token({ sub: 'ivy' });
+    const ivy = await HubListener.open(`${a.http}/hubs/market`, { token, targets: ['ReceiveEvent'] });
+    listeners.push(ivy);
+    await promisify(execFile)(
+      process.execPath,
+      [CLI, '--blotter', 'ivy', '--count', '3', '--interval-ms', '1', '--via', 'kafka'],
+      { env: { ...process.env, KAFKA_BROKERS: brokers, PUBLISH_KAFKA_TOPIC: hubTopic } },
+    );
+    await ivy.waitFor('ReceiveEvent', (args) => (args[0] as { orderId: string }).orderId === 'o-3');
+    expect(
+      ivy.of('ReceiveEvent').map((args) => (args[0] as { type: string; orderId: string }).orderId),
+    ).toEqual(['o-1', 'o-2', 'o-3']);
+  });
 });
