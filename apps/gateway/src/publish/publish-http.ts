@@ -205,7 +205,11 @@ function readText(body: Buffer): string {
   }
 }
 
-/** The request body, refused (400) past `limit` bytes without reading the rest. */
+/**
+ * The request body, refused (400) past `limit` bytes. The rest is read and dropped, not kept:
+ * closing at once would reset the connection and lose the answer; the server's request timeout
+ * bounds how long a sender may go on.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new HttpError(400, 'BAD_REQUEST', `the body is larger than ${limit} bytes`);
   const declared = Number(req.headers['content-length']);

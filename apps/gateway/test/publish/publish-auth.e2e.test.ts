@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { type GatewayProcess, metric, spawnGateway } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
 import { ServiceRestClient } from '../support/service-rest';
@@ -99,6 +100,45 @@ describe('requests', () => {
       const res = await service.request('POST', service.url('chathub'), { body });
       expect({ body, ...(await refusal(res)) }).toEqual({ body, status: 400, error: 'BAD_REQUEST' });
     }
+  });
+
+  it('refuses a streamed body (no Content-Length) once it passes the limit, before it ends', async () => {
+    const url = new URL(service.url('chathub'));
+    // A raw socket, so that the test sees the answer arrive while it is still sending.
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let text = '';
+      socket.on('data', (data: Buffer) => {
+        text += data.toString();
+        const [head, body = ''] = text.split('\r\n\r\n');
+        const length = Number(/content-length: (\d+)/i.exec(head ?? '')?.[1]);
+        if (body.length >= length) {
+          socket.end('0\r\n\r\n');
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${service.token(url.href)}\r\n` +
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      const chunk = `400\r\n${'x'.repeat(1024)}\r\n`;
+      let sent = 0;
+      // Up to 16 MiB, far more than the limit: the answer must come long before.
+      const pump = () => {
+        while (text === '' && !socket.destroyed && sent < 16_384) {
+          sent++;
+          if (!socket.write(chunk)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    const [head, body] = received.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(body)).toMatchObject({ error: 'BAD_REQUEST' });
   });
 
   it('answers 404 for an unknown hub, only after authentication', async () => {
