@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HS256_SECRET, hs256Token } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
+import { type GatewayProcess, metric, spawnGateway } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
 import { ServiceRestClient } from '../support/service-rest';
 
@@ -218,5 +218,13 @@ describe('connection existence across pods', () => {
       status = (await service.request('GET', service.url('chathub', 'connections', id))).status;
     }
     expect(status).toBe(404);
+  });
+});
+
+describe('metrics', () => {
+  it('counts hub messages the backplane dropped: none while Redis keeps up', async () => {
+    for (const pod of pods)
+      expect(await metric(pod.http, 'tickhub_gateway_backplane_dropped_messages_total')).toBe(0);
+    expect(await metric(a.http, 'tickhub_gateway_publish_requests_total', 'status="202"')).toBeGreaterThan(0);
   });
 });
