@@ -9,6 +9,8 @@ const ANSWER_TOPIC = 'publish:connection!';
 interface PendingProbe {
   answers: number;
   pods: number | undefined;
+  /** The pod the connection id names, when it names one: its "no" is final. */
+  owner: string | undefined;
   finish: (exists: boolean) => void;
 }
 
@@ -17,6 +19,11 @@ export interface ConnectionProbeOptions {
   timeoutMs: number;
   /** Probes in flight at once; more are refused (the caller answers 503), so memory stays bounded. */
   maxPending: number;
+  /**
+   * The pod (backplane pod id) that would hold a connection, read from its id; undefined when the id
+   * does not say. The gateway's ids start with its GATEWAY_ID, which is also its pod id.
+   */
+  ownerOf?: (connectionId: string) => string | undefined;
 }
 
 export const DEFAULT_PROBE_OPTIONS: ConnectionProbeOptions = { timeoutMs: 1000, maxPending: 1000 };
@@ -26,8 +33,10 @@ export class ProbeOverloadError extends Error {}
 
 /**
  * Whether a connection exists anywhere in the cluster, asked over the backplane: every pod answers
- * for its own connections; the first "yes" settles it, and "no" once as many pods as the cluster
- * presence counts have said no (or at the timeout, when a pod is slow or the count is stale).
+ * for its own connections; the first "yes" settles it. "No" is settled by the answer of the pod the
+ * id names (`ownerOf`); for ids that name none, once as many pods as the cluster presence counts
+ * have said no (a count that lags a starting pod may answer too early), and at the latest at the
+ * timeout.
  * Connections are not mirrored into shared storage: they change far more often than they are checked.
  */
 export class ConnectionProbe {
@@ -51,9 +60,11 @@ export class ConnectionProbe {
     const id = `${this.nextId++}`;
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => probe.finish(false), this.options.timeoutMs);
+      const owner = this.options.ownerOf?.(connectionId);
       const probe: PendingProbe = {
         answers: 0,
         pods: undefined,
+        owner,
         finish: (exists) => {
           clearTimeout(timer);
           this.pending.delete(id);
@@ -61,22 +72,26 @@ export class ConnectionProbe {
         },
       };
       this.pending.set(id, probe);
-      this.backplane.getClusterPresence().then(
-        (view) => {
-          // No report yet (a cluster starting up) counts as unknown, not as "no pods".
-          if (view.pods < 1) return;
-          probe.pods = view.pods;
-          if (probe.answers >= view.pods && this.pending.has(id)) probe.finish(false);
-        },
-        // Without a pod count only a "yes" or the timeout settles the probe.
-        () => undefined,
-      );
+      if (owner === undefined) this.countPods(id, probe);
       this.backplane.sendMessage({
         topic: QUERY_TOPIC,
         target: { kind: 'connection', connectionId },
         payload: Buffer.from(JSON.stringify([id, hub])),
       });
     });
+  }
+
+  private countPods(id: string, probe: PendingProbe): void {
+    this.backplane.getClusterPresence().then(
+      (view) => {
+        // No report yet (a cluster starting up) counts as unknown, not as "no pods".
+        if (view.pods < 1) return;
+        probe.pods = view.pods;
+        if (probe.answers >= view.pods && this.pending.has(id)) probe.finish(false);
+      },
+      // Without a pod count only a "yes" or the timeout settles the probe.
+      () => undefined,
+    );
   }
 
   private answer(message: ClusterMessage): void {
@@ -103,7 +118,11 @@ export class ConnectionProbe {
     if (!probe) return;
     probe.answers++;
     if (exists === 1) probe.finish(true);
-    else if (probe.pods !== undefined && probe.answers >= probe.pods) probe.finish(false);
+    else if (
+      probe.owner !== undefined ? message.origin === probe.owner : probe.answers >= (probe.pods ?? Infinity)
+    ) {
+      probe.finish(false);
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { SignalRHubs } from '../signalr/nest/signalr.module';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
-import { ConnectionProbe } from './connection-probe';
+import { ConnectionProbe, DEFAULT_PROBE_OPTIONS } from './connection-probe';
 import { HubDirectory } from './hub-directory';
 import { HubMessageConsumer } from './hub-message-consumer';
 import { PublishHttpHandler } from './publish-http';
@@ -110,11 +110,23 @@ export class PublishService implements OnModuleInit, OnApplicationBootstrap, OnA
       keys: this.config.publish.accessKeys.map((key) => Buffer.from(key, 'utf8')),
       maxBodyBytes: this.config.publish.maxBodyBytes,
       hubs,
-      probe: new ConnectionProbe(this.runtime.backplane, hubs),
+      probe: new ConnectionProbe(this.runtime.backplane, hubs, {
+        ...DEFAULT_PROBE_OPTIONS,
+        ownerOf: podOfConnection,
+      }),
       logger: this.logger.child({ component: 'publish' }),
       onResponse: (status) => requests.inc({ status: String(status) }),
     });
   }
+}
+
+/**
+ * The pod that holds a connection: the gateway's connection ids are `<GATEWAY_ID>.<random>` (the
+ * hubs' `connectionIdPrefix`, which load balancers route on too), and GATEWAY_ID is the pod id.
+ */
+function podOfConnection(connectionId: string): string | undefined {
+  const dot = connectionId.lastIndexOf('.');
+  return dot > 0 ? connectionId.slice(0, dot) : undefined;
 }
 
 /** The server publish API (REST, Kafka ingress) of the gateway's hubs. */
