@@ -64,7 +64,36 @@ beforeAll(async () => {
   await waitForStableAssignment();
   producer = kafka.producer();
   await producer.connect();
+  await warmUp();
 });
+
+/**
+ * A new group starts each partition at its end once it fetches, which may be a moment after the group
+ * is stable: a marker on every partition, sent again until each arrives, proves every partition is
+ * being read, so no test record falls before a consumer's starting offset.
+ */
+async function warmUp(): Promise<void> {
+  const [a] = pods as [GatewayProcess];
+  const watcher = await listen(a, 'warm-up');
+  const pending = new Set([0, 1, 2, 3]);
+  for (let round = 0; pending.size > 0; round++) {
+    if (round > 100) throw new Error(`partitions ${[...pending]} never delivered`);
+    await producer.send({
+      topic: hubTopic,
+      messages: [...pending].map((partition) => ({
+        partition,
+        value: JSON.stringify({
+          hub: 'chathub',
+          to: { kind: 'user', id: 'warm-up' },
+          target: 'Marker',
+          arguments: [partition],
+        }),
+      })),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    for (const args of watcher.of('Marker')) pending.delete(args[0] as number);
+  }
+}
 
 afterAll(async () => {
   await Promise.all(listeners.map((l) => l.stop()));
