@@ -66,6 +66,13 @@ export const APP_VARIABLES = {
     'NEGOTIATE_TIMEOUT_MS',
     'MAX_HALF_OPEN_SOCKETS_PER_IP',
     'HEADERS_TIMEOUT_MS',
+    'PUBLISH_ACCESS_KEY',
+    'PUBLISH_ACCESS_KEY_SECONDARY',
+    'PUBLISH_MAX_BODY_BYTES',
+    'PUBLISH_KAFKA',
+    'PUBLISH_KAFKA_TOPIC',
+    'PUBLISH_KAFKA_PARTITIONS',
+    'PUBLISH_KAFKA_REPLICATION_FACTOR',
   ],
   ingester: [
     'KAFKA_BROKERS',
@@ -121,7 +128,8 @@ export function knownVariables() {
 }
 
 /** Prefixes of the apps' variables: an unknown variable with one of them is likely a typo. */
-const OUR_PREFIXES = /^(TICKHUB_|KAFKA_|REDIS_|AUTH_|SIM_|REPLAY_|INGESTER_|GATEWAY_|DASHBOARD_|MAX_|MIN_)/;
+const OUR_PREFIXES =
+  /^(TICKHUB_|PUBLISH_|CANDLE_|KAFKA_|REDIS_|AUTH_|SIM_|REPLAY_|INGESTER_|GATEWAY_|DASHBOARD_|MAX_|MIN_)/;
 
 /** Variables of the environment that look like settings of ours but that no app reads. */
 export function unknownVariables(env = process.env) {

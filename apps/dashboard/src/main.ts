@@ -2,6 +2,7 @@ import { Dashboard } from './dashboard';
 import { findDom } from './dom';
 import { resolveEndpoints } from './endpoints';
 import { bindKeyboard } from './keyboard';
+import { mountMyEvents } from './my-events';
 import { type ChartMode, loadSettings } from './settings';
 
 function storage(): Storage | undefined {
@@ -15,7 +16,8 @@ function storage(): Storage | undefined {
 const dom = findDom();
 const store = storage();
 const { settings, firstVisit } = loadSettings(store);
-const dashboard = new Dashboard(dom, resolveEndpoints(window.location), settings, firstVisit, store);
+const endpoints = resolveEndpoints(window.location);
+const dashboard = new Dashboard(dom, endpoints, settings, firstVisit, store);
 
 for (const b of dom.rateButtons) b.addEventListener('click', () => dashboard.setMaxHz(Number(b.dataset.hz)));
 for (const b of dom.modeButtons)
@@ -30,3 +32,4 @@ dom.help.addEventListener('click', (e) => {
 });
 bindKeyboard(dashboard, dom.help);
 dashboard.start();
+void mountMyEvents(endpoints);

@@ -4,6 +4,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/prot
 import type { AuthConfig } from './auth/jwt';
 import { DEFAULT_COALESCE_MS } from './core/edge-stage';
 import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
+import { type PublishConfig, publishConfig } from './publish/publish-config';
 import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -65,19 +66,21 @@ export interface GatewayConfig {
   headersTimeoutMs: number;
   maxPendingNegotiationsPerUser: number;
   negotiateTimeoutMs: number;
+  /** The server publish API (PUBLISH_*). */
+  publish: PublishConfig;
 }
 
 /** A configuration value that is missing or wrong; the message names the variable. */
 export class ConfigError extends Error {}
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function str(env: Env, name: string, fallback: string): string {
+export function str(env: Env, name: string, fallback: string): string {
   const v = env[name];
   return v === undefined || v.trim() === '' ? fallback : v.trim();
 }
 
-function num(
+export function num(
   env: Env,
   name: string,
   fallback: number,
@@ -101,7 +104,7 @@ function num(
   return value;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+export function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1') return true;
@@ -278,5 +281,6 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       max: 600_000,
       integer: true,
     }),
+    publish: publishConfig(env),
   };
 }

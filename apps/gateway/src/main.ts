@@ -11,6 +11,7 @@ import { ConfigError, type GatewayConfig, loadConfig } from './config';
 import { securityHeaders } from './http/security-headers';
 import { HalfOpenSocketCap } from './http/socket-caps';
 import { Logger, NestLogger } from './logger';
+import { PublishModule } from './publish/publish.module';
 import { GatewayRuntime } from './runtime';
 import { gatewayHubsModule } from './signalr/gateway-hubs.module';
 import { UpgradeRouter } from './ws/upgrade-router';
@@ -55,7 +56,8 @@ export async function createGateway(
       dashboardDir,
       imports: options.imports,
     }),
-    { logger: new NestLogger(logger), abortOnError: false },
+    // No route reads a parsed body: the hubs and the publish API read theirs with their own limits.
+    { logger: new NestLogger(logger), abortOnError: false, bodyParser: false },
   );
   app.useWebSocketAdapter(
     new TickhubWsAdapter(app, { router, maxPayloadBytes: config.limits.maxPayloadBytes }),
@@ -157,7 +159,10 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    gateway = await createGateway(config, { logger, imports: [gatewayHubsModule()] });
+    gateway = await createGateway(config, {
+      logger,
+      imports: [gatewayHubsModule(), PublishModule.forRoot()],
+    });
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
     logger.error(

@@ -29,6 +29,7 @@ export {
   writeUpdateListMsgpack,
 } from './codec';
 export { isQuote, isQuoteUpdate } from './guards';
+export { type FillEvent, PRIVATE_EVENT_TARGET } from './hub-events';
 export { firstSeqAt } from './seq';
 export {
   decodeTickRecord,

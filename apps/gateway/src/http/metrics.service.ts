@@ -170,6 +170,12 @@ export class MetricsService {
     );
     counter(
       r,
+      'backplane_dropped_messages_total',
+      'Hub messages (sends, published messages, group changes) dropped while Redis was unreachable or backed up',
+      bp((s) => s.droppedMessages),
+    );
+    counter(
+      r,
       'backplane_failed_writes_total',
       'Redis writes that failed',
       bp((s) => s.failedWrites),

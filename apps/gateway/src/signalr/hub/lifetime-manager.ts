@@ -128,6 +128,40 @@ export class HubLifetimeManager {
     });
   }
 
+  /** Adds every current connection of a user, on every pod, to a group (the publish API's user groups). */
+  addUserToGroup(user: string, group: string): void {
+    this.changeUserGroup(user, group, KIND_GROUP_ADD);
+  }
+
+  removeUserFromGroup(user: string, group: string): void {
+    this.changeUserGroup(user, group, KIND_GROUP_REMOVE);
+  }
+
+  private changeUserGroup(
+    user: string,
+    group: string,
+    kind: typeof KIND_GROUP_ADD | typeof KIND_GROUP_REMOVE,
+  ) {
+    const target: MessageTarget = { kind: 'user', user };
+    if (this.backplane) {
+      this.backplane.sendMessage({ topic: this.topic, target, payload: packr.pack([kind, group]) });
+      return;
+    }
+    this.applyGroupChange(target, kind, group);
+  }
+
+  private applyGroupChange(target: MessageTarget, kind: number, group: string): void {
+    for (const local of this.localRecipients(target)) {
+      try {
+        if (kind === KIND_GROUP_ADD) this.joinLocal(local, group);
+        else this.leaveLocal(local, group);
+      } catch (error) {
+        // A refused join (group limit) of one connection must not skip the user's others.
+        this.onError(error);
+      }
+    }
+  }
+
   private joinLocal(connection: HubConnectionHandle, group: string): void {
     if (!connection.groups.has(group) && connection.groups.size >= MAX_GROUPS_PER_CONNECTION) {
       throw new RangeError(`a connection belongs to at most ${MAX_GROUPS_PER_CONNECTION} groups`);
@@ -158,12 +192,9 @@ export class HubLifetimeManager {
       return;
     }
     if ((kind === KIND_GROUP_ADD || kind === KIND_GROUP_REMOVE) && typeof a === 'string') {
-      if (message.target.kind !== 'connection') return;
-      const local = this.connections.get(message.target.connectionId);
-      if (!local) return;
+      if (message.target.kind !== 'connection' && message.target.kind !== 'user') return;
       // A refused remote join (group limit) ends in the error handler: no one is waiting for it.
-      if (kind === KIND_GROUP_ADD) this.joinLocal(local, a);
-      else this.leaveLocal(local, a);
+      this.applyGroupChange(message.target, kind, a);
     }
   }
 

@@ -97,6 +97,11 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
     return this.endpoints.get(hub);
   }
 
+  /** Every hub's endpoint, for services that address hubs by name (the server publish API). */
+  get hubEndpoints(): HubEndpoint[] {
+    return [...this.endpoints.values()];
+  }
+
   onModuleInit(): void {
     for (const definition of this.definitions) {
       const hub = this.moduleRef.get(definition.hub, { strict: true });
