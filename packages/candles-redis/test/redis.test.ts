@@ -61,7 +61,12 @@ describe('RedisCandleStore on Redis', () => {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 50));
       const t0 = Date.UTC(2026, 0, 5, 9);
-      for (let i = 0; i < 5_000; i++) agg.add(series, i + 1, t0 + i * 1000, 100 + (i % 10), 1, i + 1, 1);
+      for (let i = 0; i < 5_000; i++)
+        agg.add(
+          series,
+          { seq: i + 1, ts: t0 + i * 1000, last: 100 + (i % 10), lastSize: 1, volume: i + 1 },
+          1,
+        );
       const commands = async () =>
         Number(/total_commands_processed:(\d+)/.exec(await admin.info('stats'))![1]);
       await agg.flush();
@@ -106,7 +111,7 @@ describe('CandleAggregator over Redis: a takeover', () => {
       }));
       const feed = (agg: CandleAggregator, list: typeof ticks) => {
         const series = agg.series('MSFT');
-        for (const t of list) agg.add(series, t.seq, t.ts, t.last, 1, t.seq, 1);
+        for (const t of list) agg.add(series, { ...t, lastSize: 1, volume: t.seq }, 1);
       };
       const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
       // Pod A owns MSFT for the first 25 ticks, then the partition moves to pod B, which gets the

@@ -27,7 +27,6 @@ const at = (k: number): number => (k === 0 ? 0 : LONGER + (k - 1) * FIELDS);
 const INITIAL_SERIES = 64;
 /** Ticks a series holds while its open candles are read from the store (a takeover); more are counted and dropped. */
 const MAX_LOADING_TICKS = 50_000;
-const LOADING_TICK_FIELDS = 6;
 /** Closed candles waiting for a write past which the oldest are dropped (the store would keep the newest). */
 const MAX_PENDING_CLOSED = 200_000;
 /** Closed candles that make a flush go out on the next turn instead of after flushMs (a replay at full speed). */
@@ -46,7 +45,9 @@ const EARLY_FLUSH_CLOSED = 10_000;
 export class CandleSeries {
   queued = false;
   loading = true;
-  buffered: number[] | undefined = [];
+  /** Ticks (and their `n`) that arrive while the open candles are read from the store. */
+  buffered: CandleTick[] | undefined = [];
+  bufferedN: number[] = [];
   /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
   accBits = 0;
   /**
@@ -63,6 +64,15 @@ export class CandleSeries {
     /** Offset of the series' slot in the aggregator's array. */
     readonly base: number,
   ) {}
+}
+
+/** What candles take from a tick (a Quote has it). */
+export interface CandleTick {
+  readonly seq: number;
+  readonly ts: number;
+  readonly last: number;
+  readonly lastSize: number;
+  readonly volume: number;
 }
 
 export interface CandleAggregatorOptions {
@@ -195,48 +205,30 @@ export class CandleAggregator {
   }
 
   /** Folds one source tick (`n` ticks when the producer already conflated some) into every timeframe. */
-  add(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
+  add(s: CandleSeries, tick: CandleTick, n: number): void {
     if (s.loading) {
-      this.buffer(s, seq, ts, last, lastSize, volume, n);
+      this.buffer(s, tick, n);
       return;
     }
-    this.fold(s, seq, ts, last, lastSize, volume, n);
+    this.fold(s, tick, n);
   }
 
-  private buffer(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
+  private buffer(s: CandleSeries, tick: CandleTick, n: number): void {
     const buffered = s.buffered!;
-    if (buffered.length >= MAX_LOADING_TICKS * LOADING_TICK_FIELDS) {
+    if (buffered.length >= MAX_LOADING_TICKS) {
       this.stats.dropped++;
       return;
     }
-    buffered.push(seq, ts, last, lastSize, volume, n);
+    buffered.push(tick);
+    s.bufferedN.push(n);
   }
 
-  private fold(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
+  // The tick is passed as the object it is: its numbers are read here, not passed one by one, which
+  // would box each of them whenever a call is not inlined.
+  private fold(s: CandleSeries, tick: CandleTick, n: number): void {
+    const seq = tick.seq;
+    const ts = tick.ts;
+    const last = tick.last;
     const d = this.data;
     const o = s.base;
     if (seq <= d[o + SEQ]!) {
@@ -246,8 +238,9 @@ export class CandleAggregator {
     d[o + SEQ] = seq;
     // The day volume moves with each trade; a quote-only tick repeats the last trade's size and adds
     // nothing. Where the previous volume is unknown (first tick, new day) the tick's own size counts.
+    const volume = tick.volume;
     const prev = d[o + PREV_VOLUME]!;
-    const traded = volume === prev ? 0 : volume > prev ? volume - prev : lastSize;
+    const traded = volume === prev ? 0 : volume > prev ? volume - prev : tick.lastSize;
     d[o + PREV_VOLUME] = volume;
     // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
     // reopened). Compared with its end, so that most ticks need no division.
@@ -352,18 +345,10 @@ export class CandleAggregator {
     }
     s.loading = false;
     const buffered = s.buffered!;
+    const counts = s.bufferedN;
     s.buffered = undefined;
-    for (let i = 0; i < buffered.length; i += LOADING_TICK_FIELDS) {
-      this.fold(
-        s,
-        buffered[i]!,
-        buffered[i + 1]!,
-        buffered[i + 2]!,
-        buffered[i + 3]!,
-        buffered[i + 4]!,
-        buffered[i + 5]!,
-      );
-    }
+    s.bufferedN = [];
+    for (let i = 0; i < buffered.length; i++) this.fold(s, buffered[i]!, counts[i]!);
   }
 
   /** Symbols with a series. */
