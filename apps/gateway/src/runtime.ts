@@ -330,7 +330,12 @@ export class GatewayRuntime {
     const attempt = () => {
       if (this.draining) return;
       this.start().then(
-        () => this.logger.info('tick source connected', this.mode),
+        () => {
+          const source = this.tickSource;
+          // How much simulated history the embedded candle store starts with.
+          const warmup = source instanceof SimTickSource ? { warmupTicks: source.warmupTicks } : {};
+          this.logger.info('tick source connected', { ...this.mode, ...warmup });
+        },
         (error: unknown) => {
           this.started = false;
           this.logger.error('start failed, retrying', { error: String(error), retryMs });

@@ -35,7 +35,7 @@ it('replays a recorded day at full speed into a day of candles', async () => {
           s = candles.series(q.symbol);
           series.set(q.symbol, s);
         }
-        candles.add(s, q.seq, q.ts, q.last, q.lastSize, q.volume, 1);
+        candles.add(s, q, 1);
         ticks++;
       },
       hasRoom: () => true,

@@ -61,7 +61,12 @@ describe('RedisCandleStore on Redis', () => {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 50));
       const t0 = Date.UTC(2026, 0, 5, 9);
-      for (let i = 0; i < 5_000; i++) agg.add(series, i + 1, t0 + i * 1000, 100 + (i % 10), 1, i + 1, 1);
+      for (let i = 0; i < 5_000; i++)
+        agg.add(
+          series,
+          { seq: i + 1, ts: t0 + i * 1000, last: 100 + (i % 10), lastSize: 1, volume: i + 1 },
+          1,
+        );
       const commands = async () =>
         Number(/total_commands_processed:(\d+)/.exec(await admin.info('stats'))![1]);
       await agg.flush();
@@ -90,5 +95,48 @@ describe('RedisCandleStore on Redis', () => {
       store.write([{ symbol: 'A', tf: '1s', t: 0, o: 1, h: 1, l: 1, c: 1, v: 1, n: 1, s: 1 }]),
     ).rejects.toThrow();
     await store.close();
+  });
+});
+
+describe('CandleAggregator over Redis: a takeover', () => {
+  it('continues the open candles another pod wrote, counting a redelivered tick once', async () => {
+    const keyPrefix = prefix();
+    const [storeA, storeB] = [await open(keyPrefix), await open(keyPrefix)];
+    try {
+      const t0 = Date.UTC(2026, 0, 5, 9);
+      const ticks = Array.from({ length: 40 }, (_, i) => ({
+        seq: 1000 + i,
+        ts: t0 + i * 400,
+        last: 50 + (i % 9),
+      }));
+      const feed = (agg: CandleAggregator, list: typeof ticks) => {
+        const series = agg.series('MSFT');
+        for (const t of list) agg.add(series, { ...t, lastSize: 1, volume: t.seq }, 1);
+      };
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+      // Pod A owns MSFT for the first 25 ticks, then the partition moves to pod B, which gets the
+      // last five of them again (redelivered from the last committed offset).
+      const a = new CandleAggregator({ store: storeA, flushMs: 60_000 });
+      feed(a, []);
+      await settle();
+      feed(a, ticks.slice(0, 25));
+      await a.flush();
+      const b = new CandleAggregator({ store: storeB, flushMs: 60_000 });
+      feed(b, ticks.slice(20, 22));
+      await settle();
+      feed(b, ticks.slice(22));
+      await b.flush();
+
+      const minute = await storeB.query('MSFT', '1m', 10);
+      expect(minute).toHaveLength(1);
+      expect(minute[0]).toMatchObject({ t: t0, o: 50, c: ticks[39]!.last, n: 40 });
+      const seconds = await storeA.query('MSFT', '1s', 100);
+      expect(seconds.reduce((sum, c) => sum + c.n, 0)).toBe(40);
+      expect(seconds.map((c) => c.t)).toEqual(Array.from({ length: 16 }, (_, i) => t0 + i * 1000));
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await Promise.all([storeA.close(), storeB.close()]);
+      await deleteKeys(keyPrefix);
+    }
   });
 });

@@ -4,8 +4,7 @@ import type { CandleStore, CandleWrite, LatestCandles } from './store';
 const TF_COUNT = TIMEFRAMES.length;
 const DURATIONS = TIMEFRAMES.map((tf) => TIMEFRAME_MS[tf]);
 const SHORTEST_MS = DURATIONS[0]!;
-// Layout of one candle in CandleSeries.data: slot 0 is the open candle of the shortest timeframe,
-// slot k > 0 what timeframe k holds from the shortest candles already closed (see CandleSeries).
+// Fields of a candle.
 const T = 0;
 const O = 1;
 const H = 2;
@@ -15,37 +14,42 @@ const V = 5;
 const N = 6;
 const S = 7;
 const FIELDS = 8;
+// A series' slot in the aggregator's array: the open 1s candle, the per-tick state next to it (one
+// or two cache lines for everything a tick touches), then what each longer timeframe holds.
+const SEQ = 8;
+const PREV_VOLUME = 9;
+const END = 10;
+const DIRTY = 11;
+const LONGER = 16;
+const STRIDE = LONGER + (TF_COUNT - 1) * FIELDS;
+/** Offset of candle k in a series' slot (k = 0: the open 1s candle). */
+const at = (k: number): number => (k === 0 ? 0 : LONGER + (k - 1) * FIELDS);
+const INITIAL_SERIES = 64;
 /** Ticks a series holds while its open candles are read from the store (a takeover); more are counted and dropped. */
 const MAX_LOADING_TICKS = 50_000;
-const LOADING_TICK_FIELDS = 6;
 /** Closed candles waiting for a write past which the oldest are dropped (the store would keep the newest). */
 const MAX_PENDING_CLOSED = 200_000;
 /** Closed candles that make a flush go out on the next turn instead of after flushMs (a replay at full speed). */
 const EARLY_FLUSH_CLOSED = 10_000;
 
 /**
- * The candles of one symbol, in one typed array: folding a tick allocates nothing. A tick updates only
- * the open candle of the shortest timeframe (1s); when that closes it is merged into the longer ones,
- * and a flush writes each longer candle as what it holds merged with the open 1s candle. Candle
- * boundaries nest (every 1m boundary is a 1s boundary, ...), so this is exact, and a tick costs one
- * candle update instead of one per timeframe.
+ * The candles of one symbol: a slot of the aggregator's one typed array (folding a tick allocates
+ * nothing and touches one or two cache lines). A tick updates only the open candle of the shortest
+ * timeframe (1s); when that closes it is merged into the longer ones, and a flush writes each longer
+ * candle as what it holds merged with the open 1s candle. Candle boundaries nest (every 1m boundary is
+ * a 1s boundary, ...), so this is exact, and a tick costs one candle update instead of one per
+ * timeframe.
  *
  * Created by CandleAggregator.series(); the caller keeps it next to its own per-symbol state.
  */
 export class CandleSeries {
-  readonly data = new Float64Array(TF_COUNT * FIELDS);
-  /** Highest seq folded; a tick at or below it was counted already. */
-  seq = -1;
-  /** End of the open 1s candle (NaN while there is none). */
-  end = Number.NaN;
-  prevVolume = Number.NaN;
-  /** The open 1s candle changed since the last flush. */
-  dirty = false;
-  /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
-  accBits = 0;
   queued = false;
   loading = true;
-  buffered: number[] | undefined = [];
+  /** Ticks (and their `n`) that arrive while the open candles are read from the store. */
+  buffered: CandleTick[] | undefined = [];
+  bufferedN: number[] = [];
+  /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
+  accBits = 0;
   /**
    * A 1s candle continued from the store is already inside the stored longer candles: its volume and
    * count at load are subtracted when it is merged into them (high, low, open and close merge alike).
@@ -57,49 +61,18 @@ export class CandleSeries {
   constructor(
     readonly symbol: string,
     readonly epoch: number,
-  ) {
-    for (let k = 0; k < TF_COUNT; k++) {
-      this.data[k * FIELDS + T] = Number.NaN;
-      this.data[k * FIELDS + S] = -1;
-    }
-  }
+    /** Offset of the series' slot in the aggregator's array. */
+    readonly base: number,
+  ) {}
+}
 
-  /** Candle slot k as a write of timeframe `tf`, with its start `t` (slot 0 also serves longer timeframes). */
-  candle(k: number, tf: Timeframe = TIMEFRAMES[k]!, t = this.data[k * FIELDS + T]!): CandleWrite {
-    const d = this.data;
-    const b = k * FIELDS;
-    return {
-      symbol: this.symbol,
-      tf,
-      t,
-      o: d[b + O]!,
-      h: d[b + H]!,
-      l: d[b + L]!,
-      c: d[b + C]!,
-      v: d[b + V]!,
-      n: d[b + N]!,
-      s: d[b + S]!,
-    };
-  }
-
-  /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
-  merged(k: number): CandleWrite {
-    const d = this.data;
-    const b = k * FIELDS;
-    const own = d[T] === this.baseT;
-    return {
-      symbol: this.symbol,
-      tf: TIMEFRAMES[k]!,
-      t: d[b + T]!,
-      o: d[b + O]!,
-      h: Math.max(d[b + H]!, d[H]!),
-      l: Math.min(d[b + L]!, d[L]!),
-      c: d[C]!,
-      v: d[b + V]! + d[V]! - (own ? this.baseV : 0),
-      n: d[b + N]! + d[N]! - (own ? this.baseN : 0),
-      s: d[S]!,
-    };
-  }
+/** What candles take from a tick (a Quote has it). */
+export interface CandleTick {
+  readonly seq: number;
+  readonly ts: number;
+  readonly last: number;
+  readonly lastSize: number;
+  readonly volume: number;
 }
 
 export interface CandleAggregatorOptions {
@@ -135,6 +108,9 @@ export interface CandleAggregatorStats {
  */
 export class CandleAggregator {
   private readonly series_ = new Map<string, CandleSeries>();
+  /** Every series' slot (STRIDE numbers each), grown by doubling; see CandleSeries. */
+  private data = new Float64Array(INITIAL_SERIES * STRIDE);
+  private slots = 0;
   private dirty: CandleSeries[] = [];
   private closed: CandleWrite[] = [];
   private epoch = 0;
@@ -157,7 +133,7 @@ export class CandleAggregator {
   series(symbol: string): CandleSeries {
     let s = this.series_.get(symbol);
     if (s) return s;
-    s = new CandleSeries(symbol, this.epoch);
+    s = new CandleSeries(symbol, this.epoch, this.allocate());
     this.series_.set(symbol, s);
     const series = s;
     this.options.store.latest(symbol).then(
@@ -171,81 +147,122 @@ export class CandleAggregator {
     return s;
   }
 
-  /** Folds one source tick (`n` ticks when the producer already conflated some) into every timeframe. */
-  add(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
-    if (s.loading) {
-      this.buffer(s, seq, ts, last, lastSize, volume, n);
-      return;
+  private allocate(): number {
+    if ((this.slots + 1) * STRIDE > this.data.length) {
+      const data = new Float64Array(this.data.length * 2);
+      data.set(this.data);
+      this.data = data;
     }
-    this.fold(s, seq, ts, last, lastSize, volume, n);
+    const base = this.slots++ * STRIDE;
+    const d = this.data;
+    for (let k = 0; k < TF_COUNT; k++) {
+      d[base + at(k) + T] = Number.NaN;
+      d[base + at(k) + S] = -1;
+    }
+    d[base + SEQ] = -1;
+    d[base + PREV_VOLUME] = Number.NaN;
+    d[base + END] = Number.NaN;
+    d[base + DIRTY] = 0;
+    return base;
   }
 
-  private buffer(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
+  /** Candle k of a series as a write of timeframe `tf`, with its start `t` (slot 0 also serves longer timeframes). */
+  private candle(s: CandleSeries, k: number, tf: Timeframe = TIMEFRAMES[k]!, t?: number): CandleWrite {
+    const d = this.data;
+    const b = s.base + at(k);
+    return {
+      symbol: s.symbol,
+      tf,
+      t: t ?? d[b + T]!,
+      o: d[b + O]!,
+      h: d[b + H]!,
+      l: d[b + L]!,
+      c: d[b + C]!,
+      v: d[b + V]!,
+      n: d[b + N]!,
+      s: d[b + S]!,
+    };
+  }
+
+  /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
+  private merged(s: CandleSeries, k: number): CandleWrite {
+    const d = this.data;
+    const o = s.base;
+    const b = o + at(k);
+    const own = d[o + T] === s.baseT;
+    return {
+      symbol: s.symbol,
+      tf: TIMEFRAMES[k]!,
+      t: d[b + T]!,
+      o: d[b + O]!,
+      h: Math.max(d[b + H]!, d[o + H]!),
+      l: Math.min(d[b + L]!, d[o + L]!),
+      c: d[o + C]!,
+      v: d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
+      n: d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
+      s: d[o + S]!,
+    };
+  }
+
+  /** Folds one source tick (`n` ticks when the producer already conflated some) into every timeframe. */
+  add(s: CandleSeries, tick: CandleTick, n: number): void {
+    if (s.loading) {
+      this.buffer(s, tick, n);
+      return;
+    }
+    this.fold(s, tick, n);
+  }
+
+  private buffer(s: CandleSeries, tick: CandleTick, n: number): void {
     const buffered = s.buffered!;
-    if (buffered.length >= MAX_LOADING_TICKS * LOADING_TICK_FIELDS) {
+    if (buffered.length >= MAX_LOADING_TICKS) {
       this.stats.dropped++;
       return;
     }
-    buffered.push(seq, ts, last, lastSize, volume, n);
+    buffered.push(tick);
+    s.bufferedN.push(n);
   }
 
-  private fold(
-    s: CandleSeries,
-    seq: number,
-    ts: number,
-    last: number,
-    lastSize: number,
-    volume: number,
-    n: number,
-  ): void {
-    if (seq <= s.seq) {
+  // The tick is passed as the object it is: its numbers are read here, not passed one by one, which
+  // would box each of them whenever a call is not inlined.
+  private fold(s: CandleSeries, tick: CandleTick, n: number): void {
+    const seq = tick.seq;
+    const ts = tick.ts;
+    const last = tick.last;
+    const d = this.data;
+    const o = s.base;
+    if (seq <= d[o + SEQ]!) {
       this.stats.stale++;
       return;
     }
-    s.seq = seq;
+    d[o + SEQ] = seq;
     // The day volume moves with each trade; a quote-only tick repeats the last trade's size and adds
     // nothing. Where the previous volume is unknown (first tick, new day) the tick's own size counts.
-    const prev = s.prevVolume;
-    const traded = volume === prev ? 0 : volume > prev ? volume - prev : lastSize;
-    s.prevVolume = volume;
-    const d = s.data;
+    const volume = tick.volume;
+    const prev = d[o + PREV_VOLUME]!;
+    const traded = volume === prev ? 0 : volume > prev ? volume - prev : tick.lastSize;
+    d[o + PREV_VOLUME] = volume;
     // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
     // reopened). Compared with its end, so that most ticks need no division.
-    if (ts < s.end) {
-      if (last > d[H]!) d[H] = last;
-      if (last < d[L]!) d[L] = last;
-      d[V] = d[V]! + traded;
-      d[N] = d[N]! + n;
+    if (ts < d[o + END]!) {
+      if (last > d[o + H]!) d[o + H] = last;
+      if (last < d[o + L]!) d[o + L] = last;
+      d[o + V] = d[o + V]! + traded;
+      d[o + N] = d[o + N]! + n;
     } else {
       const t = ts - (ts % SHORTEST_MS);
-      if (!Number.isNaN(d[T]!)) this.roll(s);
-      d[T] = t;
-      s.end = t + SHORTEST_MS;
-      d[O] = last;
-      d[H] = last;
-      d[L] = last;
-      d[V] = traded;
-      d[N] = n;
+      if (!Number.isNaN(d[o + T]!)) this.roll(s);
+      d[o + T] = t;
+      d[o + END] = t + SHORTEST_MS;
+      d[o + O] = last;
+      d[o + H] = last;
+      d[o + L] = last;
+      d[o + V] = traded;
+      d[o + N] = n;
     }
-    d[C] = last;
-    d[S] = seq;
-    s.dirty = true;
+    d[o + C] = last;
+    d[o + S] = seq;
+    d[o + DIRTY] = 1;
     if (!s.queued) this.enqueue(s);
   }
 
@@ -257,31 +274,32 @@ export class CandleAggregator {
 
   /** The open 1s candle closes: it is written if it changed, and merged into every longer candle. */
   private roll(s: CandleSeries): void {
-    const d = s.data;
-    const t1 = d[T]!;
-    if (s.dirty) this.pushClosed(s.candle(0));
+    const d = this.data;
+    const o = s.base;
+    const t1 = d[o + T]!;
+    if (d[o + DIRTY] === 1) this.pushClosed(this.candle(s, 0));
     const own = t1 === s.baseT;
     for (let k = 1; k < TF_COUNT; k++) {
-      const b = k * FIELDS;
+      const b = o + at(k);
       const bt = t1 - (t1 % DURATIONS[k]!);
       if (d[b + T] === bt) {
-        if (d[H]! > d[b + H]!) d[b + H] = d[H]!;
-        if (d[L]! < d[b + L]!) d[b + L] = d[L]!;
-        d[b + C] = d[C]!;
-        d[b + V] = d[b + V]! + d[V]! - (own ? s.baseV : 0);
-        d[b + N] = d[b + N]! + d[N]! - (own ? s.baseN : 0);
+        if (d[o + H]! > d[b + H]!) d[b + H] = d[o + H]!;
+        if (d[o + L]! < d[b + L]!) d[b + L] = d[o + L]!;
+        d[b + C] = d[o + C]!;
+        d[b + V] = d[b + V]! + d[o + V]! - (own ? s.baseV : 0);
+        d[b + N] = d[b + N]! + d[o + N]! - (own ? s.baseN : 0);
       } else {
         // Candle k is complete: written now unless its final state already went out with a flush.
-        if ((s.accBits & (1 << k)) !== 0) this.pushClosed(s.candle(k));
+        if ((s.accBits & (1 << k)) !== 0) this.pushClosed(this.candle(s, k));
         d[b + T] = bt;
-        d[b + O] = d[O]!;
-        d[b + H] = d[H]!;
-        d[b + L] = d[L]!;
-        d[b + C] = d[C]!;
-        d[b + V] = d[V]!;
-        d[b + N] = d[N]!;
+        d[b + O] = d[o + O]!;
+        d[b + H] = d[o + H]!;
+        d[b + L] = d[o + L]!;
+        d[b + C] = d[o + C]!;
+        d[b + V] = d[o + V]!;
+        d[b + N] = d[o + N]!;
       }
-      d[b + S] = d[S]!;
+      d[b + S] = d[o + S]!;
       s.accBits |= 1 << k;
     }
     s.baseT = Number.NaN;
@@ -299,12 +317,13 @@ export class CandleAggregator {
 
   private loaded(s: CandleSeries, latest: LatestCandles): void {
     if (s.epoch !== this.epoch || !s.loading) return;
-    const d = s.data;
+    const d = this.data;
+    const o = s.base;
     let seq = -1;
     for (let k = 0; k < TF_COUNT; k++) {
       const c = latest[TIMEFRAMES[k]!];
       if (!c) continue;
-      const b = k * FIELDS;
+      const b = o + at(k);
       d[b + T] = c.t;
       d[b + O] = c.o;
       d[b + H] = c.h;
@@ -317,27 +336,19 @@ export class CandleAggregator {
       // way leaves some behind, and their missing ticks are not counted again.
       if (c.s > seq) seq = c.s;
     }
-    s.seq = seq;
+    d[o + SEQ] = seq;
     if (latest[TIMEFRAMES[0]!]) {
-      s.end = d[T]! + SHORTEST_MS;
-      s.baseT = d[T]!;
-      s.baseV = d[V]!;
-      s.baseN = d[N]!;
+      d[o + END] = d[o + T]! + SHORTEST_MS;
+      s.baseT = d[o + T]!;
+      s.baseV = d[o + V]!;
+      s.baseN = d[o + N]!;
     }
     s.loading = false;
     const buffered = s.buffered!;
+    const counts = s.bufferedN;
     s.buffered = undefined;
-    for (let i = 0; i < buffered.length; i += LOADING_TICK_FIELDS) {
-      this.fold(
-        s,
-        buffered[i]!,
-        buffered[i + 1]!,
-        buffered[i + 2]!,
-        buffered[i + 3]!,
-        buffered[i + 4]!,
-        buffered[i + 5]!,
-      );
-    }
+    s.bufferedN = [];
+    for (let i = 0; i < buffered.length; i++) this.fold(s, buffered[i]!, counts[i]!);
   }
 
   /** Symbols with a series. */
@@ -348,7 +359,7 @@ export class CandleAggregator {
   /** Candles changed or closed and not yet written. */
   pending(): number {
     let n = this.closed.length;
-    for (const s of this.dirty) if (s.dirty) n += TF_COUNT;
+    for (const s of this.dirty) if (this.data[s.base + DIRTY] === 1) n += TF_COUNT;
     return n;
   }
 
@@ -366,8 +377,13 @@ export class CandleAggregator {
    * is read again from the store before its next tick counts.
    */
   reset(): void {
+    // Taken now: the slots are given up below.
+    const pending = this.collect();
+    if (pending.length > 0) this.closed = this.closed.concat(pending);
     this.epoch++;
     this.series_.clear();
+    this.data = new Float64Array(INITIAL_SERIES * STRIDE);
+    this.slots = 0;
     this.flush().catch(() => undefined);
   }
 
@@ -383,22 +399,22 @@ export class CandleAggregator {
     this.closed = [];
     const dirty = this.dirty;
     this.dirty = [];
+    const d = this.data;
     for (const s of dirty) {
       s.queued = false;
-      if (!s.dirty) continue;
-      s.dirty = false;
-      const d = s.data;
-      const t1 = d[T]!;
-      batch.push(s.candle(0));
+      const o = s.base;
+      if (d[o + DIRTY] !== 1) continue;
+      d[o + DIRTY] = 0;
+      const t1 = d[o + T]!;
+      batch.push(this.candle(s, 0));
       for (let k = 1; k < TF_COUNT; k++) {
-        const b = k * FIELDS;
         const bt = t1 - (t1 % DURATIONS[k]!);
-        if (d[b + T] === bt) {
-          batch.push(s.merged(k));
+        if (d[o + at(k) + T] === bt) {
+          batch.push(this.merged(s, k));
         } else {
           // The open 1s candle starts candle k; what k held is complete.
-          if ((s.accBits & (1 << k)) !== 0) batch.push(s.candle(k));
-          batch.push(s.candle(0, TIMEFRAMES[k]!, bt));
+          if ((s.accBits & (1 << k)) !== 0) batch.push(this.candle(s, k));
+          batch.push(this.candle(s, 0, TIMEFRAMES[k]!, bt));
         }
       }
       s.accBits = 0;

@@ -3,6 +3,7 @@ export {
   type CandleAggregatorOptions,
   type CandleAggregatorStats,
   CandleSeries,
+  type CandleTick,
 } from './aggregator';
 export { MemoryCandleStore } from './memory';
 export {

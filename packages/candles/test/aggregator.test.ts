@@ -14,7 +14,7 @@ interface Tick {
 
 function feed(agg: CandleAggregator, symbol: string, ticks: readonly Tick[]): void {
   const series = agg.series(symbol);
-  for (const t of ticks) agg.add(series, t.seq, t.ts, t.last, t.lastSize, t.volume, 1);
+  for (const t of ticks) agg.add(series, t, 1);
 }
 
 /** Lets the series finish reading the store (a resolved promise for the memory twin). */

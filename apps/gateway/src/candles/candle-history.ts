@@ -1,14 +1,32 @@
+import type { IncomingMessage } from 'node:http';
 import type { CandleStore } from '@tickhub/candles';
-import type { Candle, Timeframe } from '@tickhub/protocol';
+import type { Candle, SymbolInfo, Timeframe } from '@tickhub/protocol';
+import type { AccessControl } from '../auth/access-control';
 import { type Entitlements, symbolMatcher } from '../core/entitlements';
 
+// The entitlement checks of the history entry points, in this one file so that they can be rewired
+// together when the rules move.
+
 /**
- * Whether a connection's entitlements let it read a symbol: the very check subscribe applies (the edge
- * stage's session matches the symbol against `symbolMatcher(entitlements.symbols)`). Every history entry
- * point calls this one helper, so the rule can be rewired in one place.
+ * Whether a connection's entitlements let it read a symbol (the native `history` request and the
+ * hub's GetCandles): the very check subscribe applies, where the edge stage's session matches the
+ * symbol against `symbolMatcher(entitlements.symbols)`.
  */
 export function entitledTo(entitlements: Entitlements | undefined, symbol: string): boolean {
   return symbolMatcher(entitlements?.symbols)(symbol);
+}
+
+/**
+ * Whether an HTTP request may read a symbol (`GET /api/candles`): the check `/api/symbols` lists by
+ * (ENTITLED_SYMBOLS, or the token's `symbols` with authentication on). Null: no valid token (401).
+ */
+export async function requestEntitledTo(
+  access: AccessControl,
+  req: IncomingMessage,
+  info: SymbolInfo,
+): Promise<boolean | null> {
+  const visible = await access.symbolsFor(req, [info]);
+  return visible === null ? null : visible.length === 1;
 }
 
 export type HistoryResult =

@@ -63,6 +63,7 @@ export class SimTickSource implements TickSource {
 
   /** Ticks produced by the warm-up (0 before start or without one). */
   warmupTicks = 0;
+  private warmedUp = false;
 
   /**
    * Runs the simulated market over the last `warmupSeconds` in steps of WARMUP_STEP_MS, yielding to
@@ -71,20 +72,22 @@ export class SimTickSource implements TickSource {
   private async warmUp(handler: TickSourceHandler): Promise<void> {
     const seconds = this.options.warmupSeconds ?? 0;
     const rate = this.options.warmupRate ?? 0;
-    if (seconds <= 0 || rate <= 0) return;
+    // Once per source: a start retried after a failure must not fold past ticks into live candles.
+    if (seconds <= 0 || rate <= 0 || this.warmedUp) return;
+    this.warmedUp = true;
     const end = Date.now();
-    const perStep = (rate * WARMUP_STEP_MS) / 1000;
+    const start = end - seconds * 1000;
     const batch: Quote[] = [];
-    let owed = 0;
+    let produced = 0;
     let sinceYield = 0;
-    for (let t = end - seconds * 1000; t < end; t += WARMUP_STEP_MS) {
-      owed += perStep;
-      const count = Math.floor(owed);
-      owed -= count;
-      if (count === 0) continue;
+    for (let t = start; t < end; t += WARMUP_STEP_MS) {
+      // Exactly `rate` ticks per simulated second on average, without a running float sum that drifts.
+      const count = Math.floor(((t + WARMUP_STEP_MS - start) * rate) / 1000) - produced;
+      if (count <= 0) continue;
       this.market.fill(t, count, batch);
       handler.onTicks(batch);
-      this.warmupTicks += count;
+      produced += count;
+      this.warmupTicks = produced;
       sinceYield += count;
       if (sinceYield >= WARMUP_CHUNK_TICKS) {
         sinceYield = 0;

@@ -118,7 +118,7 @@ export class SourceStage implements TickSourceHandler {
     // Every tick counts for candles, conflated or not; the aggregator drops what it has seen by its own
     // seq, which comes from the candle store (the last-value cache may be ahead of it after a failover).
     if (st.candles) {
-      this.options.candles!.add(st.candles, tick.seq, tick.ts, tick.last, tick.lastSize, tick.volume, n);
+      this.options.candles!.add(st.candles, tick, n);
     }
     if (tick.seq <= st.knownSeq) {
       this.counters.ticksStale++;

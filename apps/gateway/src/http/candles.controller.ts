@@ -2,6 +2,7 @@ import { Controller, Get, HttpStatus, Inject, Query, Req, Res } from '@nestjs/co
 import { type Candle, MAX_SYMBOL_LENGTH, readHistoryParams, type Timeframe } from '@tickhub/protocol';
 import type { Request, Response } from 'express';
 import { type AccessControl, accessControlFor } from '../auth/access-control';
+import { requestEntitledTo } from '../candles/candle-history';
 import type { GatewayConfig } from '../config';
 import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
@@ -48,14 +49,14 @@ export class CandlesController {
       return { error: 'BAD_REQUEST', message: params.message };
     }
     const info = this.runtime.symbolIndex.get(symbol);
-    let entitled = info !== undefined;
+    let entitled = false;
     if (info) {
-      const visible = await this.access.symbolsFor(req, [info]);
-      if (visible === null) {
+      const allowed = await requestEntitledTo(this.access, req, info);
+      if (allowed === null) {
         res.status(HttpStatus.UNAUTHORIZED);
         return { error: 'Unauthorized' };
       }
-      entitled = visible.length === 1;
+      entitled = allowed;
     }
     const result = await this.runtime.history.read(symbol, params.tf, params.limit, entitled);
     if (result.ok) return { symbol, tf: params.tf, candles: result.candles };
