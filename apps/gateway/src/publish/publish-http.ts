@@ -37,6 +37,8 @@ class HttpError extends Error {
 
 /** The server publish API over plain node:http (mounted in front of Nest's routes). */
 export class PublishHttpHandler {
+  private readonly refusalLoggedAt = new Map<string, number>();
+
   constructor(private readonly options: PublishHttpOptions) {}
 
   /** Answers a request of the API; false for any other path. */
@@ -122,14 +124,28 @@ export class PublishHttpHandler {
   private authenticate(req: IncomingMessage, path: string): void {
     const header = req.headers.authorization;
     const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-    const host = req.headers.host ?? '';
+    let audience: string;
     try {
-      verifyPublishToken(token, this.options.keys, audienceKey(new URL(path, `http://${host}`)), Date.now());
+      audience = audienceKey(new URL(path, `http://${req.headers.host ?? ''}`));
+    } catch {
+      throw new HttpError(400, 'BAD_REQUEST', 'the Host header is not a valid host');
+    }
+    try {
+      verifyPublishToken(token, this.options.keys, audience, Date.now());
     } catch (error) {
       if (!(error instanceof PublishTokenError)) throw error;
-      this.options.logger.warn('publish request refused', { reason: error.message, path });
+      this.logRefusal(error.message, path);
       throw new HttpError(401, 'UNAUTHORIZED', error.message);
     }
+  }
+
+  /** At most one line a second per reason: a flood of bad tokens must not flood the log. */
+  private logRefusal(reason: string, path: string): void {
+    const now = Date.now();
+    if (now - (this.refusalLoggedAt.get(reason) ?? 0) < 1000) return;
+    // Reasons are the verifier's fixed messages, so the map stays small.
+    this.refusalLoggedAt.set(reason, now);
+    this.options.logger.warn('publish request refused', { reason, path });
   }
 
   private end(res: ServerResponse, status: number, body?: Record<string, string>): void {

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { type GatewayProcess, metric, spawnGateway } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
@@ -147,6 +148,19 @@ describe('requests', () => {
       error: 'UNKNOWN_HUB',
     });
     expect((await service.request('POST', service.url('nohub'), { token: null })).status).toBe(401);
+  });
+
+  it('answers 400 for a Host header that is no host', async () => {
+    const url = new URL(service.url('chathub'));
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { host: 'not a host' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(400);
   });
 
   it('answers 405 with Allow for a method a path does not serve', async () => {
