@@ -188,7 +188,7 @@ describe('chat flood', () => {
     };
     // Non-blocking sends get no completions; the flooder ends with the abuse Close.
     expect(report.closeError).toBe('Connection closed with an error. RATE_LIMITED: rate limit abuse.');
-    expect(report.sent).toBeLessThan(20_000);
+    // (How many it wrote says little: its kernel may take all 80 MB before the Close reaches it.)
     // What reached the others is bounded by the sender's chat budget over the flood's life, not 20,000.
     const budget = 10 + Math.ceil((report.cutAfterMs / 1000) * 10);
     expect(fromFlooder).toBeLessThanOrEqual(budget);
