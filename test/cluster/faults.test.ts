@@ -340,13 +340,17 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     const orphans = clients.filter((c) => c.server === victim.id);
     const at = Date.now();
     victim.proc.kill(how);
-    await victim.exited;
+    // They reconnect as soon as they are closed, as a client does; the pod may still be draining.
     await Promise.all(orphans.map((c) => c.closed));
     const closedAfter = Date.now() - at;
     const moved = await openClients(survivor, orphans.length);
     const servedAgain = await freshAfter(moved, symbols, at, 'the moved clients to be served');
     const partitionsMoved = await freshAfter(survivors, symbols, at + 500, 'every symbol to flow again');
-    await new Promise((r) => setTimeout(r, 1000));
+    // The window covers both groups' rebalances: the standby group's session is twice the primary's
+    // (3 s here), and a draining pod leaves it last.
+    await victim.exited;
+    const until = Math.max(at + 2 * 3000 + 1500, Date.now() + 1500);
+    await new Promise((r) => setTimeout(r, until - Date.now()));
     const silence = longestSilence(survivors, symbols, at, Date.now());
     figures[how] = {
       clientsClosedMs: closedAfter,

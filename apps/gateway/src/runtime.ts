@@ -38,6 +38,9 @@ const PRESENCE_REFRESH_MS = 1000;
 /** How often the dependencies are probed, so a loss is logged and counted within a fraction of a second. */
 const DEPENDENCY_CHECK_MS = 250;
 
+/** How long a draining pod stays in the standby group after leaving the primary one (see stop()). */
+const STANDBY_LINGER_MS = 1500;
+
 /** How long one start attempt waits for the backplane before it is logged and retried. */
 const BACKPLANE_WAIT_MS = 10_000;
 
@@ -79,9 +82,35 @@ export function createTickSource(
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
       log: (level, msg, fields) => logger[level](msg, fields),
       now: () => clock.now(),
+      ...(config.kafkaStandby ? { assigner: { podId: config.gatewayId, shift: 0 } } : {}),
     });
   }
   return new SimTickSource({ symbols, seed: config.simSeed, ratePerSec: config.simRate });
+}
+
+/**
+ * The standby owner's tick source: the same topic in a second group whose assignor shifts every
+ * partition to another pod than its primary. Its session is twice the primary's, so that when a pod
+ * dies the two groups do not rebalance (and pause) at the same moment.
+ */
+export function createStandbyTickSource(
+  config: GatewayConfig,
+  logger: Logger,
+  clock: Clock = realClock,
+): TickSource | undefined {
+  if (!config.kafkaBrokers || !config.kafkaStandby) return undefined;
+  const log = logger.child({ group: 'standby' });
+  return new KafkaTickSource({
+    brokers: config.kafkaBrokers,
+    topic: config.kafkaTopic,
+    groupId: `${config.kafkaGroupId}.standby`,
+    clientId: `${config.kafkaClientId}-standby`,
+    fromBeginning: config.kafkaFromBeginning,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs * 2,
+    log: (level, msg, fields) => log[level](msg, fields),
+    now: () => clock.now(),
+    assigner: { podId: config.gatewayId, shift: 1 },
+  });
 }
 
 /**
@@ -94,6 +123,9 @@ export class GatewayRuntime {
   readonly backplane: Backplane;
   readonly tickSource: TickSource;
   readonly source: SourceStage;
+  /** The standby owner of other pods' partitions (KAFKA_STANDBY); undefined without Kafka. */
+  readonly standbySource: TickSource | undefined;
+  readonly standby: SourceStage | undefined;
   readonly edge: EdgeStage;
   readonly startedAt = Date.now();
   private draining = false;
@@ -136,13 +168,22 @@ export class GatewayRuntime {
     const sourceWarn = throttledWarn(logger, 'source stage error');
     const edgeWarn = throttledWarn(logger, 'edge stage error');
     this.tickSource = createTickSource(config, this.symbols, logger, clock);
-    this.source = new SourceStage({
+    this.standbySource = createStandbyTickSource(config, logger, clock);
+    const watchPublications = this.standbySource !== undefined;
+    const sourceOptions = {
       backplane: this.backplane,
       clock,
       maxHz: config.limits.maxHz,
-      isKnownSymbol: (s) => this.symbolIndex.has(s),
-      onError: (error, symbol) => sourceWarn({ symbol, error: String(error) }, errorKind(error)),
-    });
+      isKnownSymbol: (s: string) => this.symbolIndex.has(s),
+      onError: (error: unknown, symbol: string) =>
+        sourceWarn({ symbol, error: String(error) }, errorKind(error)),
+      watchPublications,
+    };
+    this.source = new SourceStage(sourceOptions);
+    this.standby = watchPublications
+      ? new SourceStage({ ...sourceOptions, holdMs: config.kafkaTakeoverMs })
+      : undefined;
+    const standby = this.standby;
     this.edge = new EdgeStage({
       backplane: this.backplane,
       clock,
@@ -151,10 +192,24 @@ export class GatewayRuntime {
       slowConsumerTimeoutMs: config.slowConsumerTimeoutMs,
       coalesceMs: config.coalesceMs,
       onError: (error, context) => edgeWarn({ context, error: String(error) }, errorKind(error)),
+      ...(standby
+        ? {
+            observeUpdate: (symbol: string, payload: Uint8Array) => {
+              this.source.observe(symbol, payload);
+              standby.observe(symbol, payload);
+            },
+          }
+        : {}),
     });
     this.dependencies = new DependencyMonitor(
       [
-        { name: this.tickSource.kind, problem: (now) => this.tickSource.problem(now) },
+        {
+          name: this.tickSource.kind,
+          problem: (now) => {
+            const standbyProblem = this.standbySource?.problem(now);
+            return this.tickSource.problem(now) ?? (standbyProblem && `standby group: ${standbyProblem}`);
+          },
+        },
         {
           name: this.mode.backplane,
           problem: () => (this.backplane.isReady() ? undefined : `backplane ${this.backplaneStateValue}`),
@@ -228,6 +283,7 @@ export class GatewayRuntime {
     this.dependencies.watch(DEPENDENCY_CHECK_MS);
     await this.awaitBackplane(backplaneWaitMs);
     await this.tickSource.start(this.source);
+    if (this.standbySource && this.standby) await this.standbySource.start(this.standby);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
     // burst spread over pods can pass them (docs/security.md).
     const access = accessControlFor(this.config, this.logger);
@@ -279,6 +335,7 @@ export class GatewayRuntime {
           this.started = false;
           this.logger.error('start failed, retrying', { error: String(error), retryMs });
           this.tickSource.stop().catch(() => undefined);
+          this.standbySource?.stop().catch(() => undefined);
           setTimeout(attempt, retryMs).unref();
         },
       );
@@ -321,10 +378,18 @@ export class GatewayRuntime {
     this.dependencies.stop();
     try {
       await this.tickSource.stop();
+      if (this.standbySource) {
+        // This pod keeps covering other pods' partitions as their standby while the primary group
+        // rebalances without it; leaving both at once would pause every pod's primary and standby
+        // consumers together.
+        await new Promise((r) => setTimeout(r, STANDBY_LINGER_MS));
+        await this.standbySource.stop();
+      }
     } catch (error) {
       this.logger.warn('tick source stop failed', { error: String(error) });
     }
     this.source.stop();
+    this.standby?.stop();
     this.edge.stop();
     try {
       await this.backplane.close();

@@ -1,5 +1,6 @@
 import { decodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
-import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel, PartitionAssigners } from 'kafkajs';
+import { shiftedAssigner } from './shifted-assigner';
 import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
 /**
@@ -49,6 +50,12 @@ export interface KafkaTickSourceOptions {
   sessionTimeoutMs?: number;
   log?: (level: KafkaLogLevel, msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /**
+   * Assign partitions with shiftedAssigner (members ordered by pod id, shifted by `shift`), so that a
+   * primary and a standby group put each partition on two different pods. kafkajs's round robin stays
+   * as a fallback for a group that still has members without it (a rolling deploy).
+   */
+  assigner?: { podId: string; shift: number };
 }
 
 /**
@@ -114,6 +121,14 @@ export class KafkaTickSource implements TickSource {
       heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       retry: RETRY,
+      ...(this.options.assigner
+        ? {
+            partitionAssigners: [
+              shiftedAssigner(this.options.assigner.podId, this.options.assigner.shift),
+              PartitionAssigners.roundRobin,
+            ],
+          }
+        : {}),
     });
     this.consumer = consumer;
     this.running = true;

@@ -4,14 +4,25 @@ import type { Clock } from './clock';
 import type { TickSourceHandler } from './tick-source';
 import { TimerWheel, type WheelEntry } from './timer-wheel';
 
-/** Per-symbol state of the source stage; constant size. */
+/** Unpublished ticks one symbol may hold apart; past it the oldest two fold into one (n stays exact). */
+const UNPUBLISHED_MAX = 64;
+
+/** Per-symbol state of the source stage; bounded size. */
 class SourceSymbol implements WheelEntry {
   dueSlot = -1;
-  /** Highest seq accepted (or known from the last-value cache). */
+  /** Highest seq accepted (or known from the last-value cache, or seen published by another owner). */
   knownSeq = -1;
   lastPublishedAt = Number.NEGATIVE_INFINITY;
   pending: Quote | undefined = undefined;
   pendingN = 0;
+  /**
+   * The ticks not yet published, as (seq, n) in seq order, so that a publication by the other owner of
+   * the partition removes exactly what it covered and `n` is never counted twice.
+   */
+  readonly unpublishedSeq: number[] = [];
+  readonly unpublishedN: number[] = [];
+  /** When the oldest unpublished tick arrived (the standby's hold counts from it). */
+  oldestAt = 0;
   /** True until the last value of the symbol has been read from the backplane. */
   loading = true;
   /** Bumped by reset(), so a last-value read that finishes late is ignored. */
@@ -37,6 +48,16 @@ export interface SourceStageOptions {
    */
   isKnownSymbol?: (symbol: string) => boolean;
   onError?: (error: unknown, symbol: string) => void;
+  /**
+   * 0 for the partition's primary owner. For its standby owner: how long a tick stays unpublished
+   * (no publication covering it seen on the backplane, see `observe`) before this stage publishes it.
+   */
+  holdMs?: number;
+  /**
+   * Watch each owned symbol's backplane channel (`observe`), so that two owners of a partition never
+   * count a tick twice. Off for a lone owner (embedded mode).
+   */
+  watchPublications?: boolean;
 }
 
 export interface SourceStageCounters {
@@ -45,6 +66,8 @@ export interface SourceStageCounters {
   ticksUnknown: number;
   published: number;
   conflated: number;
+  /** Updates of this stage's symbols seen published on the backplane (by this pod or the other owner). */
+  observed: number;
 }
 
 /**
@@ -63,10 +86,13 @@ export class SourceStage implements TickSourceHandler {
     ticksUnknown: 0,
     published: 0,
     conflated: 0,
+    observed: 0,
   };
+  private readonly holdMs: number;
 
   constructor(private readonly options: SourceStageOptions) {
     this.intervalMs = 1000 / options.maxHz;
+    this.holdMs = options.holdMs ?? 0;
     this.wheel = new TimerWheel(options.clock, options.slotMs ?? 5, (due) => this.onDue(due));
   }
 
@@ -83,7 +109,42 @@ export class SourceStage implements TickSourceHandler {
   reset(): void {
     this.epoch++;
     this.wheel.stop();
+    if (this.options.watchPublications) for (const symbol of this.symbols.keys()) this.unwatch(symbol);
     this.symbols.clear();
+  }
+
+  /**
+   * An update published on the backplane (by any pod): the ticks it covers are published, whoever did
+   * it. Drops them from what this stage still holds, so its next update counts only the rest in `n`.
+   */
+  observe(symbol: string, payload: Uint8Array): void {
+    const st = this.symbols.get(symbol);
+    if (!st) return;
+    let seq: number;
+    try {
+      seq = decodeTickRecord(payload).seq;
+    } catch (error) {
+      this.options.onError?.(error, symbol);
+      return;
+    }
+    this.counters.observed++;
+    if (seq > st.knownSeq) st.knownSeq = seq;
+    const seqs = st.unpublishedSeq;
+    let drop = 0;
+    while (drop < seqs.length && seqs[drop]! <= seq) drop++;
+    if (drop === 0) return;
+    seqs.splice(0, drop);
+    st.unpublishedN.splice(0, drop);
+    if (seqs.length === 0) {
+      st.pending = undefined;
+      st.pendingN = 0;
+    } else {
+      let n = 0;
+      for (const k of st.unpublishedN) n += k;
+      st.pendingN = n;
+      // The hold counts again from now: the other owner is alive and publishing.
+      st.oldestAt = this.options.clock.now();
+    }
   }
 
   stop(): void {
@@ -106,6 +167,7 @@ export class SourceStage implements TickSourceHandler {
       }
       st = new SourceSymbol(tick.symbol, this.epoch);
       this.symbols.set(tick.symbol, st);
+      if (this.options.watchPublications) this.watch(tick.symbol);
       this.load(st);
     }
     if (tick.seq <= st.knownSeq) {
@@ -114,11 +176,44 @@ export class SourceStage implements TickSourceHandler {
     }
     st.knownSeq = tick.seq;
     if (st.pending) this.counters.conflated++;
+    else st.oldestAt = now;
     st.pending = tick;
     st.pendingN += n;
+    if (this.options.watchPublications) this.remember(st, tick.seq, n);
     if (st.loading || st.dueSlot >= 0) return;
-    if (now - st.lastPublishedAt >= this.intervalMs) this.publish(st, now);
-    else this.wheel.schedule(st, st.lastPublishedAt + this.intervalMs);
+    this.scheduleOrPublish(st, now);
+  }
+
+  /** The earliest time a symbol's pending update may go out: its rate, and for a standby its hold. */
+  private scheduleOrPublish(st: SourceSymbol, now: number): void {
+    const dueAt = Math.max(st.lastPublishedAt + this.intervalMs, st.oldestAt + this.holdMs);
+    if (now >= dueAt) this.publish(st, now);
+    else this.wheel.schedule(st, dueAt);
+  }
+
+  private remember(st: SourceSymbol, seq: number, n: number): void {
+    const seqs = st.unpublishedSeq;
+    const ns = st.unpublishedN;
+    seqs.push(seq);
+    ns.push(n);
+    if (seqs.length > UNPUBLISHED_MAX) {
+      // Folding keeps the sum; only a publication that falls between the two would now miss one.
+      ns[1]! += ns[0]!;
+      seqs.shift();
+      ns.shift();
+    }
+  }
+
+  private watch(symbol: string): void {
+    this.options.backplane
+      .addInterest(symbol)
+      .catch((error: unknown) => this.options.onError?.(error, symbol));
+  }
+
+  private unwatch(symbol: string): void {
+    this.options.backplane
+      .removeInterest(symbol)
+      .catch((error: unknown) => this.options.onError?.(error, symbol));
   }
 
   /** Reads the last value so that seq never goes backwards when another pod owned the symbol before. */
@@ -134,6 +229,10 @@ export class SourceStage implements TickSourceHandler {
               st.knownSeq = last.seq;
               st.pending = undefined;
               st.pendingN = 0;
+              st.unpublishedSeq.length = 0;
+              st.unpublishedN.length = 0;
+            } else {
+              this.observe(st.symbol, bytes);
             }
           } catch (error) {
             this.options.onError?.(error, st.symbol);
@@ -151,12 +250,13 @@ export class SourceStage implements TickSourceHandler {
 
   private loaded(st: SourceSymbol): void {
     st.loading = false;
-    if (st.pending) this.publish(st, this.options.clock.now());
+    if (st.pending) this.scheduleOrPublish(st, this.options.clock.now());
   }
 
   private onDue(due: SourceSymbol[]): void {
     const now = this.options.clock.now();
-    for (const st of due) if (st.pending && this.symbols.get(st.symbol) === st) this.publish(st, now);
+    for (const st of due)
+      if (st.pending && this.symbols.get(st.symbol) === st) this.scheduleOrPublish(st, now);
   }
 
   private publish(st: SourceSymbol, now: number): void {
@@ -164,6 +264,8 @@ export class SourceStage implements TickSourceHandler {
     const n = st.pendingN;
     st.pending = undefined;
     st.pendingN = 0;
+    st.unpublishedSeq.length = 0;
+    st.unpublishedN.length = 0;
     st.lastPublishedAt = now;
     try {
       // The record holds the quote's fields and the summed `n`; nothing else of the source tick.
