@@ -9,6 +9,7 @@ import {
   FeedClient,
   type GatewayPod,
   type Ingester,
+  metric,
   PrivateKafka,
   RedisServer,
   SYMBOLS,
@@ -17,6 +18,9 @@ import {
   startIngester,
   waitFor,
 } from './harness';
+
+const PRIMARY = 'tickhub_gateway_source_published_total';
+const STANDBY = 'tickhub_gateway_standby_published_total';
 
 /** Generous bound for every recovery: the suite checks behaviour, `npm run chaos` measures speed. */
 const RECOVERY_MS = 30_000;
@@ -95,6 +99,30 @@ function longestSilence(clients: FeedClient[], symbols: string[], from: number, 
     }
   }
   return worst;
+}
+
+/**
+ * `n` counts the source ticks folded into an update, and the ingester numbers each symbol's ticks one
+ * by one: between two updates of a symbol on one connection, `n` must equal the seq difference. An
+ * update counted twice by two owners (or lost) breaks it. Counted from `from` on; a snapshot restarts it.
+ */
+function nMismatches(clients: FeedClient[], symbols: string[], from: number): string[] {
+  const found: string[] = [];
+  for (const c of clients) {
+    const last = new Map<string, number>();
+    for (const { at, msg } of c.messages) {
+      if (msg.type === 'snapshot' && msg.symbol) last.delete(msg.symbol);
+      if (msg.type !== 'ticks' || at < from) continue;
+      for (const u of msg.updates ?? []) {
+        if (!symbols.includes(u.symbol)) continue;
+        const prev = last.get(u.symbol);
+        if (prev !== undefined && u.n !== u.seq - prev)
+          found.push(`${u.symbol} on ${c.server}: seq ${prev} → ${u.seq} with n ${u.n}`);
+        last.set(u.symbol, u.seq);
+      }
+    }
+  }
+  return found;
 }
 
 /** Resolves with how long after `t` every client had an update of every symbol sent after `t`. */
@@ -237,6 +265,23 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     await kafka?.stop().catch(() => undefined);
   }, 60_000);
 
+  it('while every pod lives, the standby owners publish next to nothing and n is exact', async () => {
+    const sum = async (name: string) =>
+      (await Promise.all(pods.map((p) => metric(p.http, name)))).reduce((a, b) => a + b, 0);
+    const from = Date.now();
+    const [primary0, standby0] = [await sum(PRIMARY), await sum(STANDBY)];
+    await new Promise((r) => setTimeout(r, 3000));
+    const primary = (await sum(PRIMARY)) - primary0;
+    const standby = (await sum(STANDBY)) - standby0;
+    figures.steady = { primaryPublished: primary, standbyPublished: standby };
+    console.log(
+      `[faults] steady state, 3 s: ${primary} updates published by primaries, ${standby} by standbys`,
+    );
+    expect(primary).toBeGreaterThan(0);
+    expect(standby).toBeLessThan(primary / 10);
+    expect(nMismatches(clients, symbols, from)).toEqual([]);
+  });
+
   it('Redis kill -9 and restart: every pod says so within seconds, and serves again once it is back', async () => {
     const watch = readiness();
     const killedAt = Date.now();
@@ -364,6 +409,8 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     gone.push(...pods.splice(1, 1));
     for (const c of orphans) clients.splice(clients.indexOf(c), 1);
     expect(regressions()).toEqual([]);
+    // Both owners of a partition published around the death; no tick was counted twice or lost.
+    expect(nMismatches(clients, symbols, at)).toEqual([]);
     expect(alive()).toEqual([]);
     pods.push(await startGateway(`gw${how === 'SIGTERM' ? 3 : 4}-${run}`, gatewayEnv()));
     await openClients(pods[1]!, 2);
