@@ -27,7 +27,9 @@ export function shiftedAssigner(podId: string, shift: number): PartitionAssigner
           .sort((a, b) => a - b);
         for (const p of partitions) {
           const owner = assignment.get(pods[(p + shift) % pods.length]!.memberId)!;
-          (owner[topic] ??= []).push(p);
+          const list = owner[topic] ?? [];
+          list.push(p);
+          owner[topic] = list;
         }
       }
       return [...assignment].map(([memberId, topicPartitions]) => ({
