@@ -383,6 +383,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     const [survivor, victim] = [pods[0]!, pods[1]!];
     const survivors = clients.filter((c) => c.server === survivor.id);
     const orphans = clients.filter((c) => c.server === victim.id);
+    const watch = new ReadinessLog([{ name: survivor.id, url: `${survivor.http}/health/ready` }]);
     const at = Date.now();
     victim.proc.kill(how);
     // They reconnect as soon as they are closed, as a client does; the pod may still be draining.
@@ -397,6 +398,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     const until = Math.max(at + 2 * 3000 + 1500, Date.now() + 1500);
     await new Promise((r) => setTimeout(r, until - Date.now()));
     const silence = longestSilence(survivors, symbols, at, Date.now());
+    await watch.stop();
     figures[how] = {
       clientsClosedMs: closedAfter,
       movedServedMs: servedAgain,
@@ -408,6 +410,8 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     );
     gone.push(...pods.splice(1, 1));
     for (const c of orphans) clients.splice(clients.indexOf(c), 1);
+    // The rebalances that follow a pod's death are no outage: the survivor stayed ready throughout.
+    expect(watch.firstNotReady(survivor.id, at)).toBeUndefined();
     expect(regressions()).toEqual([]);
     // Both owners of a partition published around the death; no tick was counted twice or lost.
     expect(nMismatches(clients, symbols, at)).toEqual([]);

@@ -221,8 +221,10 @@ export class KafkaTickSource implements TickSource {
     if (this.lastFetchAt === 0) return 'not joined to the consumer group yet';
     const sinceFetch = now - this.lastFetchAt;
     if (sinceFetch > FETCH_STALE_MS) return `no fetch answered by the brokers for ${sinceFetch} ms`;
+    // A pod without partitions "fetches" by sleeping (kafkajs asks the broker nothing), so for it the
+    // heartbeats, sent every 500 ms, are the only answers: the same bound applies to them.
     const sinceHeartbeat = now - this.lastHeartbeatAt;
-    if (sinceHeartbeat > this.sessionTimeoutMs)
+    if (sinceHeartbeat > Math.min(FETCH_STALE_MS, this.sessionTimeoutMs))
       return `no heartbeat answered by the group coordinator for ${sinceHeartbeat} ms`;
     return undefined;
   }

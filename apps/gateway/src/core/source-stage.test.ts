@@ -196,3 +196,22 @@ function backlog(from: number, to: number) {
   for (let s = from; s <= to; s++) out.push(quote('MSFT', s));
   return out;
 }
+
+describe('SourceStage: handing partitions over', () => {
+  it('a primary publishes what it holds before it forgets its state, so no tick goes uncounted', async () => {
+    const { stage, published, clock } = await setup(50);
+    stage.onTicks([quote('AAPL', 1)]);
+    await settle();
+    // Within the interval: held for the trailing edge.
+    clock.advance(5);
+    stage.onTicks([quote('AAPL', 2), quote('AAPL', 3)]);
+    await settle();
+    expect(published.map((p) => p.update.seq)).toEqual([1]);
+    stage.onOwnershipChange();
+    await settle();
+    expect(published.map((p) => [p.update.seq, p.update.n])).toEqual([
+      [1, 1],
+      [3, 2],
+    ]);
+  });
+});

@@ -101,8 +101,17 @@ export class SourceStage implements TickSourceHandler {
     for (let i = 0; i < ticks.length; i++) this.offer(ticks[i]!, now);
   }
 
-  /** Forgets what is known per symbol: it is read again from the last-value cache (partition moves). */
+  /**
+   * Forgets what is known per symbol: it is read again from the last-value cache (partition moves).
+   * A primary first publishes what it holds: the group commits each batch's offsets once it is handed
+   * over, so the partition's next owner starts after those ticks and nobody else would count them in
+   * `n`. A standby holds only what the primary has not published yet; the primary still will.
+   */
   onOwnershipChange(): void {
+    if (this.holdMs === 0) {
+      const now = this.options.clock.now();
+      for (const st of this.symbols.values()) if (st.pending && !st.loading) this.publish(st, now);
+    }
     this.reset();
   }
 
