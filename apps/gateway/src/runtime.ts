@@ -178,6 +178,7 @@ export class GatewayRuntime {
       onError: (error: unknown, symbol: string) =>
         sourceWarn({ symbol, error: String(error) }, errorKind(error)),
       watchPublications,
+      takeoverMs: config.kafkaTakeoverMs,
     };
     this.source = new SourceStage(sourceOptions);
     this.standby = watchPublications

@@ -23,6 +23,10 @@ class SourceSymbol implements WheelEntry {
   readonly unpublishedN: number[] = [];
   /** When the oldest unpublished tick arrived (the standby's hold counts from it). */
   oldestAt = 0;
+  /** A primary that took the symbol over lets the one publishing it go first, until this time. */
+  deferUntil = 0;
+  /** A publication of the symbol has been seen since this state was made. */
+  seenLive = false;
   /** True until the last value of the symbol has been read from the backplane. */
   loading = true;
   /** Bumped by reset(), so a last-value read that finishes late is ignored. */
@@ -58,6 +62,13 @@ export interface SourceStageOptions {
    * count a tick twice. Off for a lone owner (embedded mode).
    */
   watchPublications?: boolean;
+  /**
+   * For a primary that watches publications: the standby's hold. A primary that (re)takes a symbol
+   * someone has published before lets that publisher go first: it publishes once it has seen a
+   * publication of the symbol, or after twice this, so that it never races a standby that is publishing
+   * in its place (two updates covering the same ticks would count them twice in `n`).
+   */
+  takeoverMs?: number;
 }
 
 export interface SourceStageCounters {
@@ -137,7 +148,18 @@ export class SourceStage implements TickSourceHandler {
       return;
     }
     this.counters.observed++;
+    st.seenLive = true;
     if (seq > st.knownSeq) st.knownSeq = seq;
+    this.dropPublished(st, seq);
+    if (st.deferUntil > 0) {
+      // The one publishing the symbol is seen: from now on this primary publishes what is left.
+      st.deferUntil = 0;
+      if (st.pending && !st.loading) this.scheduleOrPublish(st, this.options.clock.now());
+    }
+  }
+
+  /** Removes the unpublished ticks at or below `seq`: an update that covers them is out. */
+  private dropPublished(st: SourceSymbol, seq: number): void {
     const seqs = st.unpublishedSeq;
     let drop = 0;
     while (drop < seqs.length && seqs[drop]! <= seq) drop++;
@@ -195,7 +217,7 @@ export class SourceStage implements TickSourceHandler {
 
   /** The earliest time a symbol's pending update may go out: its rate, and for a standby its hold. */
   private scheduleOrPublish(st: SourceSymbol, now: number): void {
-    const dueAt = Math.max(st.lastPublishedAt + this.intervalMs, st.oldestAt + this.holdMs);
+    const dueAt = Math.max(st.lastPublishedAt + this.intervalMs, st.oldestAt + this.holdMs, st.deferUntil);
     if (now >= dueAt) this.publish(st, now);
     else this.wheel.schedule(st, dueAt);
   }
@@ -232,6 +254,9 @@ export class SourceStage implements TickSourceHandler {
       (bytes) => {
         if (st.epoch !== this.epoch) return;
         if (bytes) {
+          const { takeoverMs, watchPublications } = this.options;
+          if (watchPublications && takeoverMs && this.holdMs === 0 && !st.seenLive)
+            st.deferUntil = this.options.clock.now() + 2 * takeoverMs;
           try {
             const last = decodeTickRecord(bytes);
             if (last.seq >= st.knownSeq) {
@@ -241,7 +266,7 @@ export class SourceStage implements TickSourceHandler {
               st.unpublishedSeq.length = 0;
               st.unpublishedN.length = 0;
             } else {
-              this.observe(st.symbol, bytes);
+              this.dropPublished(st, last.seq);
             }
           } catch (error) {
             this.options.onError?.(error, st.symbol);
