@@ -81,7 +81,10 @@ async function stopProcess(proc: ChildProcess, graceMs = 10_000): Promise<void> 
 /** A private redis-server without persistence that can be killed and started again on its port. */
 export class RedisServer {
   proc: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -93,10 +96,34 @@ export class RedisServer {
     return server;
   }
 
+  /** A node of a Redis Cluster: its cluster state (nodes-PORT.conf) lives in `dir` and survives a kill. */
+  static async startClusterNode(dir: string): Promise<RedisServer> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000.
+      if (port + 10_000 > 65_535 || (await portAnswers(port + 10_000))) continue;
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir];
+      const server = new RedisServer(port, args);
+      await server.startAgain();
+      return server;
+    }
+    throw new Error('no free port pair for a Redis Cluster node');
+  }
+
   async startAgain(): Promise<void> {
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     proc.once('error', () => undefined);
@@ -201,6 +228,60 @@ export class PrivateKafka {
     if (this.launcher) await stopProcess(this.launcher, 20_000);
     this.launcher = undefined;
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Three masters without replicas, slots spread by `redis-cli --cluster create`. */
+export class RedisCluster {
+  private constructor(
+    readonly nodes: RedisServer[],
+    private readonly dir: string,
+  ) {}
+
+  /** REDIS_URL for the gateways (with REDIS_CLUSTER=true): the seed nodes. */
+  get url(): string {
+    return `redis://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  }
+
+  static async start(): Promise<RedisCluster> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tickhub-redis-cluster-'));
+    const nodes: RedisServer[] = [];
+    try {
+      for (let i = 0; i < 3; i++) nodes.push(await RedisServer.startClusterNode(dir));
+      execFileSync(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((n) => `127.0.0.1:${n.port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
+        { stdio: 'ignore' },
+      );
+      const cluster = new RedisCluster(nodes, dir);
+      await cluster.untilOk(30_000);
+      return cluster;
+    } catch (error) {
+      for (const n of nodes) await n.kill();
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Waits until every running node reports cluster_state:ok. */
+  async untilOk(timeoutMs: number): Promise<void> {
+    await waitFor(
+      () => this.nodes.every((n) => n.cli('CLUSTER', 'INFO').some((l) => l.startsWith('cluster_state:ok'))),
+      timeoutMs,
+      'cluster_state:ok on every node',
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) await n.kill();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -53,6 +53,8 @@ describe('loadConfig', () => {
     ['KAFKA_FROM_BEGINNING', 'maybe'],
     ['HEARTBEAT_MS', '-1'],
     ['KAFKA_SESSION_TIMEOUT_MS', '5'],
+    ['KAFKA_STANDBY', 'maybe'],
+    ['KAFKA_TAKEOVER_MS', '5'],
     ['ENTITLED_SYMBOLS', 'A B'],
     ['COALESCE_MS', '-1'],
     ['SIM_WARMUP_SECONDS', '1.5'],

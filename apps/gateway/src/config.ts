@@ -19,6 +19,12 @@ export interface GatewayConfig {
   kafkaClientId: string;
   kafkaFromBeginning: boolean;
   kafkaSessionTimeoutMs: number;
+  /**
+   * A second consumer group puts every partition on a standby pod too, which publishes what the primary
+   * leaves unpublished for `kafkaTakeoverMs` (docs/architecture.md, "When a pod dies").
+   */
+  kafkaStandby: boolean;
+  kafkaTakeoverMs: number;
   redisUrl: string | undefined;
   /** REDIS_URL lists Redis Cluster seed nodes: sharded pub/sub, one last-value key per symbol. */
   redisCluster: boolean;
@@ -235,6 +241,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       max: 300_000,
       integer: true,
     }),
+    kafkaStandby: bool(env, 'KAFKA_STANDBY', true),
+    kafkaTakeoverMs: num(env, 'KAFKA_TAKEOVER_MS', 250, { min: 10, max: 60_000, integer: true }),
     redisUrl,
     redisCluster: bool(env, 'REDIS_CLUSTER', false),
     redisKeyPrefix: redisKeyPrefix(env),

@@ -55,6 +55,9 @@ const PRESENCE_REFRESH_MS = 1000;
 /** How often the dependencies are probed, so a loss is logged and counted within a fraction of a second. */
 const DEPENDENCY_CHECK_MS = 250;
 
+/** How long a draining pod stays in the standby group after leaving the primary one (see stop()). */
+const STANDBY_LINGER_MS = 1500;
+
 /** How long one start attempt waits for the backplane before it is logged and retried. */
 const BACKPLANE_WAIT_MS = 10_000;
 
@@ -96,6 +99,7 @@ export function createTickSource(
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
       log: (level, msg, fields) => logger[level](msg, fields),
       now: () => clock.now(),
+      ...(config.kafkaStandby ? { assigner: { podId: config.gatewayId, shift: 0 } } : {}),
     });
   }
   return new SimTickSource({
@@ -110,6 +114,31 @@ export function createTickSource(
 }
 
 /**
+ * The standby owner's tick source: the same topic in a second group whose assignor shifts every
+ * partition to another pod than its primary. Its session is twice the primary's, so that when a pod
+ * dies the two groups do not rebalance (and pause) at the same moment.
+ */
+export function createStandbyTickSource(
+  config: GatewayConfig,
+  logger: Logger,
+  clock: Clock = realClock,
+): TickSource | undefined {
+  if (!config.kafkaBrokers || !config.kafkaStandby) return undefined;
+  const log = logger.child({ group: 'standby' });
+  return new KafkaTickSource({
+    brokers: config.kafkaBrokers,
+    topic: config.kafkaTopic,
+    groupId: `${config.kafkaGroupId}.standby`,
+    clientId: `${config.kafkaClientId}-standby`,
+    fromBeginning: config.kafkaFromBeginning,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs * 2,
+    log: (level, msg, fields) => log[level](msg, fields),
+    now: () => clock.now(),
+    assigner: { podId: config.gatewayId, shift: 1 },
+  });
+}
+
+/**
  * The tick path of one gateway, without any transport: tick source → source stage → backplane → edge
  * stage. Transports open sessions on `edge`.
  */
@@ -119,6 +148,9 @@ export class GatewayRuntime {
   readonly backplane: Backplane;
   readonly tickSource: TickSource;
   readonly source: SourceStage;
+  /** The standby owner of other pods' partitions (KAFKA_STANDBY); undefined without Kafka. */
+  readonly standbySource: TickSource | undefined;
+  readonly standby: SourceStage | undefined;
   readonly edge: EdgeStage;
   readonly candleStore: CandleStore;
   readonly candles: CandleAggregator;
@@ -176,14 +208,25 @@ export class GatewayRuntime {
       (s) => this.symbolIndex.has(s),
       (error) => candleWarn({ what: 'read', error: String(error) }, `read:${errorKind(error)}`),
     );
-    this.source = new SourceStage({
-      candles: this.candles,
+    this.standbySource = createStandbyTickSource(config, logger, clock);
+    const watchPublications = this.standbySource !== undefined;
+    const sourceOptions = {
       backplane: this.backplane,
       clock,
       maxHz: config.limits.maxHz,
-      isKnownSymbol: (s) => this.symbolIndex.has(s),
-      onError: (error, symbol) => sourceWarn({ symbol, error: String(error) }, errorKind(error)),
-    });
+      isKnownSymbol: (s: string) => this.symbolIndex.has(s),
+      onError: (error: unknown, symbol: string) =>
+        sourceWarn({ symbol, error: String(error) }, errorKind(error)),
+      watchPublications,
+      takeoverMs: config.kafkaTakeoverMs,
+    };
+    // Candles come from the primary owner only: the standby sees the same ticks, and the store holds one
+    // writer per symbol (a new primary continues the stored candles, counting each seq once).
+    this.source = new SourceStage({ ...sourceOptions, candles: this.candles });
+    this.standby = watchPublications
+      ? new SourceStage({ ...sourceOptions, holdMs: config.kafkaTakeoverMs })
+      : undefined;
+    const standby = this.standby;
     this.edge = new EdgeStage({
       backplane: this.backplane,
       clock,
@@ -192,10 +235,24 @@ export class GatewayRuntime {
       slowConsumerTimeoutMs: config.slowConsumerTimeoutMs,
       coalesceMs: config.coalesceMs,
       onError: (error, context) => edgeWarn({ context, error: String(error) }, errorKind(error)),
+      ...(standby
+        ? {
+            observeUpdate: (symbol: string, payload: Uint8Array) => {
+              this.source.observe(symbol, payload);
+              standby.observe(symbol, payload);
+            },
+          }
+        : {}),
     });
     this.dependencies = new DependencyMonitor(
       [
-        { name: this.tickSource.kind, problem: (now) => this.tickSource.problem(now) },
+        {
+          name: this.tickSource.kind,
+          problem: (now) => {
+            const standbyProblem = this.standbySource?.problem(now);
+            return this.tickSource.problem(now) ?? (standbyProblem && `standby group: ${standbyProblem}`);
+          },
+        },
         {
           name: this.mode.backplane,
           problem: () => (this.backplane.isReady() ? undefined : `backplane ${this.backplaneStateValue}`),
@@ -270,6 +327,7 @@ export class GatewayRuntime {
     await this.awaitBackplane(backplaneWaitMs);
     await this.connectCandleStore();
     await this.tickSource.start(this.source);
+    if (this.standbySource && this.standby) await this.standbySource.start(this.standby);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
     // burst spread over pods can pass them (docs/security.md).
     const access = accessControlFor(this.config, this.logger);
@@ -340,6 +398,7 @@ export class GatewayRuntime {
           this.started = false;
           this.logger.error('start failed, retrying', { error: String(error), retryMs });
           this.tickSource.stop().catch(() => undefined);
+          this.standbySource?.stop().catch(() => undefined);
           setTimeout(attempt, retryMs).unref();
         },
       );
@@ -382,10 +441,18 @@ export class GatewayRuntime {
     this.dependencies.stop();
     try {
       await this.tickSource.stop();
+      if (this.standbySource) {
+        // This pod keeps covering other pods' partitions as their standby while the primary group
+        // rebalances without it; leaving both at once would pause every pod's primary and standby
+        // consumers together.
+        await new Promise((r) => setTimeout(r, STANDBY_LINGER_MS));
+        await this.standbySource.stop();
+      }
     } catch (error) {
       this.logger.warn('tick source stop failed', { error: String(error) });
     }
     this.source.stop();
+    this.standby?.stop();
     this.edge.stop();
     try {
       await this.candles.stop();

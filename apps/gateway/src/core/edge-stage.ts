@@ -216,6 +216,11 @@ export interface EdgeStageOptions {
   clock: Clock;
   /** True for symbols clients may subscribe to (the symbol universe). */
   isKnownSymbol: (symbol: string) => boolean;
+  /**
+   * Also given every update the backplane delivers, before the edge looks at it: the source stages
+   * watch what the other owner of their partitions published (SourceStage.observe).
+   */
+  observeUpdate?: (symbol: string, payload: Uint8Array) => void;
   /** Unsent bytes above which a connection is paused (default 1 MiB). */
   highWaterMarkBytes?: number;
   /** How long a connection may stay above the mark before it is closed with 4009 (default 10 s). */
@@ -650,6 +655,7 @@ export class EdgeStage {
   // ---------------------------------------------------------------- the tick path
 
   private onUpdate(symbol: string, payload: Uint8Array): void {
+    this.options.observeUpdate?.(symbol, payload);
     const entry = this.entries.get(symbol);
     if (!entry) return;
     let update: QuoteUpdate;

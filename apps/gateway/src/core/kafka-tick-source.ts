@@ -1,5 +1,6 @@
 import { decodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
-import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel, PartitionAssigners } from 'kafkajs';
+import { shiftedAssigner } from './shifted-assigner';
 import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
 /**
@@ -49,6 +50,12 @@ export interface KafkaTickSourceOptions {
   sessionTimeoutMs?: number;
   log?: (level: KafkaLogLevel, msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /**
+   * Assign partitions with shiftedAssigner (members ordered by pod id, shifted by `shift`), so that a
+   * primary and a standby group put each partition on two different pods. kafkajs's round robin stays
+   * as a fallback for a group that still has members without it (a rolling deploy).
+   */
+  assigner?: { podId: string; shift: number };
 }
 
 /**
@@ -114,6 +121,14 @@ export class KafkaTickSource implements TickSource {
       heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       retry: RETRY,
+      ...(this.options.assigner
+        ? {
+            partitionAssigners: [
+              shiftedAssigner(this.options.assigner.podId, this.options.assigner.shift),
+              PartitionAssigners.roundRobin,
+            ],
+          }
+        : {}),
     });
     this.consumer = consumer;
     this.running = true;
@@ -206,8 +221,10 @@ export class KafkaTickSource implements TickSource {
     if (this.lastFetchAt === 0) return 'not joined to the consumer group yet';
     const sinceFetch = now - this.lastFetchAt;
     if (sinceFetch > FETCH_STALE_MS) return `no fetch answered by the brokers for ${sinceFetch} ms`;
+    // A pod without partitions "fetches" by sleeping (kafkajs asks the broker nothing), so for it the
+    // heartbeats, sent every 500 ms, are the only answers: the same bound applies to them.
     const sinceHeartbeat = now - this.lastHeartbeatAt;
-    if (sinceHeartbeat > this.sessionTimeoutMs)
+    if (sinceHeartbeat > Math.min(FETCH_STALE_MS, this.sessionTimeoutMs))
       return `no heartbeat answered by the group coordinator for ${sinceHeartbeat} ms`;
     return undefined;
   }

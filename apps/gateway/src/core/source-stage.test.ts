@@ -113,3 +113,105 @@ describe('SourceStage', () => {
     expect(await backplane.getLastValue('JUNK1')).toBeUndefined();
   });
 });
+
+describe('SourceStage: a primary and a standby owner of the same partition', () => {
+  async function pair(holdMs: number) {
+    const clock = new ManualClock();
+    const backplane = new MemoryBackplane({ podId: 'owners-test' });
+    await backplane.connect();
+    const published: Array<{ at: number; update: QuoteUpdate }> = [];
+    const publish = backplane.publish.bind(backplane);
+    backplane.publish = (symbol: string, payload: Uint8Array) => {
+      published.push({ at: clock.now(), update: decodeTickRecord(payload) });
+      publish(symbol, payload);
+    };
+    const options = { backplane, clock, maxHz: 50, watchPublications: true };
+    const primary = new SourceStage(options);
+    const standby = new SourceStage({ ...options, holdMs });
+    // The edge stage passes every backplane update to both (EdgeStageOptions.observeUpdate).
+    backplane.onUpdate((symbol, payload) => {
+      primary.observe(symbol, payload);
+      standby.observe(symbol, payload);
+    });
+    return { clock, primary, standby, published };
+  }
+
+  it('the standby publishes nothing while the primary does, takes over within its hold when the primary dies, and n stays exact', async () => {
+    const { clock, primary, standby, published } = await pair(250);
+    let seq = 0;
+    const tick = async (toPrimary: boolean) => {
+      seq++;
+      const t = [quote('AAPL', seq)];
+      if (toPrimary) primary.onTicks(t);
+      standby.onTicks(t);
+      await settle(2);
+      clock.advance(3);
+      await settle(2);
+    };
+    for (let i = 0; i < 300; i++) await tick(true);
+    expect(standby.counters.published).toBe(0);
+    const diedAt = clock.now();
+    primary.stop();
+    for (let i = 0; i < 300; i++) await tick(false);
+    clock.advance(300);
+    await settle();
+
+    expect(standby.counters.published).toBeGreaterThan(0);
+    const afterDeath = published.filter((p) => p.at >= diedAt - 20);
+    let gap = 0;
+    for (let k = 1; k < afterDeath.length; k++)
+      gap = Math.max(gap, afterDeath[k]!.at - afterDeath[k - 1]!.at);
+    // The hold, plus one tick interval and a timer slot.
+    expect(gap).toBeLessThanOrEqual(250 + 3 + 5 + 20);
+    for (let k = 1; k < published.length; k++)
+      expect(published[k]!.update.seq).toBeGreaterThan(published[k - 1]!.update.seq);
+    expect(published.reduce((a, p) => a + p.update.n, 0)).toBe(seq);
+    expect(published.at(-1)!.update.seq).toBe(seq);
+  });
+
+  it('a primary that pauses longer than the hold and comes back never counts a tick twice', async () => {
+    const { clock, primary, standby, published } = await pair(100);
+    let seq = 0;
+    for (let i = 0; i < 400; i++) {
+      seq++;
+      const t = [quote('MSFT', seq)];
+      // The primary stalls (a long GC pause) between ticks 150 and 250, then catches up.
+      if (i < 150 || i >= 250) primary.onTicks(i === 250 ? backlog(151, 251) : t);
+      standby.onTicks(t);
+      await settle(2);
+      clock.advance(2);
+      await settle(2);
+    }
+    clock.advance(300);
+    await settle();
+    expect(standby.counters.published).toBeGreaterThan(0);
+    for (let k = 1; k < published.length; k++)
+      expect(published[k]!.update.seq).toBeGreaterThan(published[k - 1]!.update.seq);
+    expect(published.reduce((a, p) => a + p.update.n, 0)).toBe(seq);
+  });
+});
+
+function backlog(from: number, to: number) {
+  const out = [];
+  for (let s = from; s <= to; s++) out.push(quote('MSFT', s));
+  return out;
+}
+
+describe('SourceStage: handing partitions over', () => {
+  it('a primary publishes what it holds before it forgets its state, so no tick goes uncounted', async () => {
+    const { stage, published, clock } = await setup(50);
+    stage.onTicks([quote('AAPL', 1)]);
+    await settle();
+    // Within the interval: held for the trailing edge.
+    clock.advance(5);
+    stage.onTicks([quote('AAPL', 2), quote('AAPL', 3)]);
+    await settle();
+    expect(published.map((p) => p.update.seq)).toEqual([1]);
+    stage.onOwnershipChange();
+    await settle();
+    expect(published.map((p) => [p.update.seq, p.update.n])).toEqual([
+      [1, 1],
+      [3, 2],
+    ]);
+  });
+});

@@ -3,7 +3,7 @@ import { createUniverse } from '@tickhub/market-sim';
 import { encodeTickRecord, type Quote } from '@tickhub/protocol';
 import { Kafka, logLevel } from 'kafkajs';
 import { quote } from '../../test/support/core';
-import { tickSourceContract } from '../../test/support/tick-source-contract';
+import { tickSourceContract, waitFor } from '../../test/support/tick-source-contract';
 import { FETCH_STALE_MS, KafkaTickSource } from './kafka-tick-source';
 import { SimTickSource } from './sim-tick-source';
 
@@ -69,7 +69,7 @@ tickSourceContract(
 );
 
 describe('KafkaTickSource health (real broker)', () => {
-  it('a quiet topic is no outage: the source stays healthy with nothing to read, and reports its partitions', async () => {
+  it('a quiet topic is no outage: the source stays healthy with nothing to read, with or without partitions', async () => {
     const brokers = process.env.KAFKA_BROKERS;
     if (!brokers) throw new Error('KAFKA_BROKERS is not set: this test needs the Kafka broker');
     const run = `${Date.now()}-${randomBytes(3).toString('hex')}`;
@@ -102,6 +102,37 @@ describe('KafkaTickSource health (real broker)', () => {
       }
       expect(problems).toEqual([]);
       expect(source.partitionStates().map((p) => p.partition)).toEqual([0, 1]);
+      // With three members and two partitions one member gets none: it is healthy too, on heartbeats
+      // alone (kafkajs asks the broker nothing for it).
+      const more = ['b', 'c'].map(
+        (name) =>
+          new KafkaTickSource({
+            brokers: brokers.split(','),
+            topic,
+            groupId: `quiet-${run}`,
+            clientId: `quiet-${name}-${run}`,
+          }),
+      );
+      try {
+        for (const m of more) await m.start({ onTicks: () => undefined });
+        await waitFor(
+          () =>
+            [source, ...more].filter((m) => m.partitions().length === 0).length === 1 &&
+            [source, ...more].every((m) => m.problem(Date.now()) === undefined),
+          30_000,
+          'three members, one without partitions',
+        );
+        const empty = [source, ...more].find((m) => m.partitions().length === 0)!;
+        const idleUntil = Date.now() + FETCH_STALE_MS * 2;
+        while (Date.now() < idleUntil) {
+          const problem = empty.problem(Date.now());
+          if (problem) problems.push(problem);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(problems).toEqual([]);
+      } finally {
+        for (const m of more) await m.stop();
+      }
       expect(source.lag()).toBe(0);
     } finally {
       await source.stop();

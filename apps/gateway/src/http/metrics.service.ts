@@ -143,6 +143,18 @@ export class MetricsService {
     );
     counter(r, 'candle_dropped_total', 'Candles or ticks dropped at a bound', () => candles.dropped);
     gauge(r, 'candles_pending', 'Candles changed and not yet written', () => runtime.candles.pending());
+    counter(
+      r,
+      'standby_published_total',
+      'Updates published by this pod as the standby owner (the primary left them unpublished for KAFKA_TAKEOVER_MS)',
+      () => runtime.standby?.counters.published ?? 0,
+    );
+    counter(
+      r,
+      'standby_ticks_total',
+      "Source ticks received by this pod as the standby owner of other pods' partitions",
+      () => runtime.standby?.counters.ticksIn ?? 0,
+    );
     gauge(r, 'backplane_ready', '1 while the backplane can carry traffic', () =>
       runtime.backplane.isReady() ? 1 : 0,
     );
