@@ -1,4 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
+import { isWideInteger, widenIntegers } from './msgpack-integers';
 import { type QuoteUpdate, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type Subprotocol } from './types';
 
 /** Turns protocol objects into WebSocket frames and back, for one subprotocol. */
@@ -41,7 +42,7 @@ export const msgpackCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOL_MSGPACK,
   binary: true,
   encode(message: unknown): Uint8Array {
-    return packr.pack(message);
+    return packr.pack(widenIntegers(message));
   },
   decode(data: string | Uint8Array): unknown {
     if (typeof data === 'string') throw new TypeError('MessagePack frames must be binary');
@@ -107,7 +108,7 @@ export function pickQuoteUpdate(u: QuoteUpdate): QuoteUpdate {
 // ---------------------------------------------------------------- MessagePack update encoder
 
 // The map header and keys of an update as msgpackr writes them (map16, fixstr keys), so that a
-// hand-encoded update is byte-identical to `packr.pack(pickQuoteUpdate(u))`.
+// hand-encoded update is byte-identical to `msgpackCodec.encode(pickQuoteUpdate(u))`.
 const UPDATE_KEYS = [
   'symbol',
   'seq',
@@ -139,7 +140,10 @@ function writeKey(pos: number, index: number): number {
   return pos + key.length;
 }
 
-/** Writes a number exactly as msgpackr does with `useRecords: false` and no float32. */
+/**
+ * Writes a number exactly as `msgpackCodec` does: msgpackr's rule for 32-bit integers and floats, and
+ * int64 (uint64 beyond 2^63) for wider whole numbers.
+ */
 function writeNumber(pos: number, value: number): number {
   const b = scratch;
   if (value >>> 0 === value) {
@@ -180,6 +184,16 @@ function writeNumber(pos: number, value: number): number {
     scratchView.setInt32(pos + 1, value);
     return pos + 5;
   }
+  if (isWideInteger(value)) {
+    if (value < 2 ** 63) {
+      b[pos] = 0xd3;
+      scratchView.setBigInt64(pos + 1, BigInt(value));
+    } else {
+      b[pos] = 0xcf;
+      scratchView.setBigUint64(pos + 1, BigInt(value));
+    }
+    return pos + 9;
+  }
   b[pos] = 0xcb;
   scratchView.setFloat64(pos + 1, value);
   return pos + 9;
@@ -197,7 +211,7 @@ function isShortAscii(text: string): boolean {
 export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
   const symbol = u.symbol;
   // Anything unusual (non-ASCII or very long symbols, non-number fields) goes through msgpackr itself.
-  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return packr.pack(pickQuoteUpdate(u));
+  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return msgpackCodec.encode(pickQuoteUpdate(u));
   const seq = u.seq;
   const ts = u.ts;
   const bid = u.bid;
@@ -226,7 +240,7 @@ export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
     typeof low !== 'number' ||
     typeof n !== 'number'
   ) {
-    return packr.pack(pickQuoteUpdate(u));
+    return msgpackCodec.encode(pickQuoteUpdate(u));
   }
 
   const b = scratch;

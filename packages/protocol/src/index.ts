@@ -10,6 +10,7 @@ export {
   pickQuoteUpdate,
 } from './codec';
 export { isQuote, isQuoteUpdate } from './guards';
+export { isWideInteger, widenIntegers } from './msgpack-integers';
 export { firstSeqAt } from './seq';
 export {
   decodeTickRecord,

@@ -1,9 +1,10 @@
+import { widenIntegers } from '@tickhub/protocol';
 import { Packr, Unpackr } from 'msgpackr';
 import { BinaryFrameSplitter, type DecodedFrame, FramedReader, writeBinaryFrame } from './framing';
 import { type Headers, type HubMessage, type HubProtocol, MessageType } from './messages';
 
 // Plain MessagePack as the spec and the official clients read it: maps for objects, nil for
-// undefined, no msgpackr record extension.
+// undefined, no msgpackr record extension; whole numbers are integers at every size (widenIntegers).
 const packr = new Packr({
   useRecords: false,
   moreTypes: false,
@@ -202,5 +203,5 @@ export const messagePackHubProtocol: HubProtocol = {
   createReader: (maxMessageSize) =>
     new FramedReader(new BinaryFrameSplitter(maxMessageSize), decodeMessagePackFrame),
   write: (message) =>
-    message.type === MessageType.Ping ? PING : writeBinaryFrame(packr.pack(toArray(message))),
+    message.type === MessageType.Ping ? PING : writeBinaryFrame(packr.pack(widenIntegers(toArray(message)))),
 };
