@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CloseCode } from '@tickhub/protocol';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Entitlements } from '../core/entitlements';
+import { isWebSocketUpgrade, serveAsHttp } from '../signalr/transports/http-upgrade';
 
 /** What the upgrade decision learned about a connection, for the transport that serves it. */
 export interface UpgradeContext {
@@ -79,6 +80,10 @@ export class UpgradeRouter {
     if (this.attached) throw new Error('upgrade router is already attached to another server');
     this.attached = server;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!isWebSocketUpgrade(req)) {
+        serveAsHttp(server, req, socket);
+        return;
+      }
       try {
         this.handleUpgrade(req, socket, head);
       } catch (error) {

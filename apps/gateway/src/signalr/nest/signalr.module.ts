@@ -17,6 +17,7 @@ import type { WebSocketServer } from 'ws';
 import type { Hub, HubContext } from '../hub/hub';
 import { HubEndpoint, type HubOptions } from '../hub/hub-endpoint';
 import type { HubBackplane } from '../hub/lifetime-manager';
+import { isWebSocketUpgrade, serveAsHttp } from '../transports/http-upgrade';
 import { SignalRServer, type SignalRTransportOptions } from '../transports/signalr-server';
 
 export interface SignalRHubDefinition {
@@ -146,7 +147,12 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
     if (!httpServer) throw new Error('SignalRModule needs the HTTP server to route WebSocket upgrades');
     this.httpServer = httpServer;
     this.upgradeListener = (req, socket, head) => {
-      this.server.handleUpgrade(req, socket, head);
+      if (isWebSocketUpgrade(req)) {
+        this.server.handleUpgrade(req, socket, head);
+      } else if (httpServer.listenerCount('upgrade') === 1) {
+        // No one else takes upgrades: an h2c offer and the like are ordinary requests.
+        serveAsHttp(httpServer, req, socket);
+      }
     };
     httpServer.on('upgrade', this.upgradeListener);
   }
