@@ -38,11 +38,15 @@ const unpackr = new Unpackr({
   int64AsType: 'number',
 });
 
+function packMsgpack(message: unknown): Uint8Array {
+  return packr.pack(widenIntegers(message));
+}
+
 export const msgpackCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOL_MSGPACK,
   binary: true,
   encode(message: unknown): Uint8Array {
-    return packr.pack(widenIntegers(message));
+    return packMsgpack(message);
   },
   decode(data: string | Uint8Array): unknown {
     if (typeof data === 'string') throw new TypeError('MessagePack frames must be binary');
@@ -211,7 +215,7 @@ function isShortAscii(text: string): boolean {
 export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
   const symbol = u.symbol;
   // Anything unusual (non-ASCII or very long symbols, non-number fields) goes through msgpackr itself.
-  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return msgpackCodec.encode(pickQuoteUpdate(u));
+  if (typeof symbol !== 'string' || !isShortAscii(symbol)) return packMsgpack(pickQuoteUpdate(u));
   const seq = u.seq;
   const ts = u.ts;
   const bid = u.bid;
@@ -240,7 +244,7 @@ export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
     typeof low !== 'number' ||
     typeof n !== 'number'
   ) {
-    return msgpackCodec.encode(pickQuoteUpdate(u));
+    return packMsgpack(pickQuoteUpdate(u));
   }
 
   const b = scratch;

@@ -29,6 +29,9 @@ class DerivedHub extends BaseHub {
   @HubMethod({ minArgs: 1 })
   optional(_a: string, _b?: string): void {}
 
+  @HubMethod({ parameters: ['string', { type: 'number', optional: true }] })
+  typed(_a: string, _b?: number): void {}
+
   notExposed(): void {}
 }
 
@@ -49,7 +52,12 @@ class RecordingConnection implements HubConnectionHandle {
 describe('hub method table', () => {
   it('exposes only @HubMethod methods, by case-insensitive name, subclasses overriding parents', () => {
     const methods = hubMethodsOf(DerivedHub);
-    expect([...methods.keys()].sort()).toEqual(['greet', 'optional', 'ping']);
+    expect([...methods.keys()].sort()).toEqual(['greet', 'optional', 'ping', 'typed']);
+    expect(methods.get('typed')).toMatchObject({
+      minArgs: 1,
+      maxArgs: 2,
+      parameters: [{ type: 'string' }, { type: 'number', optional: true }],
+    });
     expect(methods.get('ping')).toMatchObject({ name: 'Ping', minArgs: 0, maxArgs: 0 });
     expect(methods.get('greet')).toMatchObject({ name: 'greet', minArgs: 1, maxArgs: 1 });
     expect(methods.get('optional')).toMatchObject({ minArgs: 1, maxArgs: 2 });

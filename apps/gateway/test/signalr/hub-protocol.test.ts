@@ -78,11 +78,26 @@ describe('hub protocol over the official client', () => {
       const crash = client.invoke('Crash');
       await expect(crash).rejects.toThrow("An unexpected error occurred invoking 'Crash' on the server.");
       await expect(crash).rejects.not.toThrow(/secret/);
-      await expect(client.invoke('Nope')).rejects.toThrow("Unknown hub method 'Nope'");
-      await expect(client.invoke('helper')).rejects.toThrow("Unknown hub method 'helper'");
-      await expect(client.invoke('Add', 1)).rejects.toThrow(
-        'Invocation provides 1 argument(s) but target expects 2.',
+      await expect(client.invoke('Nope')).rejects.toThrow(
+        "Failed to invoke 'Nope' due to an error on the server. HubException: Method does not exist.",
       );
+      await expect(client.invoke('helper')).rejects.toThrow(
+        "Failed to invoke 'helper' due to an error on the server. HubException: Method does not exist.",
+      );
+      await expect(client.invoke('Add', 1)).rejects.toThrow(
+        "Failed to invoke 'Add' due to an error on the server. InvalidDataException: Invocation provides 1 argument(s) but target expects 2.",
+      );
+      const bindingError =
+        "Failed to invoke 'Add' due to an error on the server. InvalidDataException: Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked.";
+      await expect(client.invoke('Add', 'x', 2)).rejects.toThrow(bindingError);
+      await expect(client.invoke('Add', 1, null)).rejects.toThrow(bindingError);
+      // Arguments are bound before the method runs: refused calls never reach it.
+      await expect(client.invoke('Tag', ['a', 1])).rejects.toThrow('Error binding arguments.');
+      await expect(client.invoke('Tag', ['a'], 1.5)).rejects.toThrow('Error binding arguments.');
+      await expect(client.invoke('Tag', 'a')).rejects.toThrow('Error binding arguments.');
+      expect(await client.invoke('Tag', ['a', 'b'])).toBe('a+bx1#1');
+      expect(await client.invoke('Tag', ['c'], 3)).toBe('cx3#2');
+      expect(await client.invoke('Tag', ['c'], null)).toBe('cx1#3');
       await expect(client.invoke('Range')).rejects.toThrow('target expects 1 to 3');
       expect(await client.invoke('Range', 1, 2, 3)).toBe(3);
       // Non-blocking sends to unknown methods get no answer; the connection carries on.

@@ -118,6 +118,29 @@ describe('JSON hub protocol', () => {
 describe('MessagePack hub protocol', () => {
   const read = (data: Uint8Array, max = 1024) => messagePackHubProtocol.createReader(max).read(data);
 
+  it('writes whole numbers beyond 32 bits as int64, in arguments, results and nested objects', () => {
+    const invocation = messagePackHubProtocol.write({
+      type: MessageType.Invocation,
+      target: 'n',
+      arguments: [2 ** 32, { ts: 1764000000000 }, -(2 ** 33), 0.5],
+    });
+    // length prefix, [1, {}, nil, "n", [ … ]]
+    expect([...invocation]).toEqual([
+      ...[0x2f, 0x95, 0x01, 0x80, 0xc0, 0xa1, 0x6e, 0x94],
+      ...[0xd3, 0, 0, 0, 1, 0, 0, 0, 0],
+      ...[0x81, 0xa2, 0x74, 0x73, 0xd3, 0, 0, 0x01, 0x9a, 0xb6, 0x97, 0xe8, 0],
+      ...[0xd3, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 0],
+      ...[0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0],
+    ]);
+    const completion = messagePackHubProtocol.write({
+      type: MessageType.Completion,
+      invocationId: '1',
+      result: 2 ** 40,
+    });
+    expect([...completion.subarray(-9)]).toEqual([0xd3, 0, 0, 0x01, 0, 0, 0, 0, 0]);
+    expect(read(completion).messages).toEqual([{ type: 3, invocationId: '1', result: 2 ** 40 }]);
+  });
+
   it('reads the spec examples byte for byte', () => {
     const invocation = frame(
       0x96,

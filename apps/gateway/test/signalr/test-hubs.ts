@@ -20,9 +20,17 @@ export class TestHub extends Hub {
     this.journal.disconnected.push({ id: this.context.connectionId, ...(error ? { error } : {}) });
   }
 
-  @HubMethod({ name: 'Add' })
+  @HubMethod({ name: 'Add', parameters: ['number', 'number'] })
   add(a: number, b: number): number {
     return a + b;
+  }
+
+  /** Declared parameters, one optional; counts its calls so that a test sees refused ones never ran. */
+  @HubMethod({ name: 'Tag', parameters: ['string[]', { type: 'integer', optional: true }] })
+  tag(names: string[], times?: number): string {
+    const calls = ((this.context.items.get('tagCalls') as number | undefined) ?? 0) + 1;
+    this.context.items.set('tagCalls', calls);
+    return `${names.join('+')}x${times ?? 1}#${calls}`;
   }
 
   @HubMethod({ name: 'Echo' })

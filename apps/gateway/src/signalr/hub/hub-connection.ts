@@ -14,6 +14,7 @@ import {
   type SignalRConnection,
   TRANSFER_FORMATS,
 } from '../transports/connection';
+import { bindArguments } from './argument-binding';
 import {
   type ClientProxy,
   type Hub,
@@ -288,7 +289,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     const { target, invocationId } = message;
     const method = this.endpoint.methods.get(target.toLowerCase());
     if (!method) {
-      this.complete(invocationId, { error: `Unknown hub method '${target}'` });
+      this.complete(invocationId, { error: methodMissing(target) });
       return;
     }
     const count = message.arguments.length;
@@ -296,13 +297,21 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
       const expected =
         method.minArgs === method.maxArgs ? `${method.maxArgs}` : `${method.minArgs} to ${method.maxArgs}`;
       this.complete(invocationId, {
-        error: `Failed to invoke '${target}' due to an error on the server. InvalidDataException: Invocation provides ${count} argument(s) but target expects ${expected}.`,
+        error: bindingFailed(
+          target,
+          `Invocation provides ${count} argument(s) but target expects ${expected}.`,
+        ),
       });
+      return;
+    }
+    const unbound = method.parameters ? bindArguments(method.parameters, message.arguments) : undefined;
+    if (unbound !== undefined) {
+      this.complete(invocationId, { error: bindingFailed(target, unbound) });
       return;
     }
     const fn = (this.view as unknown as Record<string, unknown>)[method.propertyKey];
     if (typeof fn !== 'function') {
-      this.complete(invocationId, { error: `Unknown hub method '${target}'` });
+      this.complete(invocationId, { error: methodMissing(target) });
       return;
     }
     let result: unknown;
@@ -387,6 +396,15 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
       groups: { value: createGroupManager(lifetime), enumerable: true },
     }) as Hub;
   }
+}
+
+// ASP.NET Core's texts (DefaultHubDispatcher), so that clients written against it read the same errors.
+function methodMissing(target: string): string {
+  return `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`;
+}
+
+function bindingFailed(target: string, reason: string): string {
+  return `Failed to invoke '${target}' due to an error on the server. InvalidDataException: ${reason}`;
 }
 
 function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,4 +1,5 @@
 import type { ConnectionPrincipal, TransportKind } from '../transports/connection';
+import { type HubParameter, type HubParameterDeclaration, normalizeParameter } from './argument-binding';
 
 /** Sends an invocation of a client-side method to the clients it stands for. */
 export interface ClientProxy {
@@ -95,6 +96,12 @@ export interface HubMethodOptions {
   minArgs?: number;
   /** Most arguments accepted; defaults to the method's declared parameter count. */
   maxArgs?: number;
+  /**
+   * The method's signature: arguments are checked against it before the method runs, and a client
+   * whose arguments do not bind gets "Error binding arguments…" as from ASP.NET Core. Sets the argument
+   * counts (optional parameters are the trailing ones), so minArgs/maxArgs go without it.
+   */
+  parameters?: readonly HubParameterDeclaration[];
 }
 
 export interface HubMethodDefinition {
@@ -102,6 +109,27 @@ export interface HubMethodDefinition {
   propertyKey: string;
   minArgs: number;
   maxArgs: number;
+  /** Declared parameters; without them any argument values reach the method. */
+  parameters?: readonly HubParameter[];
+}
+
+function countsOf(
+  options: HubMethodOptions,
+  declared: number,
+  parameters: readonly HubParameter[] | undefined,
+): { minArgs: number; maxArgs: number } {
+  if (parameters) {
+    if (options.minArgs !== undefined || options.maxArgs !== undefined) {
+      throw new TypeError('@HubMethod() takes parameters or minArgs/maxArgs, not both');
+    }
+    const required = parameters.filter((p) => !p.optional).length;
+    if (parameters.slice(0, required).some((p) => p.optional)) {
+      throw new TypeError('@HubMethod(): only trailing parameters may be optional');
+    }
+    return { minArgs: required, maxArgs: parameters.length };
+  }
+  const maxArgs = options.maxArgs ?? Math.max(declared, options.minArgs ?? 0);
+  return { minArgs: options.minArgs ?? Math.min(declared, maxArgs), maxArgs };
 }
 
 const HUB_METHODS = Symbol('tickhub.signalr.hubMethods');
@@ -118,12 +146,17 @@ export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
       throw new TypeError('@HubMethod() applies to methods with a string name');
     }
     const declared = (descriptor.value as (...args: unknown[]) => unknown).length;
-    const maxArgs = options.maxArgs ?? Math.max(declared, options.minArgs ?? 0);
-    const minArgs = options.minArgs ?? Math.min(declared, maxArgs);
+    const parameters = options.parameters?.map(normalizeParameter);
+    const counts = countsOf(options, declared, parameters);
     const holder = target as HubMethodHolder;
     // Each class keeps its own list; subclasses see their parents' through the prototype chain.
     const own = Object.hasOwn(holder, HUB_METHODS) ? holder[HUB_METHODS]! : [];
-    own.push({ name: options.name ?? propertyKey, propertyKey, minArgs, maxArgs });
+    own.push({
+      name: options.name ?? propertyKey,
+      propertyKey,
+      ...counts,
+      ...(parameters ? { parameters } : {}),
+    });
     Object.defineProperty(holder, HUB_METHODS, { value: own, configurable: true });
   };
 }

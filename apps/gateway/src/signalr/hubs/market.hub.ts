@@ -158,12 +158,9 @@ export class MarketHub extends Hub {
   }
 
   /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
-  @HubMethod({ name: 'Subscribe', minArgs: 1, maxArgs: 2 })
+  @HubMethod({ name: 'Subscribe', parameters: ['string[]', { type: 'number', optional: true }] })
   subscribe(symbols: unknown, maxHz?: unknown): string[] {
     const list = readSymbols(symbols);
-    if (maxHz !== undefined && maxHz !== null && typeof maxHz !== 'number') {
-      throw new HubException('BAD_REQUEST: maxHz must be a number.');
-    }
     const result = this.session().subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
     if (result.accepted.length === 0) {
       throw new HubException(describeErrors(result) || 'No symbol was accepted.');
@@ -171,7 +168,7 @@ export class MarketHub extends Hub {
     return result.accepted;
   }
 
-  @HubMethod({ name: 'Unsubscribe' })
+  @HubMethod({ name: 'Unsubscribe', parameters: ['string[]'] })
   unsubscribe(symbols: unknown): string[] {
     return this.session().unsubscribe(readSymbols(symbols));
   }
