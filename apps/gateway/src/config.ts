@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
+import { DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import type { AuthConfig } from './auth/jwt';
-import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -1,11 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { SymbolInfo } from '@tickhub/protocol';
+import type {
+  ConnectionPrincipal,
+  HubOptions,
+  SignalRConnection,
+  SignalRTransportOptions,
+} from '@tickhub/signalr';
 import type { GatewayConfig } from '../config';
 import { type Entitlements, entitledDirectory, entitlementsFor } from '../core/entitlements';
 import type { Logger } from '../logger';
-import type { HubOptions } from '../signalr/hub/hub-endpoint';
-import type { ConnectionPrincipal, SignalRConnection } from '../signalr/transports/connection';
-import type { SignalRTransportOptions } from '../signalr/transports/signalr-server';
 import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
 import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
 

@@ -1,4 +1,5 @@
 import type { DynamicModule } from '@nestjs/common';
+import { SignalRModule } from '@tickhub/signalr';
 import { accessControlFor } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
@@ -8,7 +9,6 @@ import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { UpgradeRouter, upgradeContextOf } from '../ws/upgrade-router';
 import { ChatHub } from './hubs/chat.hub';
 import { MARKET_FEED, type MarketFeed, MarketHub } from './hubs/market.hub';
-import { SignalRModule } from './nest/signalr.module';
 
 /**
  * The gateway's hubs: `/chathub` and `/hubs/market`, joined across pods by the gateway's backplane,

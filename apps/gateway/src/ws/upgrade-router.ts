@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@tickhub/protocol';
+import { isWebSocketUpgrade, serveAsHttp } from '@tickhub/signalr';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Entitlements } from '../core/entitlements';
-import { isWebSocketUpgrade, serveAsHttp } from '../signalr/transports/http-upgrade';
 
 /** What the upgrade decision learned about a connection, for the transport that serves it. */
 export interface UpgradeContext {

@@ -12,6 +12,7 @@ import {
   type ServerMessage,
   type SymbolInfo,
 } from '@tickhub/protocol';
+import { InboundLimiter } from '@tickhub/signalr';
 import type { WebSocket } from 'ws';
 import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
 import { snapshotMessage } from '../core/edge-stage';
@@ -22,7 +23,6 @@ import {
   type UpdateEncoding,
 } from '../core/encodings';
 import type { Entitlements } from '../core/entitlements';
-import { InboundLimiter } from '../core/inbound-limiter';
 import type { Logger } from '../logger';
 import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
 

@@ -1,7 +1,7 @@
 import type { QuoteUpdate, SymbolInfo } from '@tickhub/protocol';
+import { buildClient, COMBINATIONS, waitFor } from '@tickhub/signalr/testing';
 import type { Gateway } from '../../src/main';
 import { startGatewayWithHubs } from './gateway-harness';
-import { buildClient, COMBINATIONS, waitFor } from './harness';
 
 // Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.
 jest.setTimeout(30_000);

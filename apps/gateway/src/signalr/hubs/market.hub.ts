@@ -6,12 +6,20 @@ import {
   type Quote,
   type SymbolInfo,
 } from '@tickhub/protocol';
+import {
+  Hub,
+  type HubCallerContext,
+  HubException,
+  HubMethod,
+  jsonHubProtocol,
+  MessageType,
+  messagePackHubProtocol,
+  writeBinaryFrame,
+} from '@tickhub/signalr';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
 import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
 import { type Entitlements, entitledDirectory } from '../../core/entitlements';
-import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
-import { jsonHubProtocol, MessageType, messagePackHubProtocol, writeBinaryFrame } from '../protocol';
 
 /**
  * What the market hub needs from the gateway core: the symbol universe, the limits, the entitlement

@@ -9,7 +9,7 @@ import {
   TextFrameSplitter,
   writeBinaryFrame,
   writeHandshakeResponse,
-} from '../../src/signalr/protocol';
+} from '../src/protocol';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 const ascii = (text: string) => [...Buffer.from(text)];

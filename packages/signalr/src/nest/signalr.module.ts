@@ -15,7 +15,8 @@ import {
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { WebSocketServer } from 'ws';
 import type { Hub, HubContext } from '../hub/hub';
-import { HubEndpoint, type HubOptions } from '../hub/hub-endpoint';
+import { HubEndpoint } from '../hub/hub-endpoint';
+import type { HubOptions } from '../hub/hub-options';
 import type { HubBackplane } from '../hub/lifetime-manager';
 import { isWebSocketUpgrade, serveAsHttp } from '../transports/http-upgrade';
 import { SignalRServer, type SignalRTransportOptions } from '../transports/signalr-server';

@@ -1,4 +1,5 @@
 export * from './connection';
+export { isWebSocketUpgrade, serveAsHttp } from './http-upgrade';
 export {
   type Authenticate,
   DEFAULT_TRANSPORT_OPTIONS,

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { buildClient, type HubHost, startHubHost, waitFor } from './harness';
+import { buildClient, type HubHost, startHubHost, waitFor } from '../src/testing';
 import { Journal, TestHub } from './test-hubs';
 
 // Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.

@@ -1,4 +1,4 @@
-import { Hub, HubException, HubMethod } from '../../src/signalr/hub/hub';
+import { Hub, HubException, HubMethod } from '../src/hub/hub';
 
 /** Records lifecycle events of every connection, for assertions. */
 export class Journal {

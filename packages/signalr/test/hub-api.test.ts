@@ -1,12 +1,12 @@
 import { MemoryBackplane, MemoryBus } from '@tickhub/backplane';
-import { Hub, HubMethod, hubMethodsOf } from '../../src/signalr/hub/hub';
+import { Hub, HubMethod, hubMethodsOf } from '../src/hub/hub';
 import {
   type HubConnectionHandle,
   HubLifetimeManager,
   MAX_GROUPS_PER_CONNECTION,
-} from '../../src/signalr/hub/lifetime-manager';
-import { type HubProtocol, jsonHubProtocol, messagePackHubProtocol } from '../../src/signalr/protocol';
-import { waitFor } from './harness';
+} from '../src/hub/lifetime-manager';
+import { type HubProtocol, jsonHubProtocol, messagePackHubProtocol } from '../src/protocol';
+import { waitFor } from '../src/testing';
 
 class BaseHub extends Hub {
   @HubMethod({ name: 'Ping' })

@@ -1,11 +1,14 @@
+// Test helpers for hubs served by this package, driven by the official client
+// (`@microsoft/signalr`, an optional peer dependency needed only here).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import type { Hub } from '../../src/signalr/hub/hub';
-import { HubEndpoint, type HubOptions } from '../../src/signalr/hub/hub-endpoint';
-import type { HubBackplane } from '../../src/signalr/hub/lifetime-manager';
-import { SignalRServer, type SignalRTransportOptions } from '../../src/signalr/transports/signalr-server';
+import type { Hub } from './hub/hub';
+import { HubEndpoint } from './hub/hub-endpoint';
+import type { HubOptions } from './hub/hub-options';
+import type { HubBackplane } from './hub/lifetime-manager';
+import { SignalRServer, type SignalRTransportOptions } from './transports/signalr-server';
 
 export interface HubHost {
   baseUrl: string;

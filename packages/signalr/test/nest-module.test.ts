@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Hub, HubMethod } from '../../src/signalr/hub/hub';
-import { ChatHub } from '../../src/signalr/hubs/chat.hub';
-import { SignalRHubs, SignalRModule } from '../../src/signalr/nest/signalr.module';
-import { buildClient, COMBINATIONS, waitFor } from './harness';
+import { ChatHub } from '../example/chat.hub';
+import { Hub, HubMethod } from '../src/hub/hub';
+import { SignalRHubs, SignalRModule } from '../src/nest/signalr.module';
+import { buildClient, COMBINATIONS, waitFor } from '../src/testing';
 
 jest.setTimeout(30_000);
 

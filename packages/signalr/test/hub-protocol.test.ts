@@ -1,6 +1,6 @@
 import * as signalR from '@microsoft/signalr';
 import { WebSocket } from 'ws';
-import { buildClient, COMBINATIONS, type HubHost, startHubHost, waitFor } from './harness';
+import { buildClient, COMBINATIONS, type HubHost, startHubHost, waitFor } from '../src/testing';
 import { Journal, TestHub } from './test-hubs';
 
 // Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.

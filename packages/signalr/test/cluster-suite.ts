@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import type { HubBackplane } from '../../src/signalr/hub/lifetime-manager';
-import { ChatHub } from '../../src/signalr/hubs/chat.hub';
+import { ChatHub } from '../example/chat.hub';
+import type { HubBackplane } from '../src';
 import {
   COMBINATIONS,
   type HubHost,
@@ -11,7 +11,7 @@ import {
   TRANSPORT_TYPES,
   type TransportName,
   waitFor,
-} from './harness';
+} from '../src/testing';
 import { TestHub } from './test-hubs';
 
 export interface Pods {

@@ -1,4 +1,4 @@
-import { type InboundLimit, InboundLimiter } from '../../core/inbound-limiter';
+import { type InboundLimit, InboundLimiter } from '../limits/inbound-limiter';
 import {
   type CompletionMessage,
   type HubMessage,
@@ -21,11 +21,22 @@ import {
   type HubCallerClients,
   type HubCallerContext,
   HubException,
+  type HubMethodDefinition,
 } from './hub';
-import { createGroupManager, createHubClients, type HubEndpoint, proxy } from './hub-endpoint';
-import type { HubConnectionHandle } from './lifetime-manager';
+import { createGroupManager, createHubClients, proxy } from './hub-clients';
+import type { HubOptions } from './hub-options';
+import type { HubConnectionHandle, HubLifetimeManager } from './lifetime-manager';
 
 type State = 'handshake' | 'connected' | 'closed';
+
+/** What one connection's hub protocol needs from the hub it serves (its HubEndpoint). */
+export interface HubConnectionHost {
+  readonly hub: Hub;
+  readonly methods: ReadonlyMap<string, HubMethodDefinition>;
+  readonly lifetime: HubLifetimeManager;
+  readonly options: HubOptions;
+  reportError(error: unknown, context: string): void;
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -54,7 +65,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   readonly groups = new Set<string>();
 
   constructor(
-    private readonly endpoint: HubEndpoint,
+    private readonly endpoint: HubConnectionHost,
     private readonly connection: SignalRConnection,
   ) {
     const now = Date.now();
