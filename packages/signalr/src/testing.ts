@@ -8,7 +8,8 @@ import type { Hub } from './hub/hub';
 import { HubEndpoint } from './hub/hub-endpoint';
 import type { HubOptions } from './hub/hub-options';
 import type { HubBackplane } from './hub/lifetime-manager';
-import { SignalRServer, type SignalRTransportOptions } from './transports/signalr-server';
+import { SignalRServer } from './transports/signalr-server';
+import type { SignalRTransportOptions } from './transports/transport-options';
 
 export interface HubHost {
   baseUrl: string;

@@ -1,5 +1,5 @@
 import type { SignalRConnection } from '../transports/connection';
-import type { SignalREndpoint } from '../transports/signalr-server';
+import type { SignalREndpoint } from '../transports/transport-options';
 import type { Hub, HubContext, HubMethodDefinition } from './hub';
 import { hubMethodsOf } from './hub';
 import { createGroupManager, createHubClients } from './hub-clients';

@@ -19,7 +19,8 @@ import { HubEndpoint } from '../hub/hub-endpoint';
 import type { HubOptions } from '../hub/hub-options';
 import type { HubBackplane } from '../hub/lifetime-manager';
 import { isWebSocketUpgrade, serveAsHttp } from '../transports/http-upgrade';
-import { SignalRServer, type SignalRTransportOptions } from '../transports/signalr-server';
+import { SignalRServer } from '../transports/signalr-server';
+import type { SignalRTransportOptions } from '../transports/transport-options';
 
 export interface SignalRHubDefinition {
   /** The hub's path, e.g. "/chathub"; negotiate lives at `${path}/negotiate`. */

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { OutboundSink } from './connection';
+import { respond } from './http-util';
 
 /**
  * The server-to-client half of long polling: messages queue here between polls; a waiting poll is
@@ -128,19 +129,4 @@ export class LongPollingSink implements OutboundSink {
     this.pollTimer = undefined;
     this.poll = undefined;
   }
-}
-
-export function respond(
-  res: ServerResponse,
-  status: number,
-  contentType?: string,
-  body?: Uint8Array | string,
-): void {
-  if (res.headersSent || res.writableEnded || res.destroyed) return;
-  const headers: Record<string, string | number> = { 'Cache-Control': 'no-cache' };
-  if (contentType) headers['Content-Type'] = contentType;
-  const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  headers['Content-Length'] = length;
-  res.writeHead(status, headers);
-  res.end(body);
 }
