@@ -2,6 +2,8 @@ export * from './hub';
 export { type InboundLimit, InboundLimiter, type InboundVerdict } from './limits/inbound-limiter';
 export { TokenBucket } from './limits/token-bucket';
 export {
+  hubContextToken,
+  InjectHubContext,
   SIGNALR_RUNTIME_OPTIONS,
   type SignalRHubDefinition,
   SignalRHubs,

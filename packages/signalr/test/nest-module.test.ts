@@ -4,8 +4,9 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ChatHub } from '../example/chat.hub';
+import type { HubContext } from '../src/hub/hub';
 import { Hub, HubMethod } from '../src/hub/hub';
-import { SignalRHubs, SignalRModule } from '../src/nest/signalr.module';
+import { InjectHubContext, SignalRHubs, SignalRModule } from '../src/nest/signalr.module';
 import { buildClient, COMBINATIONS, waitFor } from '../src/testing';
 
 jest.setTimeout(30_000);
@@ -30,6 +31,16 @@ class GreeterHub extends Hub {
   }
 }
 
+/** Sends to the chat from outside any hub, through the injected hub context. */
+@Injectable()
+class Announcer {
+  constructor(@InjectHubContext(ChatHub) private readonly chat: HubContext) {}
+
+  announce(text: string): Promise<void> {
+    return this.chat.clients.all.send('ReceiveMessage', 'announcer', text);
+  }
+}
+
 @Module({
   imports: [
     SignalRModule.forRoot({
@@ -37,7 +48,7 @@ class GreeterHub extends Hub {
         { path: '/chathub', hub: ChatHub },
         { path: '/greeter', hub: GreeterHub },
       ],
-      providers: [Greeter],
+      providers: [Greeter, Announcer],
       useFactory: () => ({ hubOptions: { keepAliveIntervalMs: 15_000 } }),
     }),
   ],
@@ -73,7 +84,9 @@ describe('SignalRModule in a plain Nest application (its own upgrade listener)',
       // Any service can reach a hub's clients (IHubContext).
       await app.get(SignalRHubs).hubContext(ChatHub).clients.all.send('ReceiveMessage', 'server', 'notice');
       await waitFor(() => got.length === 1, 10_000, 'the message from the hub context');
-      expect(got).toEqual(['server:notice']);
+      await app.get(Announcer).announce('injected');
+      await waitFor(() => got.length === 2, 10_000, 'the message from the injected hub context');
+      expect(got).toEqual(['server:notice', 'announcer:injected']);
       await chat.stop();
     },
   );

@@ -68,6 +68,38 @@ export interface SignalRModuleOptions {
 }
 
 export const SIGNALR_RUNTIME_OPTIONS = Symbol('SIGNALR_RUNTIME_OPTIONS');
+
+const hubContextTokens = new WeakMap<Type<Hub>, symbol>();
+
+/** The injection token of a hub's HubContext (`@InjectHubContext(ChatHub)` uses it). */
+export function hubContextToken(hub: Type<Hub>): symbol {
+  let token = hubContextTokens.get(hub);
+  if (!token) {
+    token = Symbol(`HubContext<${hub.name}>`);
+    hubContextTokens.set(hub, token);
+  }
+  return token;
+}
+
+/** Injects the HubContext of a hub registered with SignalRModule (ASP.NET Core's IHubContext<THub>). */
+export function InjectHubContext(hub: Type<Hub>): PropertyDecorator & ParameterDecorator {
+  return Inject(hubContextToken(hub));
+}
+
+/**
+ * The context of a hub for injection: providers are built before the module maps its hubs, so it
+ * looks the hub up on first use.
+ */
+function lazyHubContext(hubs: SignalRHubs, hub: Type<Hub>): HubContext {
+  return {
+    get clients() {
+      return hubs.hubContext(hub).clients;
+    },
+    get groups() {
+      return hubs.hubContext(hub).groups;
+    },
+  };
+}
 const SIGNALR_HUB_DEFINITIONS = Symbol('SIGNALR_HUB_DEFINITIONS');
 
 /**
@@ -185,8 +217,13 @@ export class SignalRModule {
           inject: options.inject ?? [],
         },
         SignalRHubs,
+        ...hubClasses.map((hub) => ({
+          provide: hubContextToken(hub),
+          useFactory: (hubs: SignalRHubs) => lazyHubContext(hubs, hub),
+          inject: [SignalRHubs],
+        })),
       ],
-      exports: [SignalRHubs],
+      exports: [SignalRHubs, ...hubClasses.map(hubContextToken)],
     };
   }
 }
