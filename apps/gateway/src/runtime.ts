@@ -2,7 +2,6 @@ import { type Backplane, type BackplaneState, MemoryBackplane } from '@tickhub/b
 import { RedisBackplane, type RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
-import { accessControlFor } from './auth/access-control';
 import type { GatewayConfig } from './config';
 import { type Clock, realClock } from './core/clock';
 import { EdgeStage } from './core/edge-stage';
@@ -74,6 +73,12 @@ export function createTickSource(config: GatewayConfig, symbols: SymbolInfo[], l
   return new SimTickSource({ symbols, seed: config.simSeed, ratePerSec: config.simRate });
 }
 
+/** What the presence refresh reports and reads back (AccessControl implements it). */
+export interface PresenceCounters {
+  presenceCounters(): Record<string, number>;
+  applyClusterCounters(counters: Record<string, number>): void;
+}
+
 /**
  * The tick path of one gateway, without any transport: tick source → source stage → backplane → edge
  * stage. Transports open sessions on `edge`.
@@ -96,6 +101,12 @@ export class GatewayRuntime {
   private readonly backplaneWaiters = new Set<() => void>();
   private backplaneStateValue: BackplaneState;
   private readonly drainHooks: Array<() => void | Promise<void>> = [];
+
+  /**
+   * The counters (connections per IP and per user) reported with this pod's presence and summed over
+   * the cluster: the access control's, attached once the application has built it.
+   */
+  presenceCounters: PresenceCounters | undefined;
 
   constructor(
     readonly config: GatewayConfig,
@@ -198,19 +209,18 @@ export class GatewayRuntime {
     await this.tickSource.start(this.source);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
     // burst spread over pods can pass them (docs/security.md).
-    const access = accessControlFor(this.config, this.logger);
     this.presenceTimer = setInterval(() => {
       try {
         this.backplane.reportPresence({
           connections: this.edge.sessionCount(),
           subscribers: this.edge.subscriberCounts(),
-          counters: access.presenceCounters(),
+          counters: this.presenceCounters?.presenceCounters() ?? {},
         });
       } catch (error) {
         this.logger.warn('presence report failed', { error: String(error) });
       }
       this.backplane.getClusterPresence().then(
-        (view) => access.applyClusterCounters(view.counters),
+        (view) => this.presenceCounters?.applyClusterCounters(view.counters),
         // The caps keep the last view; the next tick tries again.
         () => undefined,
       );

@@ -1,6 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
 import { SignalRModule } from '@tickhub/signalr';
-import { accessControlFor } from '../auth/access-control';
+import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
 import type { Logger } from '../logger';
@@ -24,17 +24,23 @@ export function gatewayHubsModule(): DynamicModule {
     providers: [
       {
         provide: MARKET_FEED,
-        inject: [GatewayRuntime, GATEWAY_CONFIG, GATEWAY_LOGGER],
-        useFactory: (runtime: GatewayRuntime, config: GatewayConfig, logger: Logger): MarketFeed => ({
+        inject: [GatewayRuntime, GATEWAY_CONFIG, AccessControl],
+        useFactory: (runtime: GatewayRuntime, config: GatewayConfig, access: AccessControl): MarketFeed => ({
           symbols: runtime.symbols,
           limits: config.limits,
-          entitlementsFor: (token) => accessControlFor(config, logger).entitlementsFor(token),
+          entitlementsFor: (token) => access.entitlementsFor(token),
           openSession: (sink, options) => runtime.edge.openSession(sink, options),
         }),
       },
     ],
-    inject: [GatewayRuntime, UpgradeRouter, GATEWAY_LOGGER, GATEWAY_CONFIG],
-    useFactory: (runtime: GatewayRuntime, router: UpgradeRouter, logger: Logger, config: GatewayConfig) => ({
+    inject: [GatewayRuntime, UpgradeRouter, GATEWAY_LOGGER, GATEWAY_CONFIG, AccessControl],
+    useFactory: (
+      runtime: GatewayRuntime,
+      router: UpgradeRouter,
+      logger: Logger,
+      config: GatewayConfig,
+      access: AccessControl,
+    ) => ({
       backplane: runtime.backplane,
       upgradeRouter: router,
       transport: {
@@ -46,10 +52,10 @@ export function gatewayHubsModule(): DynamicModule {
         maxPendingPerAddress: config.maxPendingNegotiationsPerIp,
         maxPendingPerUser: config.maxPendingNegotiationsPerUser,
         negotiateTimeoutMs: config.negotiateTimeoutMs,
-        ...accessControlFor(config, logger).signalRAuthentication(),
+        ...access.signalRAuthentication(),
         // Negotiate passes the upgrade rate and the connection caps, SSE and long-polling connections
         // count against the caps while open, and every connection ends at its token's expiry.
-        ...accessControlFor(config, logger).signalRLimits(),
+        ...access.signalRLimits(),
         principalOf: (req) => {
           const context = upgradeContextOf(req);
           const entitlements: Entitlements | undefined = context?.entitlements;
@@ -61,7 +67,7 @@ export function gatewayHubsModule(): DynamicModule {
         },
       },
       hubOptions: {
-        ...accessControlFor(config, logger).hubInboundLimit(),
+        ...access.hubInboundLimit(),
         onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
       },
       onDrain: (hook: () => Promise<void>) => runtime.onDrain(hook),
