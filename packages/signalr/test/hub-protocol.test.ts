@@ -159,13 +159,14 @@ describe('hub protocol over the official client', () => {
 describe('hub protocol: bad input from raw clients', () => {
   let host: HubHost;
   let wsBase: string;
+  const journal = new Journal();
 
   beforeAll(async () => {
     host = await startHubHost({
       hubs: [
         {
           path: '/test',
-          hub: new TestHub(),
+          hub: new TestHub(journal),
           options: { handshakeTimeoutMs: 1000, keepAliveIntervalMs: 300, clientTimeoutMs: 1500 },
         },
       ],
@@ -247,23 +248,44 @@ describe('hub protocol: bad input from raw clients', () => {
     raw.ws.close();
   });
 
-  it('streaming invocations and upload streams get completion errors', async () => {
+  it("a streaming invocation of a plain method, and the reverse, get ASP.NET Core's completion errors", async () => {
     const raw = await RawClient.open(wsBase);
     raw.send(`{"protocol":"json","version":1}${RS}`);
     raw.send(`{"type":4,"invocationId":"s1","target":"Echo","arguments":[1]}${RS}`);
-    raw.send(`{"type":1,"invocationId":"u1","target":"Echo","arguments":[],"streamIds":["1"]}${RS}`);
+    raw.send(`{"type":1,"invocationId":"i1","target":"Counter","arguments":[1]}${RS}`);
+    raw.send(`{"type":1,"invocationId":"u1","target":"Sum","arguments":["x"]}${RS}`);
     const s1 = await raw.waitForRecord((r) => r.includes('"s1"'), 'the stream completion');
     expect(JSON.parse(s1)).toEqual({
       type: 3,
       invocationId: 's1',
-      error: expect.stringContaining('streaming'),
+      error: "The client attempted to invoke the non-streaming 'Echo' method with a streaming invocation.",
     });
+    const i1 = await raw.waitForRecord((r) => r.includes('"i1"'), 'the invocation completion');
+    expect(JSON.parse(i1).error).toBe(
+      "The client attempted to invoke the streaming 'Counter' method with a non-streaming invocation.",
+    );
     const u1 = await raw.waitForRecord((r) => r.includes('"u1"'), 'the upload completion');
-    expect(JSON.parse(u1)).toEqual({
-      type: 3,
-      invocationId: 'u1',
-      error: expect.stringContaining('streaming'),
-    });
+    expect(JSON.parse(u1).error).toBe(
+      "Failed to invoke 'Sum' due to an error on the server. InvalidDataException: Client sent 0 stream(s), Hub method expects 1.",
+    );
+    raw.ws.close();
+  });
+
+  it('a cancelled stream gets a completion and stops; items of unknown upload streams are dropped', async () => {
+    const raw = await RawClient.open(wsBase);
+    raw.send(`{"protocol":"json","version":1}${RS}`);
+    raw.send(`{"type":4,"invocationId":"t1","target":"Ticker","arguments":["raw"]}${RS}`);
+    await raw.waitForRecord((r) => r.startsWith('{"type":2,"invocationId":"t1"'), 'a stream item');
+    raw.send(`{"type":2,"invocationId":"nope","item":1}${RS}{"type":5,"invocationId":"t1"}${RS}`);
+    await raw.waitForRecord((r) => r === '{"type":3,"invocationId":"t1"}', 'the completion after cancel');
+    await waitFor(() => journal.cancelledStreams.includes('raw'), 5000, 'the hub to see the cancel');
+    const items = raw.records().filter((r) => r.startsWith('{"type":2')).length;
+    raw.send(`{"type":1,"invocationId":"a","target":"Add","arguments":[1,2]}${RS}`);
+    await raw.waitForRecord(
+      (r) => r === '{"type":3,"invocationId":"a","result":3}',
+      'the connection to go on',
+    );
+    expect(raw.records().filter((r) => r.startsWith('{"type":2')).length).toBe(items);
     raw.ws.close();
   });
 

@@ -1,9 +1,12 @@
 import { Hub, HubException, HubMethod } from '../src/hub/hub';
+import { HubChannel } from '../src/hub/hub-channel';
 
 /** Records lifecycle events of every connection, for assertions. */
 export class Journal {
   readonly connected: string[] = [];
   readonly disconnected: Array<{ id: string; error?: string }> = [];
+  /** Labels of server-to-client streams whose reader stopped early (cancelled). */
+  readonly cancelledStreams: string[] = [];
 }
 
 /** A hub exercising the hub API: results, errors, groups, users, callers and others. */
@@ -31,6 +34,42 @@ export class TestHub extends Hub {
     const calls = ((this.context.items.get('tagCalls') as number | undefined) ?? 0) + 1;
     this.context.items.set('tagCalls', calls);
     return `${names.join('+')}x${times ?? 1}#${calls}`;
+  }
+
+  /** A finite server-to-client stream: `count` numbers from 0. */
+  @HubMethod({ name: 'Counter', stream: true, parameters: ['integer'] })
+  async *counter(count: number): AsyncGenerator<number> {
+    for (let i = 0; i < count; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield i;
+    }
+  }
+
+  /** An endless stream fed by a timer until the client cancels it. */
+  @HubMethod({ name: 'Ticker', stream: true, parameters: ['string'] })
+  ticker(label: string): HubChannel<string> {
+    const channel = new HubChannel<string>();
+    let n = 0;
+    const timer = setInterval(() => channel.write(`${label}-${n++}`), 5);
+    channel.onCancel(() => {
+      clearInterval(timer);
+      this.journal.cancelledStreams.push(label);
+    });
+    return channel;
+  }
+
+  @HubMethod({ name: 'BrokenStream', stream: true })
+  async *brokenStream(): AsyncGenerator<number> {
+    yield 1;
+    throw new HubException('the stream broke');
+  }
+
+  /** Reads a stream the client uploads and returns the sum of its items. */
+  @HubMethod({ name: 'Sum', parameters: ['string', { type: 'stream' }] })
+  async sum(label: string, numbers: AsyncIterable<number>): Promise<string> {
+    let total = 0;
+    for await (const n of numbers) total += n;
+    return `${label}=${total}`;
   }
 
   @HubMethod({ name: 'Echo' })

@@ -11,7 +11,9 @@ export type HubArgumentType =
   | 'array'
   | 'string[]'
   | 'number[]'
-  | 'any';
+  | 'any'
+  /** A stream the client uploads (a stream id of the invocation); the method receives a HubChannel. */
+  | 'stream';
 
 export interface HubParameter {
   type: HubArgumentType;
@@ -56,6 +58,7 @@ function matches(type: HubArgumentType, value: unknown): boolean {
     case 'number[]':
       return Array.isArray(value) && value.every((item) => typeof item === 'number' && Number.isFinite(item));
     case 'any':
+    case 'stream':
       return true;
   }
 }
@@ -78,4 +81,29 @@ export function bindArguments(
     if (!matches(parameter.type, value)) return BINDING_ERROR;
   }
   return undefined;
+}
+
+/** The parameters filled from the invocation's arguments (every one but the upload streams). */
+export function valueParameters(parameters: readonly HubParameter[]): HubParameter[] {
+  return parameters.filter((p) => p.type !== 'stream');
+}
+
+/**
+ * The arguments a method is called with: the invocation's values and its upload streams, each in the
+ * place its declared parameter has (without declared parameters, streams follow the values).
+ */
+export function placeArguments(
+  parameters: readonly HubParameter[] | undefined,
+  args: readonly unknown[],
+  streams: readonly unknown[],
+): unknown[] {
+  if (!parameters) return [...args, ...streams];
+  const out: unknown[] = [];
+  let a = 0;
+  let s = 0;
+  for (const parameter of parameters) {
+    if (parameter.type === 'stream') out.push(streams[s++]);
+    else out.push(args[a++]);
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import {
   type InvocationMessage,
   MessageType,
   readHandshake,
+  type StreamInvocationMessage,
   writeHandshakeResponse,
 } from '../protocol';
 import {
@@ -14,7 +15,8 @@ import {
   type SignalRConnection,
   TRANSFER_FORMATS,
 } from '../transports/connection';
-import { bindArguments } from './argument-binding';
+import { bindArguments, placeArguments } from './argument-binding';
+import { ConnectionStreams } from './connection-streams';
 import {
   type ClientProxy,
   type Hub,
@@ -23,6 +25,7 @@ import {
   HubException,
   type HubMethodDefinition,
 } from './hub';
+import type { HubChannel } from './hub-channel';
 import { createGroupManager, createHubClients, proxy } from './hub-clients';
 import type { HubOptions } from './hub-options';
 import type { HubConnectionHandle, HubLifetimeManager } from './lifetime-manager';
@@ -62,6 +65,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   private pending = 0;
   private view: Hub | undefined;
   private readonly inbound: InboundLimiter | undefined;
+  private readonly streams: ConnectionStreams;
   readonly groups = new Set<string>();
 
   constructor(
@@ -74,6 +78,15 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     this.lastSent = now;
     const limit = endpoint.options.inboundLimit;
     this.inbound = limit ? new InboundLimiter(limit, now) : undefined;
+    this.streams = new ConnectionStreams(
+      {
+        item: (invocationId, item) => this.sendMessage({ type: MessageType.StreamItem, invocationId, item }),
+        end: (invocationId, error) => this.complete(invocationId, error === undefined ? {} : { error }),
+        report: (error) => endpoint.reportError(error, 'streaming'),
+      },
+      endpoint.options.maxStreams,
+      endpoint.options.maxUploadItems,
+    );
   }
 
   get connectionId(): string {
@@ -131,6 +144,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     if (!wasConnected) return;
+    this.streams.closeAll();
     this.endpoint.lifetime.remove(this);
     const view = this.view;
     if (!view) return;
@@ -248,36 +262,44 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   private dispatch(message: HubMessage): void {
     switch (message.type) {
       case MessageType.Invocation:
+      case MessageType.StreamInvocation: {
         if (!this.admit(message.invocationId)) return;
-        if (message.streamIds && message.streamIds.length > 0) {
-          this.complete(message.invocationId, {
-            error: `Failed to invoke '${message.target}': client-to-server streaming is not supported.`,
-          });
-          return;
-        }
         if (this.pending >= this.endpoint.options.maxPendingInvocations * PENDING_HARD_LIMIT_FACTOR) {
           this.closeWithError('Connection closed with an error. Too many pending invocations.');
           return;
         }
-        this.enqueue(() => this.invoke(message));
+        const streamIds = message.streamIds ?? [];
+        if (!this.streams.canAcceptUploads(streamIds.length)) {
+          this.complete(message.invocationId, {
+            error: bindingFailed(message.target, 'Too many upload streams are open on this connection.'),
+          });
+          return;
+        }
+        // Opened now: the client sends the streams' items right after the invocation, before it runs.
+        const uploads = this.streams.openUploads(streamIds);
+        this.enqueue(() => this.invoke(message, uploads));
         return;
-      case MessageType.StreamInvocation:
-        if (!this.admit(message.invocationId)) return;
-        this.complete(message.invocationId, {
-          error: `Failed to invoke '${message.target}': streaming hub methods are not supported.`,
-        });
+      }
+      case MessageType.CancelInvocation:
+        this.streams.cancel(message.invocationId);
+        return;
+      case MessageType.StreamItem:
+        if (!this.streams.uploadItem(message.invocationId, message.item)) {
+          this.closeWithError(
+            'Connection closed with an error. An upload stream ran too far ahead of the hub.',
+          );
+        }
+        return;
+      case MessageType.Completion:
+        this.streams.uploadComplete(message.invocationId, message.error);
         return;
       case MessageType.Close:
         // The client is leaving; nothing more is sent.
         this.connection.close();
         return;
       case MessageType.Ping:
-      case MessageType.CancelInvocation:
-      case MessageType.StreamItem:
-      case MessageType.Completion:
       case MessageType.Ack:
       case MessageType.Sequence:
-        // Invocations run to completion; uploads, client results and stateful reconnect are not offered.
         return;
     }
   }
@@ -295,47 +317,68 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     });
   }
 
-  private async invoke(message: InvocationMessage): Promise<void> {
-    if (this.state !== 'connected' || !this.view) return;
+  private async invoke(
+    message: InvocationMessage | StreamInvocationMessage,
+    uploads: readonly HubChannel<unknown>[],
+  ): Promise<void> {
+    const failed = (error: string) => {
+      for (const upload of uploads) upload.complete(new Error(error));
+      this.complete(message.invocationId, { error });
+    };
+    if (this.state !== 'connected' || !this.view) return failed('The connection ended.');
     const { target, invocationId } = message;
+    const streaming = message.type === MessageType.StreamInvocation;
     const method = this.endpoint.methods.get(target.toLowerCase());
-    if (!method) {
-      this.complete(invocationId, { error: methodMissing(target) });
-      return;
+    const fn = method ? (this.view as unknown as Record<string, unknown>)[method.propertyKey] : undefined;
+    if (!method || typeof fn !== 'function') return failed(methodMissing(target));
+    if (method.stream !== streaming) {
+      return failed(
+        streaming
+          ? `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`
+          : `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
+      );
     }
     const count = message.arguments.length;
     if (count < method.minArgs || count > method.maxArgs) {
       const expected =
         method.minArgs === method.maxArgs ? `${method.maxArgs}` : `${method.minArgs} to ${method.maxArgs}`;
-      this.complete(invocationId, {
-        error: bindingFailed(
+      return failed(
+        bindingFailed(target, `Invocation provides ${count} argument(s) but target expects ${expected}.`),
+      );
+    }
+    if (method.uploads !== undefined && uploads.length !== method.uploads) {
+      return failed(
+        bindingFailed(
           target,
-          `Invocation provides ${count} argument(s) but target expects ${expected}.`,
+          `Client sent ${uploads.length} stream(s), Hub method expects ${method.uploads}.`,
         ),
-      });
-      return;
+      );
     }
     const unbound = method.parameters ? bindArguments(method.parameters, message.arguments) : undefined;
-    if (unbound !== undefined) {
-      this.complete(invocationId, { error: bindingFailed(target, unbound) });
-      return;
-    }
-    const fn = (this.view as unknown as Record<string, unknown>)[method.propertyKey];
-    if (typeof fn !== 'function') {
-      this.complete(invocationId, { error: methodMissing(target) });
-      return;
+    if (unbound !== undefined) return failed(bindingFailed(target, unbound));
+    if (streaming && this.streams.outgoingCount >= this.endpoint.options.maxStreams) {
+      return failed(
+        `Failed to invoke '${target}': at most ${this.endpoint.options.maxStreams} streams per connection.`,
+      );
     }
     let result: unknown;
     try {
-      result = await (fn as (...args: unknown[]) => unknown).apply(this.view, message.arguments);
+      const args = placeArguments(method.parameters, message.arguments, uploads);
+      result = await (fn as (...args: unknown[]) => unknown).apply(this.view, args);
     } catch (error) {
       if (!(error instanceof HubException)) this.endpoint.reportError(error, `invoking ${method.name}`);
+      for (const upload of uploads) upload.complete(new Error('The hub method failed.'));
       this.complete(invocationId, {
         error:
           error instanceof HubException
             ? `An unexpected error occurred invoking '${target}' on the server. HubException: ${error.message}`
             : `An unexpected error occurred invoking '${target}' on the server.`,
       });
+      return;
+    }
+    if (streaming && invocationId !== undefined) {
+      // Streams run beside the connection's queue: later invocations do not wait for them.
+      this.streams.start(invocationId, result);
       return;
     }
     this.complete(invocationId, { result });

@@ -24,6 +24,10 @@ export interface HubOptions {
   inboundLimit?: InboundLimit;
   /** An invocation refused by the inbound limit ('refused'), or a connection closed for abuse ('closed'). */
   onInboundLimit?: (event: 'refused' | 'closed', connectionId: string) => void;
+  /** Server-to-client streams, and separately upload streams, one connection may have open at once. */
+  maxStreams: number;
+  /** Items of an upload stream the hub has not read yet; beyond it the connection is closed. */
+  maxUploadItems: number;
   protocols: readonly HubProtocol[];
   /** Reports errors of hub code and of delivery (never sent to clients). */
   onError?: (error: unknown, context: string) => void;
@@ -35,5 +39,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   handshakeTimeoutMs: 15_000,
   maxMessageSize: 32 * 1024,
   maxPendingInvocations: 32,
+  maxStreams: 32,
+  maxUploadItems: 1000,
   protocols: [jsonHubProtocol, messagePackHubProtocol],
 };

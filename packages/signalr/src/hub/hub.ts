@@ -1,5 +1,10 @@
 import type { ConnectionPrincipal, TransportKind } from '../transports/connection';
-import { type HubParameter, type HubParameterDeclaration, normalizeParameter } from './argument-binding';
+import {
+  type HubParameter,
+  type HubParameterDeclaration,
+  normalizeParameter,
+  valueParameters,
+} from './argument-binding';
 
 /** Sends an invocation of a client-side method to the clients it stands for. */
 export interface ClientProxy {
@@ -102,6 +107,12 @@ export interface HubMethodOptions {
    * counts (optional parameters are the trailing ones), so minArgs/maxArgs go without it.
    */
   parameters?: readonly HubParameterDeclaration[];
+  /**
+   * A server-to-client stream: clients call it with `connection.stream(...)` (StreamInvocation) and
+   * the method returns an AsyncIterable (e.g. a HubChannel or an async generator) whose items become
+   * StreamItem messages; the client's cancel stops it.
+   */
+  stream?: boolean;
 }
 
 export interface HubMethodDefinition {
@@ -111,6 +122,9 @@ export interface HubMethodDefinition {
   maxArgs: number;
   /** Declared parameters; without them any argument values reach the method. */
   parameters?: readonly HubParameter[];
+  /** Upload streams the method takes (`stream` parameters); undefined without declared parameters. */
+  uploads?: number;
+  stream: boolean;
 }
 
 function countsOf(
@@ -122,11 +136,12 @@ function countsOf(
     if (options.minArgs !== undefined || options.maxArgs !== undefined) {
       throw new TypeError('@HubMethod() takes parameters or minArgs/maxArgs, not both');
     }
-    const required = parameters.filter((p) => !p.optional).length;
-    if (parameters.slice(0, required).some((p) => p.optional)) {
+    const values = valueParameters(parameters);
+    const required = values.filter((p) => !p.optional).length;
+    if (values.slice(0, required).some((p) => p.optional)) {
       throw new TypeError('@HubMethod(): only trailing parameters may be optional');
     }
-    return { minArgs: required, maxArgs: parameters.length };
+    return { minArgs: required, maxArgs: values.length };
   }
   const maxArgs = options.maxArgs ?? Math.max(declared, options.minArgs ?? 0);
   return { minArgs: options.minArgs ?? Math.min(declared, maxArgs), maxArgs };
@@ -155,7 +170,8 @@ export function HubMethod(options: HubMethodOptions = {}): MethodDecorator {
       name: options.name ?? propertyKey,
       propertyKey,
       ...counts,
-      ...(parameters ? { parameters } : {}),
+      ...(parameters ? { parameters, uploads: parameters.length - valueParameters(parameters).length } : {}),
+      stream: options.stream === true,
     });
     Object.defineProperty(holder, HUB_METHODS, { value: own, configurable: true });
   };
