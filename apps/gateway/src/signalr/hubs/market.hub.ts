@@ -4,11 +4,13 @@ import {
   MAX_SYMBOL_LENGTH,
   MAX_SYMBOLS_PER_REQUEST,
   type Quote,
+  type QuoteUpdate,
   type SymbolInfo,
 } from '@tickhub/protocol';
 import {
   Hub,
   type HubCallerContext,
+  HubChannel,
   HubException,
   HubMethod,
   jsonHubProtocol,
@@ -20,6 +22,7 @@ import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '
 import { quoteFields } from '../../core/edge-stage';
 import { jsonUpdateEncoding, msgpackUpdateEncoding, type UpdateEncoding } from '../../core/encodings';
 import { type Entitlements, entitledDirectory } from '../../core/entitlements';
+import { QuoteStreamSink } from './quote-stream';
 
 /**
  * What the market hub needs from the gateway core: the symbol universe, the limits, the entitlement
@@ -37,6 +40,7 @@ export const MARKET_FEED = Symbol('MARKET_FEED');
 
 const SESSION = 'market.session';
 const DIRECTORY = 'market.directory';
+const SESSION_OPTIONS = 'market.sessionOptions';
 
 const TICKS_JSON_HEAD = '{"type":1,"target":"ticks","arguments":[[';
 const TICKS_JSON_TAIL = ']]}\u001e';
@@ -152,6 +156,7 @@ export class MarketHub extends Hub {
     );
     this.context.items.set(DIRECTORY, entitledDirectory(this.feed.symbols, entitlements));
     const options: SessionOptions = { limits: this.feed.limits, ...(entitlements ? { entitlements } : {}) };
+    this.context.items.set(SESSION_OPTIONS, options);
     const session =
       this.context.protocol === 'messagepack'
         ? this.feed.openSession(new MessagePackHubSessionSink(this.context), options)
@@ -163,6 +168,7 @@ export class MarketHub extends Hub {
     (this.context.items.get(SESSION) as FeedSession | undefined)?.close();
     this.context.items.delete(SESSION);
     this.context.items.delete(DIRECTORY);
+    this.context.items.delete(SESSION_OPTIONS);
   }
 
   /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
@@ -179,6 +185,32 @@ export class MarketHub extends Hub {
   @HubMethod({ name: 'Unsubscribe', parameters: ['string[]'] })
   unsubscribe(symbols: unknown): string[] {
     return this.session().unsubscribe(readSymbols(symbols));
+  }
+
+  /**
+   * A stream of the symbols' quotes on a feed session of its own: first item the snapshots, then the
+   * throttled updates; the client's cancel ends this subscription only.
+   */
+  @HubMethod({
+    name: 'StreamQuotes',
+    stream: true,
+    parameters: ['string[]', { type: 'number', optional: true }],
+  })
+  streamQuotes(symbols: unknown, maxHz?: unknown): HubChannel<Array<Quote | QuoteUpdate>> {
+    const list = readSymbols(symbols);
+    const options = this.context.items.get(SESSION_OPTIONS) as SessionOptions | undefined;
+    if (!options) throw new HubException('The market session is not open.');
+    const channel = new HubChannel<Array<Quote | QuoteUpdate>>();
+    const sink = new QuoteStreamSink(channel, this.context);
+    const session = this.feed.openSession(sink, options);
+    channel.onCancel(() => session.close());
+    const result = session.subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
+    if (result.accepted.length === 0) {
+      session.close();
+      throw new HubException(describeErrors(result) || 'No symbol was accepted.');
+    }
+    sink.expect(result.accepted);
+    return channel;
   }
 
   @HubMethod({ name: 'ListSymbols' })
