@@ -29,6 +29,7 @@ import type { HubChannel } from './hub-channel';
 import { createGroupManager, createHubClients, proxy } from './hub-clients';
 import type { HubOptions } from './hub-options';
 import type { HubConnectionHandle, HubLifetimeManager } from './lifetime-manager';
+import { isSequenced, MessageBuffer } from './message-buffer';
 
 type State = 'handshake' | 'connected' | 'closed';
 
@@ -66,6 +67,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   private view: Hub | undefined;
   private readonly inbound: InboundLimiter | undefined;
   private readonly streams: ConnectionStreams;
+  /** Set when the client negotiated stateful reconnect and speaks hub protocol version 2. */
+  private buffer: MessageBuffer | undefined;
   readonly groups = new Set<string>();
 
   constructor(
@@ -128,6 +131,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
       this.closeWithError('Connection closed with an error. The client timed out.');
       return;
     }
+    const ack = this.buffer?.pendingAck();
+    if (ack !== undefined) this.sendMessage({ type: MessageType.Ack, sequenceId: ack });
     if (now - this.lastSent >= this.endpoint.options.keepAliveIntervalMs) {
       this.sendMessage({ type: MessageType.Ping });
     }
@@ -160,16 +165,50 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
 
   // ---------------------------------------------------------------- sending
 
+  /** Writes bytes already framed (invocations encoded once for many connections). */
   sendBytes(data: Uint8Array): void {
     if (this.state !== 'connected') return;
-    this.lastSent = Date.now();
-    this.connection.send(data);
+    this.write(data, true);
   }
 
   private sendMessage(message: HubMessage): void {
     if (this.state !== 'connected' || !this.selected) return;
+    this.write(this.selected.write(message), isSequenced(message.type));
+  }
+
+  /**
+   * Every hub message goes out here: under stateful reconnect a sequenced one is kept until the
+   * client acknowledges it, and while the transport is away it is only kept; a connection that has
+   * kept more than its buffer by then cannot resume and ends.
+   */
+  private write(bytes: Uint8Array, sequenced: boolean): void {
     this.lastSent = Date.now();
-    this.connection.send(this.selected.write(message));
+    if (this.buffer && sequenced) {
+      this.buffer.add(bytes);
+      if (this.connection.detached) {
+        if (!this.buffer.resumable) this.connection.abort('The stateful reconnect buffer is full.');
+        return;
+      }
+    }
+    this.connection.send(bytes);
+  }
+
+  // ---------------------------------------------------------------- stateful reconnect
+
+  onTransportLost(): boolean {
+    return this.state === 'connected' && this.buffer?.resumable === true;
+  }
+
+  onTransportRestored(): void {
+    if (this.state !== 'connected' || !this.buffer || !this.selected) return;
+    const now = Date.now();
+    this.lastReceived = now;
+    this.lastSent = now;
+    // Whatever part of a message the old transport delivered is gone with it.
+    this.reader = this.selected.createReader(this.endpoint.options.maxMessageSize);
+    const { sequenceId, messages } = this.buffer.resume();
+    this.connection.send(this.selected.write({ type: MessageType.Sequence, sequenceId }));
+    for (const bytes of messages) this.connection.send(bytes);
   }
 
   private closeWithError(error: string, allowReconnect?: boolean): void {
@@ -195,6 +234,10 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     }
     const protocol = result.protocol;
     this.selected = protocol;
+    // Acks and Sequence messages exist from hub protocol version 2 on.
+    if (this.connection.statefulReconnect && result.version >= 2) {
+      this.buffer = new MessageBuffer(this.endpoint.options.statefulReconnectBufferBytes);
+    }
     this.reader = protocol.createReader(this.endpoint.options.maxMessageSize);
     // WebSocket frames follow the protocol's format from the handshake response on.
     this.connection.transferFormat = protocol.transferFormat;
@@ -233,6 +276,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     const result = this.reader.read(data);
     for (const message of result.messages) {
       if (this.state !== 'connected') return;
+      // Under stateful reconnect, messages the client resends after a reconnect are dropped here.
+      if (this.buffer && !this.buffer.accept(message)) continue;
       this.dispatch(message);
     }
     if (result.error !== undefined && this.state === 'connected') {
@@ -297,9 +342,17 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
         // The client is leaving; nothing more is sent.
         this.connection.close();
         return;
-      case MessageType.Ping:
       case MessageType.Ack:
+        this.buffer?.ack(message.sequenceId);
+        return;
       case MessageType.Sequence:
+        if (this.buffer && !this.buffer.resetSequence(message.sequenceId)) {
+          this.closeWithError(
+            "Connection closed with an error. Sequence ID greater than amount of messages we've received.",
+          );
+        }
+        return;
+      case MessageType.Ping:
         return;
     }
   }
@@ -401,8 +454,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
         error: 'An unexpected error occurred: the result could not be serialized.',
       });
     }
-    this.lastSent = Date.now();
-    this.connection.send(bytes);
+    this.write(bytes, true);
   }
 
   // ---------------------------------------------------------------- the hub as this connection sees it

@@ -28,6 +28,11 @@ export interface HubOptions {
   maxStreams: number;
   /** Items of an upload stream the hub has not read yet; beyond it the connection is closed. */
   maxUploadItems: number;
+  /**
+   * Stateful reconnect: unacknowledged bytes kept per connection for resending after a dropped
+   * WebSocket; a connection whose client stays away while more than this piles up ends.
+   */
+  statefulReconnectBufferBytes: number;
   protocols: readonly HubProtocol[];
   /** Reports errors of hub code and of delivery (never sent to clients). */
   onError?: (error: unknown, context: string) => void;
@@ -41,5 +46,6 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxPendingInvocations: 32,
   maxStreams: 32,
   maxUploadItems: 1000,
+  statefulReconnectBufferBytes: 100_000,
   protocols: [jsonHubProtocol, messagePackHubProtocol],
 };

@@ -247,6 +247,11 @@ export class ConnectionTable {
         if (now - connection.createdAt > this.options.negotiateTimeoutMs) connection.close();
         continue;
       }
+      if (connection.detachedSince !== undefined) {
+        // A stateful-reconnect client that did not come back in time.
+        if (now - connection.detachedSince > idleLimit) connection.abort('The client did not reconnect.');
+        continue;
+      }
       const sink = this.longPolls.get(connection);
       if (sink && !sink.polling && now - sink.lastPollEnded > idleLimit) {
         // The client stopped polling: it is gone.
@@ -277,6 +282,8 @@ export function refuseStart(
     return { status: 404, reason: `The ${transport} transport is disabled.` };
   }
   if (connection.closed) return { status: 404, reason: 'No Connection with that ID' };
-  if (connection.started || table.claimed.has(connection)) return conflict;
+  if (table.claimed.has(connection)) return conflict;
+  // Stateful reconnect: a new WebSocket takes over the connection's WebSocket.
+  if (connection.started && !(transport === 'WebSockets' && connection.resumable)) return conflict;
   return undefined;
 }

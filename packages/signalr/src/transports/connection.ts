@@ -50,6 +50,13 @@ export interface ConnectionApplication {
   shutdown(reason: string): void;
   /** The connection is gone; `error` says why when it was not a normal close. */
   onClosed(error?: string): void;
+  /**
+   * The transport dropped on a connection negotiated with stateful reconnect: true when the
+   * application can resume on a new transport (it buffers what it sends meanwhile).
+   */
+  onTransportLost?(): boolean;
+  /** A new transport took over after `onTransportLost`. */
+  onTransportRestored?(): void;
 }
 
 /**
@@ -68,6 +75,10 @@ export class SignalRConnection {
   private receivePaused = false;
   private resumeWaiters: Array<() => void> = [];
   private flowControl: FlowControl | undefined;
+  /** Negotiated with `useStatefulReconnect`: a new WebSocket with the same token may take over. */
+  statefulReconnect = false;
+  /** Since when the connection waits for a new transport (stateful reconnect); undefined while it has one. */
+  detachedSince: number | undefined;
 
   constructor(
     readonly connectionId: string,
@@ -88,6 +99,30 @@ export class SignalRConnection {
 
   get started(): boolean {
     return this.transport !== undefined;
+  }
+
+  /** True while a stateful-reconnect connection waits for its client to come back. */
+  get detached(): boolean {
+    return this.detachedSince !== undefined;
+  }
+
+  /** Whether a new WebSocket may take this started connection over (stateful reconnect). */
+  get resumable(): boolean {
+    return this.statefulReconnect && this.transport === 'WebSockets' && !this.closedFlag;
+  }
+
+  /**
+   * A new WebSocket takes over a stateful-reconnect connection: an old one still open is dropped
+   * (the client would not reconnect while it works), then the application resends what it kept.
+   */
+  replaceTransport(sink: OutboundSink, flowControl: FlowControl): void {
+    const old = this.sink;
+    this.sink = sink;
+    this.flowControl = flowControl;
+    this.detachedSince = undefined;
+    old?.abort();
+    if (this.receivePaused) flowControl.pause();
+    this.application?.onTransportRestored?.();
   }
 
   /** Binds the transport; a connection takes exactly one. */
@@ -155,9 +190,20 @@ export class SignalRConnection {
     this.dispose(error);
   }
 
-  /** The transport went away (socket closed, event stream dropped, client stopped polling). */
-  transportClosed(error?: string): void {
-    if (this.closedFlag) return;
+  /**
+   * The transport went away (socket closed, event stream dropped, client stopped polling). `from`
+   * names the sink whose transport it was: a late close of a transport already replaced is ignored.
+   * A stateful-reconnect connection whose application can resume waits for a new transport instead
+   * of ending (for at most the disconnect timeout).
+   */
+  transportClosed(error?: string, from?: OutboundSink): void {
+    if (this.closedFlag || (from !== undefined && from !== this.sink)) return;
+    if (this.resumable && this.application?.onTransportLost?.() === true) {
+      this.sink = undefined;
+      this.flowControl = undefined;
+      this.detachedSince = Date.now();
+      return;
+    }
     this.closedFlag = true;
     this.dispose(error);
   }

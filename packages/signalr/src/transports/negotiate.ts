@@ -54,6 +54,9 @@ export async function negotiate(
   // Checked again with the user, and because other negotiates may have passed while this one authenticated.
   if (refusePending(table, req, res, table.pending.exceeded(address, user))) return;
   const connection = table.create(endpoint, admission.principal, version);
+  // Only when the client asks: older clients would not understand the Ack and Sequence messages.
+  connection.statefulReconnect =
+    options.allowStatefulReconnects && url.searchParams.get('useStatefulReconnect') === 'true';
   table.pending.add(connection, address, user);
   if (!options.authenticate) {
     table.setOwner(connection, ConnectionOwner.negotiate(req, res, options.clientCookieName));
@@ -62,6 +65,7 @@ export async function negotiate(
   const body: Record<string, unknown> = { connectionId: connection.connectionId };
   if (version >= 1) body.connectionToken = connection.connectionToken;
   body.negotiateVersion = version;
+  if (connection.statefulReconnect) body.useStatefulReconnect = true;
   body.availableTransports = options.transports.map((transport) => ({
     transport,
     transferFormats: TRANSFER_FORMATS[transport],

@@ -25,6 +25,11 @@ export interface TransportRefusal {
 export interface SignalRTransportOptions {
   /** Transports offered by negotiate and accepted by the endpoints. */
   transports: readonly TransportKind[];
+  /**
+   * Grants stateful reconnect to clients that ask for it at negotiate (`useStatefulReconnect`): a
+   * dropped WebSocket is replaced within `disconnectTimeoutMs` and nothing sent meanwhile is lost.
+   */
+  allowStatefulReconnects: boolean;
   /** A waiting long poll is answered with an empty 200 after this long. */
   longPollTimeoutMs: number;
   /** A long-polling connection with no poll for this long is closed. */
@@ -99,6 +104,7 @@ export interface SignalRTransportOptions {
 
 export const DEFAULT_TRANSPORT_OPTIONS: SignalRTransportOptions = {
   transports: ALL_TRANSPORTS,
+  allowStatefulReconnects: true,
   longPollTimeoutMs: 90_000,
   disconnectTimeoutMs: 15_000,
   negotiateTimeoutMs: 10_000,

@@ -133,7 +133,7 @@ export class WebSocketTransport {
         ws.close(1008, 'No Connection with that ID');
         return;
       }
-      if (connection.started && !claimedHere) {
+      if (connection.started && !claimedHere && !connection.resumable) {
         ws.close(1008, 'Another transport is already active for this connection.');
         return;
       }
@@ -149,9 +149,15 @@ export class WebSocketTransport {
       }
     }
     const target = connection;
-    target.setFlowControl({ pause: () => ws.pause(), resume: () => ws.resume() });
-    table.pending.settle(target);
-    target.start('WebSockets', new WebSocketSink(ws, target), endpoint.createApplication(target));
+    const sink = new WebSocketSink(ws, target);
+    const flowControl = { pause: () => ws.pause(), resume: () => ws.resume() };
+    if (target.started) {
+      target.replaceTransport(sink, flowControl);
+    } else {
+      target.setFlowControl(flowControl);
+      table.pending.settle(target);
+      target.start('WebSockets', sink, endpoint.createApplication(target));
+    }
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const bytes = Array.isArray(data)
         ? Buffer.concat(data)
@@ -160,8 +166,8 @@ export class WebSocketTransport {
           : data;
       target.receive(bytes);
     });
-    ws.on('close', () => target.transportClosed());
-    ws.on('error', () => target.transportClosed('WebSocket error.'));
+    ws.on('close', () => target.transportClosed(undefined, sink));
+    ws.on('error', () => target.transportClosed('WebSocket error.', sink));
   }
 
   close(): Promise<void> {
