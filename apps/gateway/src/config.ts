@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
-import { DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
+import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import type { AuthConfig } from './auth/jwt';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -57,6 +57,8 @@ export interface GatewayConfig {
   headersTimeoutMs: number;
   maxPendingNegotiationsPerUser: number;
   negotiateTimeoutMs: number;
+  /** SignalR stateful reconnect: bytes kept per connection for resending after a dropped WebSocket (0 = off). */
+  statefulReconnectBufferBytes: number;
 }
 
 /** A configuration value that is missing or wrong; the message names the variable. */
@@ -266,5 +268,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       max: 600_000,
       integer: true,
     }),
+    statefulReconnectBufferBytes: num(
+      env,
+      'STATEFUL_RECONNECT_BUFFER_BYTES',
+      DEFAULT_HUB_OPTIONS.statefulReconnectBufferBytes,
+      { min: 0, max: 64 * 1024 * 1024, integer: true },
+    ),
   };
 }

@@ -52,6 +52,7 @@ export function gatewayHubsModule(): DynamicModule {
         maxPendingPerAddress: config.maxPendingNegotiationsPerIp,
         maxPendingPerUser: config.maxPendingNegotiationsPerUser,
         negotiateTimeoutMs: config.negotiateTimeoutMs,
+        allowStatefulReconnects: config.statefulReconnectBufferBytes > 0,
         ...access.signalRAuthentication(),
         // Negotiate passes the upgrade rate and the connection caps, SSE and long-polling connections
         // count against the caps while open, and every connection ends at its token's expiry.
@@ -67,6 +68,7 @@ export function gatewayHubsModule(): DynamicModule {
         },
       },
       hubOptions: {
+        statefulReconnectBufferBytes: config.statefulReconnectBufferBytes,
         ...access.hubInboundLimit(),
         onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
       },
