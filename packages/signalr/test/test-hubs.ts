@@ -72,6 +72,22 @@ export class TestHub extends Hub {
     return `${label}=${total}`;
   }
 
+  /** Asks the calling client for a result (client results) and returns what it answered. */
+  @HubMethod({ name: 'AskCaller', parameters: ['string', 'any'] })
+  async askCaller(method: string, value: unknown): Promise<unknown> {
+    try {
+      return { answer: await this.clients.caller.invoke(method, value) };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  }
+
+  /** Asks another client, by its connection id, from inside a hub method. */
+  @HubMethod({ name: 'AskClient', parameters: ['string', 'string', 'any'] })
+  async askClient(connectionId: string, method: string, value: unknown): Promise<unknown> {
+    return this.clients.client(connectionId).invoke(method, value);
+  }
+
   @HubMethod({ name: 'Echo' })
   echo(value: unknown): unknown {
     return value;

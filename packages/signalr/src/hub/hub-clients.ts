@@ -1,5 +1,5 @@
 import type { MessageTarget } from '@tickhub/backplane';
-import type { ClientProxy, GroupManager, HubClients } from './hub';
+import type { ClientProxy, GroupManager, HubClients, SingleClientProxy } from './hub';
 import type { HubLifetimeManager } from './lifetime-manager';
 
 /** Sends through the lifetime manager to every target, skipping `except` connections. */
@@ -23,12 +23,30 @@ export function proxy(
   };
 }
 
+/** A proxy for one connection, with client results for a connection of this process. */
+export function singleClient(lifetime: HubLifetimeManager, connectionId: string): SingleClientProxy {
+  return {
+    ...proxy(lifetime, [{ kind: 'connection', connectionId }]),
+    invoke<T>(method: string, ...args: unknown[]): Promise<T> {
+      const connection = lifetime.get(connectionId);
+      if (!connection) {
+        return Promise.reject(
+          new Error(
+            `Connection '${connectionId}' is not on this server: client results need a local connection.`,
+          ),
+        );
+      }
+      return connection.invokeClient(method, args) as Promise<T>;
+    },
+  };
+}
+
 export function createHubClients(lifetime: HubLifetimeManager): HubClients {
   const all = proxy(lifetime, [{ kind: 'all' }]);
   return {
     all,
     allExcept: (excluded) => proxy(lifetime, [{ kind: 'all' }], excluded),
-    client: (connectionId) => proxy(lifetime, [{ kind: 'connection', connectionId }]),
+    client: (connectionId) => singleClient(lifetime, connectionId),
     clients: (ids) =>
       proxy(
         lifetime,

@@ -16,14 +16,15 @@ import {
   TRANSFER_FORMATS,
 } from '../transports/connection';
 import { bindArguments, placeArguments } from './argument-binding';
+import { ClientResults } from './client-results';
 import { ConnectionStreams } from './connection-streams';
 import {
-  type ClientProxy,
   type Hub,
   type HubCallerClients,
   type HubCallerContext,
   HubException,
   type HubMethodDefinition,
+  type SingleClientProxy,
 } from './hub';
 import type { HubChannel } from './hub-channel';
 import { createGroupManager, createHubClients, proxy } from './hub-clients';
@@ -67,6 +68,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
   private view: Hub | undefined;
   private readonly inbound: InboundLimiter | undefined;
   private readonly streams: ConnectionStreams;
+  private readonly clientResults: ClientResults;
   /** Set when the client negotiated stateful reconnect and speaks hub protocol version 2. */
   private buffer: MessageBuffer | undefined;
   readonly groups = new Set<string>();
@@ -81,6 +83,11 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     this.lastSent = now;
     const limit = endpoint.options.inboundLimit;
     this.inbound = limit ? new InboundLimiter(limit, now) : undefined;
+    // As many awaited client results as invocations may wait: both are bounded per connection.
+    this.clientResults = new ClientResults(
+      endpoint.options.clientResultTimeoutMs,
+      endpoint.options.maxPendingInvocations,
+    );
     this.streams = new ConnectionStreams(
       {
         item: (invocationId, item) => this.sendMessage({ type: MessageType.StreamItem, invocationId, item }),
@@ -150,6 +157,7 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     this.state = 'closed';
     if (!wasConnected) return;
     this.streams.closeAll();
+    this.clientResults.failAll(new Error('The connection ended before the client answered.'));
     this.endpoint.lifetime.remove(this);
     const view = this.view;
     if (!view) return;
@@ -191,6 +199,30 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
       }
     }
     this.connection.send(bytes);
+  }
+
+  /** Client results: invokes a method of this client with an id and awaits its Completion. */
+  invokeClient(method: string, args: unknown[]): Promise<unknown> {
+    if (typeof method !== 'string' || method.length === 0) {
+      return Promise.reject(new TypeError('method must be a non-empty string'));
+    }
+    if (this.state !== 'connected') return Promise.reject(new Error('The connection is not open.'));
+    const pending = this.clientResults.open(method);
+    if (!pending) return Promise.reject(new Error('Too many client results are awaited on this connection.'));
+    try {
+      this.sendMessage({
+        type: MessageType.Invocation,
+        invocationId: pending.invocationId,
+        target: method,
+        arguments: args,
+      });
+    } catch (error) {
+      this.clientResults.fail(
+        pending.invocationId,
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    }
+    return pending.result;
   }
 
   // ---------------------------------------------------------------- stateful reconnect
@@ -336,7 +368,10 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
         }
         return;
       case MessageType.Completion:
-        this.streams.uploadComplete(message.invocationId, message.error);
+        // The end of an upload stream, or the answer to a client result.
+        if (!this.streams.uploadComplete(message.invocationId, message.error)) {
+          this.clientResults.complete(message.invocationId, message);
+        }
         return;
       case MessageType.Close:
         // The client is leaving; nothing more is sent.
@@ -463,7 +498,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     const lifetime = this.endpoint.lifetime;
     const connectionId = this.connectionId;
     const connection = this.connection;
-    const caller: ClientProxy = {
+    const caller: SingleClientProxy = {
+      invoke: <T>(method: string, ...args: unknown[]) => this.invokeClient(method, args) as Promise<T>,
       send: (method: string, ...args: unknown[]) => {
         if (typeof method !== 'string' || method.length === 0) {
           return Promise.reject(new TypeError('method must be a non-empty string'));

@@ -33,6 +33,8 @@ export interface HubOptions {
    * WebSocket; a connection whose client stays away while more than this piles up ends.
    */
   statefulReconnectBufferBytes: number;
+  /** How long the server waits for a client's result (`clients.client(id).invoke`). */
+  clientResultTimeoutMs: number;
   protocols: readonly HubProtocol[];
   /** Reports errors of hub code and of delivery (never sent to clients). */
   onError?: (error: unknown, context: string) => void;
@@ -47,5 +49,6 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   maxStreams: 32,
   maxUploadItems: 1000,
   statefulReconnectBufferBytes: 100_000,
+  clientResultTimeoutMs: 30_000,
   protocols: [jsonHubProtocol, messagePackHubProtocol],
 };

@@ -12,11 +12,21 @@ export interface ClientProxy {
   send(method: string, ...args: unknown[]): Promise<void>;
 }
 
+/** One client: besides sending, the server may invoke its method and await the result. */
+export interface SingleClientProxy extends ClientProxy {
+  /**
+   * Invokes a client method and resolves with what it returns (client results); rejects with the
+   * client's error, after `clientResultTimeoutMs`, or when the connection ends. The connection must
+   * be on this process.
+   */
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+}
+
 /** Addresses clients of one hub, on every pod. */
 export interface HubClients {
   readonly all: ClientProxy;
   allExcept(excludedConnectionIds: readonly string[]): ClientProxy;
-  client(connectionId: string): ClientProxy;
+  client(connectionId: string): SingleClientProxy;
   clients(connectionIds: readonly string[]): ClientProxy;
   group(groupName: string): ClientProxy;
   groupExcept(groupName: string, excludedConnectionIds: readonly string[]): ClientProxy;
@@ -27,7 +37,7 @@ export interface HubClients {
 
 /** HubClients plus the ones defined relative to the connection that invoked the method. */
 export interface HubCallerClients extends HubClients {
-  readonly caller: ClientProxy;
+  readonly caller: SingleClientProxy;
   readonly others: ClientProxy;
   othersInGroup(groupName: string): ClientProxy;
 }

@@ -13,6 +13,8 @@ export interface HubConnectionHandle {
   /** Group names this connection belongs to (kept by the manager). */
   readonly groups: Set<string>;
   sendBytes(data: Uint8Array): void;
+  /** Invokes a method of this client and awaits its result (client results). */
+  invokeClient(method: string, args: unknown[]): Promise<unknown>;
 }
 
 // Cluster payloads: [kind, ...]. MessagePack keeps binary arguments intact between pods.
