@@ -15,22 +15,15 @@ import {
   type SignalRConnection,
   TRANSFER_FORMATS,
 } from '../transports/connection';
-import { bindArguments, placeArguments } from './argument-binding';
+import { createCallerView } from './caller-view';
 import { ClientResults } from './client-results';
 import { ConnectionStreams } from './connection-streams';
-import {
-  type Hub,
-  type HubCallerClients,
-  type HubCallerContext,
-  HubException,
-  type HubMethodDefinition,
-  type SingleClientProxy,
-} from './hub';
+import { type Hub, HubException, type HubMethodDefinition } from './hub';
 import type { HubChannel } from './hub-channel';
-import { createGroupManager, createHubClients, proxy } from './hub-clients';
 import type { HubOptions } from './hub-options';
 import type { HubConnectionHandle, HubLifetimeManager } from './lifetime-manager';
 import { isSequenced, MessageBuffer } from './message-buffer';
+import { bindCall, bindingFailed, invocationFailed } from './method-binding';
 
 type State = 'handshake' | 'connected' | 'closed';
 
@@ -416,34 +409,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     if (this.state !== 'connected' || !this.view) return failed('The connection ended.');
     const { target, invocationId } = message;
     const streaming = message.type === MessageType.StreamInvocation;
-    const method = this.endpoint.methods.get(target.toLowerCase());
-    const fn = method ? (this.view as unknown as Record<string, unknown>)[method.propertyKey] : undefined;
-    if (!method || typeof fn !== 'function') return failed(methodMissing(target));
-    if (method.stream !== streaming) {
-      return failed(
-        streaming
-          ? `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`
-          : `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
-      );
-    }
-    const count = message.arguments.length;
-    if (count < method.minArgs || count > method.maxArgs) {
-      const expected =
-        method.minArgs === method.maxArgs ? `${method.maxArgs}` : `${method.minArgs} to ${method.maxArgs}`;
-      return failed(
-        bindingFailed(target, `Invocation provides ${count} argument(s) but target expects ${expected}.`),
-      );
-    }
-    if (method.uploads !== undefined && uploads.length !== method.uploads) {
-      return failed(
-        bindingFailed(
-          target,
-          `Client sent ${uploads.length} stream(s), Hub method expects ${method.uploads}.`,
-        ),
-      );
-    }
-    const unbound = method.parameters ? bindArguments(method.parameters, message.arguments) : undefined;
-    if (unbound !== undefined) return failed(bindingFailed(target, unbound));
+    const call = bindCall(this.endpoint.methods, this.view, { ...message, streaming }, uploads);
+    if ('error' in call) return failed(call.error);
     if (streaming && this.streams.outgoingCount >= this.endpoint.options.maxStreams) {
       return failed(
         `Failed to invoke '${target}': at most ${this.endpoint.options.maxStreams} streams per connection.`,
@@ -451,17 +418,11 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     }
     let result: unknown;
     try {
-      const args = placeArguments(method.parameters, message.arguments, uploads);
-      result = await (fn as (...args: unknown[]) => unknown).apply(this.view, args);
+      result = await call.fn.apply(this.view, call.args);
     } catch (error) {
-      if (!(error instanceof HubException)) this.endpoint.reportError(error, `invoking ${method.name}`);
+      if (!(error instanceof HubException)) this.endpoint.reportError(error, `invoking ${call.method.name}`);
       for (const upload of uploads) upload.complete(new Error('The hub method failed.'));
-      this.complete(invocationId, {
-        error:
-          error instanceof HubException
-            ? `An unexpected error occurred invoking '${target}' on the server. HubException: ${error.message}`
-            : `An unexpected error occurred invoking '${target}' on the server.`,
-      });
+      this.complete(invocationId, { error: invocationFailed(target, error) });
       return;
     }
     if (streaming && invocationId !== undefined) {
@@ -492,61 +453,17 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     this.write(bytes, true);
   }
 
-  // ---------------------------------------------------------------- the hub as this connection sees it
-
   private createView(): Hub {
-    const lifetime = this.endpoint.lifetime;
-    const connectionId = this.connectionId;
-    const connection = this.connection;
-    const caller: SingleClientProxy = {
-      invoke: <T>(method: string, ...args: unknown[]) => this.invokeClient(method, args) as Promise<T>,
-      send: (method: string, ...args: unknown[]) => {
-        if (typeof method !== 'string' || method.length === 0) {
-          return Promise.reject(new TypeError('method must be a non-empty string'));
-        }
-        try {
-          this.sendMessage({ type: MessageType.Invocation, target: method, arguments: args });
-          return Promise.resolve();
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-    };
-    const clients: HubCallerClients = {
-      ...createHubClients(lifetime),
-      caller,
-      others: proxy(lifetime, [{ kind: 'all' }], [connectionId]),
-      othersInGroup: (group) => proxy(lifetime, [{ kind: 'group', group }], [connectionId]),
-    };
-    const context: HubCallerContext = {
-      connectionId,
-      userIdentifier: connection.principal.userId,
-      principal: connection.principal,
-      items: connection.items,
-      transport: connection.transport ?? 'WebSockets',
+    return createCallerView(this.endpoint.hub, this.endpoint.lifetime, {
+      connection: this.connection,
       protocol: this.protocol.name,
-      bufferedBytes: () => connection.bufferedBytes(),
-      sendEncoded: (data: Uint8Array) => this.sendBytes(data),
-      abort: (error?: string, allowReconnect?: boolean) => {
-        if (error === undefined) connection.close();
-        else this.closeWithError(error, allowReconnect);
-      },
-    };
-    return Object.create(this.endpoint.hub, {
-      context: { value: context, enumerable: true },
-      clients: { value: clients, enumerable: true },
-      groups: { value: createGroupManager(lifetime), enumerable: true },
-    }) as Hub;
+      sendInvocation: (target, args) =>
+        this.sendMessage({ type: MessageType.Invocation, target, arguments: args }),
+      sendBytes: (data) => this.sendBytes(data),
+      invokeClient: (method, args) => this.invokeClient(method, args),
+      closeWithError: (error, allowReconnect) => this.closeWithError(error, allowReconnect),
+    });
   }
-}
-
-// ASP.NET Core's texts (DefaultHubDispatcher), so that clients written against it read the same errors.
-function methodMissing(target: string): string {
-  return `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`;
-}
-
-function bindingFailed(target: string, reason: string): string {
-  return `Failed to invoke '${target}' due to an error on the server. InvalidDataException: ${reason}`;
 }
 
 function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
