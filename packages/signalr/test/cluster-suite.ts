@@ -52,7 +52,7 @@ export function clusterSuite(name: string, createPods: () => Promise<Pods>): voi
       pods = await createPods();
       const hubs = () => [
         { path: '/chathub', hub: new ChatHub() },
-        { path: '/test', hub: new TestHub() },
+        { path: '/test', hub: new TestHub(), options: { clientResultTimeoutMs: 1000 } },
       ];
       a = await startHubHost({
         hubs: hubs(),
@@ -156,6 +156,27 @@ export function clusterSuite(name: string, createPods: () => Promise<Pods>): voi
       expect(seen.alice).not.toContain('Caller:just me');
       expect(seen.bob2).not.toContain('Direct:direct');
       await Promise.all([alice.stop(), bob.stop(), bob2.stop()]);
+    });
+
+    it('client results reach a connection on the other pod through the backplane', async () => {
+      const alice = client(`${a.baseUrl}/test`, 'WebSockets', 'json', 'alice');
+      const bob = client(`${b.baseUrl}/test`, 'LongPolling', 'messagepack', 'bob');
+      bob.on('Whoami', (prefix: string) => `${prefix}:bob`);
+      bob.on('Refuse', () => {
+        throw new Error('bob says no');
+      });
+      await Promise.all([alice.start(), bob.start()]);
+      expect(await alice.invoke('AskClient', bob.connectionId, 'Whoami', 'asked from A')).toBe(
+        'asked from A:bob',
+      );
+      await expect(alice.invoke('AskClient', bob.connectionId, 'Refuse', null)).rejects.toThrow(
+        "An unexpected error occurred invoking 'AskClient' on the server.",
+      );
+      // A connection that no pod holds: nobody answers, the timeout does.
+      await expect(alice.invoke('AskClient', 'nowhere', 'Whoami', 'x')).rejects.toThrow(
+        "An unexpected error occurred invoking 'AskClient' on the server.",
+      );
+      await Promise.all([alice.stop(), bob.stop()]);
     });
   });
 }

@@ -23,20 +23,15 @@ export function proxy(
   };
 }
 
-/** A proxy for one connection, with client results for a connection of this process. */
+/** A proxy for one connection, with client results (on this pod or through the backplane). */
 export function singleClient(lifetime: HubLifetimeManager, connectionId: string): SingleClientProxy {
   return {
     ...proxy(lifetime, [{ kind: 'connection', connectionId }]),
     invoke<T>(method: string, ...args: unknown[]): Promise<T> {
-      const connection = lifetime.get(connectionId);
-      if (!connection) {
-        return Promise.reject(
-          new Error(
-            `Connection '${connectionId}' is not on this server: client results need a local connection.`,
-          ),
-        );
+      if (typeof method !== 'string' || method.length === 0) {
+        return Promise.reject(new TypeError('method must be a non-empty string'));
       }
-      return connection.invokeClient(method, args) as Promise<T>;
+      return lifetime.invokeClient(connectionId, method, args) as Promise<T>;
     },
   };
 }

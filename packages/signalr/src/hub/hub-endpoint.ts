@@ -22,8 +22,11 @@ export class HubEndpoint<THub extends Hub = Hub> implements SignalREndpoint {
   ) {
     this.options = { ...DEFAULT_HUB_OPTIONS, ...options };
     this.methods = hubMethodsOf(hub.constructor as abstract new (...args: never[]) => Hub);
-    this.lifetime = new HubLifetimeManager(`signalr:${path}`, backplane, (error) =>
-      this.reportError(error, 'delivery'),
+    this.lifetime = new HubLifetimeManager(
+      `signalr:${path}`,
+      backplane,
+      (error) => this.reportError(error, 'delivery'),
+      this.options.clientResultTimeoutMs,
     );
     this.context = { clients: createHubClients(this.lifetime), groups: createGroupManager(this.lifetime) };
   }

@@ -16,8 +16,8 @@ export interface ClientProxy {
 export interface SingleClientProxy extends ClientProxy {
   /**
    * Invokes a client method and resolves with what it returns (client results); rejects with the
-   * client's error, after `clientResultTimeoutMs`, or when the connection ends. The connection must
-   * be on this process.
+   * client's error, after `clientResultTimeoutMs`, or when the connection ends. A connection on
+   * another pod is reached through the backplane.
    */
   invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
 }

@@ -1,6 +1,7 @@
 import type { Backplane, ClusterMessage, MessageTarget } from '@tickhub/backplane';
 import { Packr, Unpackr } from 'msgpackr';
 import { type HubProtocol, type InvocationMessage, MessageType } from '../protocol';
+import { DEFAULT_HUB_OPTIONS } from './hub-options';
 
 /** The part of the backplane hubs use: cluster messages addressed to all, a group, a user or a connection. */
 export type HubBackplane = Pick<Backplane, 'podId' | 'sendMessage' | 'onMessage'>;
@@ -21,6 +22,13 @@ export interface HubConnectionHandle {
 const KIND_INVOCATION = 0;
 const KIND_GROUP_ADD = 1;
 const KIND_GROUP_REMOVE = 2;
+/** [kind, request id, method, args]: invoke a client of that pod and send back its result. */
+const KIND_CLIENT_INVOKE = 3;
+/** [kind, request id, error or nil, result]: the answer, for the pod that asked. */
+const KIND_CLIENT_RESULT = 4;
+
+/** Client results awaited through the backplane at once, per hub and pod. */
+const MAX_REMOTE_CLIENT_RESULTS = 10_000;
 
 /** Groups one connection may belong to; membership is per-connection state and must be bounded. */
 export const MAX_GROUPS_PER_CONNECTION = 1000;
@@ -37,12 +45,20 @@ export class HubLifetimeManager {
   private readonly connections = new Map<string, HubConnectionHandle>();
   private readonly groupMembers = new Map<string, Set<string>>();
   private readonly userConnections = new Map<string, Set<string>>();
+  /** Client results asked of connections on other pods, by request id. */
+  private readonly remoteResults = new Map<
+    string,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
+  >();
+  private nextRequest = 0;
 
   constructor(
     /** Backplane topic of this hub. */
     readonly topic: string,
     private readonly backplane?: HubBackplane,
     private readonly onError: (error: unknown) => void = () => {},
+    /** How long a client result asked of a connection on another pod may take. */
+    private readonly clientResultTimeoutMs = DEFAULT_HUB_OPTIONS.clientResultTimeoutMs,
   ) {
     backplane?.onMessage(topic, (message) => {
       try {
@@ -101,6 +117,77 @@ export class HubLifetimeManager {
     });
   }
 
+  // ---------------------------------------------------------------- client results
+
+  /**
+   * Invokes a method of one client and awaits its result: directly on this pod, otherwise through
+   * the backplane to the pod that holds the connection (which answers on the same topic).
+   */
+  invokeClient(connectionId: string, method: string, args: unknown[]): Promise<unknown> {
+    const local = this.connections.get(connectionId);
+    if (local) return local.invokeClient(method, args);
+    const backplane = this.backplane;
+    if (!backplane) return Promise.reject(new Error(`Connection '${connectionId}' does not exist.`));
+    if (this.remoteResults.size >= MAX_REMOTE_CLIENT_RESULTS) {
+      return Promise.reject(new Error('Too many client results are awaited through the backplane.'));
+    }
+    const requestId = `${backplane.podId}:${++this.nextRequest}`;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.remoteResults.delete(requestId);
+        // Also what a connection that exists on no pod ends in: nobody answers.
+        reject(
+          new Error(
+            `No result from connection '${connectionId}' for '${method}' within ${this.clientResultTimeoutMs} ms.`,
+          ),
+        );
+      }, this.clientResultTimeoutMs);
+      timer.unref();
+      this.remoteResults.set(requestId, { resolve, reject, timer });
+      try {
+        backplane.sendMessage({
+          topic: this.topic,
+          target: { kind: 'connection', connectionId },
+          payload: packr.pack([KIND_CLIENT_INVOKE, requestId, method, args]),
+        });
+      } catch (error) {
+        clearTimeout(timer);
+        this.remoteResults.delete(requestId);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /** Runs a client result asked by another pod and sends the answer back to every pod of the hub. */
+  private answerRemote(connectionId: string, requestId: string, method: string, args: unknown[]): void {
+    const local = this.connections.get(connectionId);
+    if (!local || !this.backplane) return;
+    const reply = (error: string | null, result: unknown) => {
+      try {
+        this.backplane?.sendMessage({
+          topic: this.topic,
+          target: { kind: 'all' },
+          payload: packr.pack([KIND_CLIENT_RESULT, requestId, error, result]),
+        });
+      } catch (e) {
+        this.onError(e);
+      }
+    };
+    local.invokeClient(method, args).then(
+      (result) => reply(null, result),
+      (error: unknown) => reply(error instanceof Error ? error.message : String(error), null),
+    );
+  }
+
+  private settleRemote(requestId: string, error: unknown, result: unknown): void {
+    const entry = this.remoteResults.get(requestId);
+    if (!entry) return;
+    this.remoteResults.delete(requestId);
+    clearTimeout(entry.timer);
+    if (typeof error === 'string') entry.reject(new Error(error));
+    else entry.resolve(result);
+  }
+
   // ---------------------------------------------------------------- groups
 
   addToGroup(connectionId: string, group: string): void {
@@ -154,9 +241,17 @@ export class HubLifetimeManager {
       return;
     }
     if (!Array.isArray(decoded)) return;
-    const [kind, a, b] = decoded as unknown[];
+    const [kind, a, b, c] = decoded as unknown[];
     if (kind === KIND_INVOCATION && typeof a === 'string' && Array.isArray(b)) {
       this.deliver(message.target, a, b, message.except);
+      return;
+    }
+    if (kind === KIND_CLIENT_INVOKE && typeof a === 'string' && typeof b === 'string' && Array.isArray(c)) {
+      if (message.target.kind === 'connection') this.answerRemote(message.target.connectionId, a, b, c);
+      return;
+    }
+    if (kind === KIND_CLIENT_RESULT && typeof a === 'string') {
+      this.settleRemote(a, b, c);
       return;
     }
     if ((kind === KIND_GROUP_ADD || kind === KIND_GROUP_REMOVE) && typeof a === 'string') {
