@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { AccessControl } from './auth/access-control';
 import type { GatewayConfig } from './config';
 import { CandlesController } from './http/candles.controller';
 import {
@@ -52,10 +53,24 @@ export class AppModule {
         { provide: GatewayRuntime, useValue: deps.runtime },
         { provide: UpgradeRouter, useValue: deps.router },
         { provide: WsConnections, useValue: deps.connections },
+        {
+          // One per gateway: /ws, the hubs and /api/symbols count connections and refusals together.
+          provide: AccessControl,
+          inject: [GATEWAY_CONFIG, GATEWAY_LOGGER],
+          useFactory: (config: GatewayConfig, logger: Logger) => new AccessControl(config, logger),
+        },
         MetricsService,
         WsGateway,
       ],
-      exports: [GATEWAY_CONFIG, GATEWAY_LOGGER, GatewayRuntime, UpgradeRouter, WsConnections, MetricsService],
+      exports: [
+        GATEWAY_CONFIG,
+        GATEWAY_LOGGER,
+        GatewayRuntime,
+        UpgradeRouter,
+        WsConnections,
+        MetricsService,
+        AccessControl,
+      ],
     };
   }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
+import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import type { AuthConfig } from './auth/jwt';
 import { DEFAULT_COALESCE_MS } from './core/edge-stage';
 import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
 import { type PublishConfig, publishConfig } from './publish/publish-config';
-import { DEFAULT_TRANSPORT_OPTIONS } from './signalr/transports/signalr-server';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -74,6 +74,8 @@ export interface GatewayConfig {
   negotiateTimeoutMs: number;
   /** The server publish API (PUBLISH_*). */
   publish: PublishConfig;
+  /** SignalR stateful reconnect: bytes kept per connection for resending after a dropped WebSocket (0 = off). */
+  statefulReconnectBufferBytes: number;
 }
 
 /** A configuration value that is missing or wrong; the message names the variable. */
@@ -292,5 +294,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       integer: true,
     }),
     publish: publishConfig(env),
+    statefulReconnectBufferBytes: num(
+      env,
+      'STATEFUL_RECONNECT_BUFFER_BYTES',
+      DEFAULT_HUB_OPTIONS.statefulReconnectBufferBytes,
+      { min: 0, max: 64 * 1024 * 1024, integer: true },
+    ),
   };
 }

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CloseCode } from '@tickhub/protocol';
 import { AppModule, type AppModuleDeps } from './app.module';
+import { AccessControl } from './auth/access-control';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
 import { securityHeaders } from './http/security-headers';
 import { HalfOpenSocketCap } from './http/socket-caps';
@@ -83,6 +84,7 @@ export async function createGateway(
   new HalfOpenSocketCap(config.maxHalfOpenSocketsPerIp).attach(server);
   const port = (server.address() as AddressInfo).port;
   logger.info('listening', { port, host: config.host });
+  runtime.presenceCounters = app.get(AccessControl);
   runtime.startInBackground();
 
   let draining: Promise<void> | undefined;

@@ -4,7 +4,6 @@ import { CandleAggregator, type CandleStore, MemoryCandleStore } from '@tickhub/
 import { RedisCandleStore } from '@tickhub/candles-redis';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
-import { accessControlFor } from './auth/access-control';
 import { CandleHistory } from './candles/candle-history';
 import type { GatewayConfig } from './config';
 import { type Clock, realClock } from './core/clock';
@@ -138,6 +137,12 @@ export function createStandbyTickSource(
   });
 }
 
+/** What the presence refresh reports and reads back (AccessControl implements it). */
+export interface PresenceCounters {
+  presenceCounters(): Record<string, number>;
+  applyClusterCounters(counters: Record<string, number>): void;
+}
+
 /**
  * The tick path of one gateway, without any transport: tick source → source stage → backplane → edge
  * stage. Transports open sessions on `edge`.
@@ -168,6 +173,12 @@ export class GatewayRuntime {
   private readonly drainHooks: Array<() => void | Promise<void>> = [];
   /** Kafka (or the simulator) and Redis (or the in-memory backplane): readiness and its reasons. */
   readonly dependencies: DependencyMonitor;
+
+  /**
+   * The counters (connections per IP and per user) reported with this pod's presence and summed over
+   * the cluster: the access control's, attached once the application has built it.
+   */
+  presenceCounters: PresenceCounters | undefined;
 
   constructor(
     readonly config: GatewayConfig,
@@ -330,19 +341,18 @@ export class GatewayRuntime {
     if (this.standbySource && this.standby) await this.standbySource.start(this.standby);
     // Every second: the connection caps read the cluster view, so its age is the window in which a
     // burst spread over pods can pass them (docs/security.md).
-    const access = accessControlFor(this.config, this.logger);
     this.presenceTimer = setInterval(() => {
       try {
         this.backplane.reportPresence({
           connections: this.edge.sessionCount(),
           subscribers: this.edge.subscriberCounts(),
-          counters: access.presenceCounters(),
+          counters: this.presenceCounters?.presenceCounters() ?? {},
         });
       } catch (error) {
         this.logger.warn('presence report failed', { error: String(error) });
       }
       this.backplane.getClusterPresence().then(
-        (view) => access.applyClusterCounters(view.counters),
+        (view) => this.presenceCounters?.applyClusterCounters(view.counters),
         // The caps keep the last view; the next tick tries again.
         () => undefined,
       );

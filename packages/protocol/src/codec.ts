@@ -1,4 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
+import { isWideInteger, widenIntegers } from './msgpack-integers';
 import { type QuoteUpdate, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type Subprotocol } from './types';
 
 /** Turns protocol objects into WebSocket frames and back, for one subprotocol. */
@@ -37,11 +38,15 @@ const unpackr = new Unpackr({
   int64AsType: 'number',
 });
 
+function packMsgpack(message: unknown): Uint8Array {
+  return packr.pack(widenIntegers(message));
+}
+
 export const msgpackCodec: Codec = Object.freeze({
   subprotocol: SUBPROTOCOL_MSGPACK,
   binary: true,
   encode(message: unknown): Uint8Array {
-    return packr.pack(message);
+    return packMsgpack(message);
   },
   decode(data: string | Uint8Array): unknown {
     if (typeof data === 'string') throw new TypeError('MessagePack frames must be binary');
@@ -154,7 +159,7 @@ export function pickQuoteUpdate(u: QuoteUpdate): QuoteUpdate {
 // ---------------------------------------------------------------- MessagePack update encoder
 
 // The map header and keys of an update as msgpackr writes them (map16, fixstr keys), so that a
-// hand-encoded update is byte-identical to `packr.pack(pickQuoteUpdate(u))`.
+// hand-encoded update is byte-identical to `msgpackCodec.encode(pickQuoteUpdate(u))`.
 const UPDATE_KEYS = [
   'symbol',
   'seq',
@@ -186,7 +191,10 @@ function writeKey(pos: number, index: number): number {
   return pos + key.length;
 }
 
-/** Writes a number exactly as msgpackr does with `useRecords: false` and no float32. */
+/**
+ * Writes a number exactly as `msgpackCodec` does: msgpackr's rule for 32-bit integers and floats, and
+ * int64 (uint64 beyond 2^63) for wider whole numbers.
+ */
 function writeNumber(pos: number, value: number): number {
   const b = scratch;
   if (value >>> 0 === value) {
@@ -227,6 +235,16 @@ function writeNumber(pos: number, value: number): number {
     scratchView.setInt32(pos + 1, value);
     return pos + 5;
   }
+  if (isWideInteger(value)) {
+    if (value < 2 ** 63) {
+      b[pos] = 0xd3;
+      scratchView.setBigInt64(pos + 1, BigInt(value));
+    } else {
+      b[pos] = 0xcf;
+      scratchView.setBigUint64(pos + 1, BigInt(value));
+    }
+    return pos + 9;
+  }
   b[pos] = 0xcb;
   scratchView.setFloat64(pos + 1, value);
   return pos + 9;
@@ -243,7 +261,7 @@ function isShortAscii(text: string): boolean {
 /** The MessagePack encoding of one `ticks` entry; same fields and order as `encodeUpdateJson`. */
 export function encodeUpdateMsgpack(u: QuoteUpdate): Uint8Array {
   const end = writeUpdateFields(u, true);
-  if (end < 0) return packr.pack(pickQuoteUpdate(u));
+  if (end < 0) return packMsgpack(pickQuoteUpdate(u));
   const out = Buffer.allocUnsafe(end);
   scratch.copy(out, 0, 0, end);
   return out;
@@ -261,7 +279,7 @@ export function encodeUpdateMsgpackBody(u: QuoteUpdate): Uint8Array {
     return out;
   }
   // msgpackr writes `n` last, as key (2 bytes) and the fixint 0 (1 byte): dropping them leaves the body.
-  const whole = packr.pack({ ...pickQuoteUpdate(u), n: 0 });
+  const whole = packMsgpack({ ...pickQuoteUpdate(u), n: 0 });
   return whole.subarray(0, whole.length - 3);
 }
 

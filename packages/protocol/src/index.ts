@@ -30,6 +30,7 @@ export {
 } from './codec';
 export { isQuote, isQuoteUpdate } from './guards';
 export { type FillEvent, PRIVATE_EVENT_TARGET } from './hub-events';
+export { isWideInteger, widenIntegers } from './msgpack-integers';
 export { firstSeqAt } from './seq';
 export {
   decodeTickRecord,

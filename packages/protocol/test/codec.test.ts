@@ -40,7 +40,7 @@ const update: QuoteUpdate = {
 };
 
 /** A reader that knows nothing of msgpackr's own extensions, like a client library would. */
-const strictReader = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const strictReader = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 describe('codecForSubprotocol', () => {
   it.each<[string | undefined, unknown]>([

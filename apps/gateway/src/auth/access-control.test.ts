@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { loadConfig } from '../config';
 import { Logger } from '../logger';
-import type { UpgradeContext } from '../ws/upgrade-router';
 import { AccessControl } from './access-control';
+import type { UpgradeContext } from './upgrade-context';
 
 /** A request whose socket can be closed by the test: the guard counts it until `close`. */
 function requestFrom(ip: string): { req: IncomingMessage; close: () => void } {

@@ -1,13 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { SymbolInfo } from '@tickhub/protocol';
+import type {
+  ConnectionPrincipal,
+  HubOptions,
+  SignalRConnection,
+  SignalRTransportOptions,
+} from '@tickhub/signalr';
 import type { GatewayConfig } from '../config';
 import { type Entitlements, entitledDirectory, entitlementsFor } from '../core/entitlements';
 import type { Logger } from '../logger';
-import type { HubOptions } from '../signalr/hub/hub-endpoint';
-import type { ConnectionPrincipal, SignalRConnection } from '../signalr/transports/connection';
-import type { SignalRTransportOptions } from '../signalr/transports/signalr-server';
-import type { UpgradeContext, UpgradeRefusal } from '../ws/upgrade-router';
 import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
+import type { UpgradeContext, UpgradeRefusal } from './upgrade-context';
 
 /** The most per-IP / per-user counters one pod reports with its presence. */
 export const PRESENCE_COUNTER_KEYS = 1000;
@@ -436,16 +439,4 @@ function connectionPrincipal(principal: AuthPrincipal): ConnectionPrincipal {
     claims: principal.entitlements ? { entitlements: principal.entitlements } : {},
     ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
   };
-}
-
-const instances = new WeakMap<GatewayConfig, AccessControl>();
-
-/** The one AccessControl of a gateway (its configuration object), shared by every transport. */
-export function accessControlFor(config: GatewayConfig, logger: Logger): AccessControl {
-  let ac = instances.get(config);
-  if (!ac) {
-    ac = new AccessControl(config, logger);
-    instances.set(config, ac);
-  }
-  return ac;
 }

@@ -1,4 +1,4 @@
-export { AccessControl, accessControlFor, type RefusalReason } from './access-control';
+export { AccessControl, type RefusalReason } from './access-control';
 export {
   type AuthConfig,
   AuthError,

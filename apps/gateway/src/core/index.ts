@@ -29,4 +29,3 @@ export { SimTickSource, type SimTickSourceOptions } from './sim-tick-source';
 export { SourceStage, type SourceStageOptions } from './source-stage';
 export type { TickSource, TickSourceHandler } from './tick-source';
 export { TimerWheel, type WheelEntry } from './timer-wheel';
-export { TokenBucket } from './token-bucket';

@@ -1,26 +1,19 @@
-import { Controller, Get, HttpStatus, Inject, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Query, Req, Res } from '@nestjs/common';
 import { type Candle, MAX_SYMBOL_LENGTH, readHistoryParams, type Timeframe } from '@tickhub/protocol';
 import type { Request, Response } from 'express';
-import { type AccessControl, accessControlFor } from '../auth/access-control';
+import { AccessControl } from '../auth/access-control';
 import { requestEntitledTo } from '../candles/candle-history';
-import type { GatewayConfig } from '../config';
-import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
-import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 
 type CandlesBody = { symbol: string; tf: Timeframe; candles: Candle[] } | { error: string; message?: string };
 
 @Controller('api')
 export class CandlesController {
-  private readonly access: AccessControl;
-
   constructor(
     private readonly runtime: GatewayRuntime,
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) logger: Logger,
-  ) {
-    this.access = accessControlFor(config, logger);
-  }
+    // The gateway's one AccessControl: the same entitlement decision as every other entry point.
+    private readonly access: AccessControl,
+  ) {}
 
   /**
    * `GET /api/candles?symbol=AAPL&tf=1m&limit=300` (docs/protocol.md → Candle history). The symbol is

@@ -3,25 +3,18 @@ import { join } from 'node:path';
 import { Controller, Get, Header, HttpStatus, Inject, Req, Res } from '@nestjs/common';
 import type { SymbolInfo } from '@tickhub/protocol';
 import type { Request, Response } from 'express';
-import { type AccessControl, accessControlFor } from '../auth/access-control';
-import type { GatewayConfig } from '../config';
-import type { Logger } from '../logger';
+import { AccessControl } from '../auth/access-control';
 import { GatewayRuntime } from '../runtime';
-import { DASHBOARD_DIR, GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
+import { DASHBOARD_DIR } from '../tokens';
 import { MetricsService } from './metrics.service';
 
 @Controller('api')
 export class SymbolsController {
-  private readonly access: AccessControl;
-
   constructor(
     private readonly runtime: GatewayRuntime,
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) logger: Logger,
-  ) {
-    // The gateway's one AccessControl (keyed by its config), so refusals count with the upgrades'.
-    this.access = accessControlFor(config, logger);
-  }
+    // The gateway's one AccessControl, so refusals count with the upgrades'.
+    private readonly access: AccessControl,
+  ) {}
 
   /**
    * The symbols the request is entitled to (ENTITLED_SYMBOLS narrowed by its token); with

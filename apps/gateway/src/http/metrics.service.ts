@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { accessControlFor } from '../auth/access-control';
+import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
-import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
-import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
+import { GATEWAY_CONFIG } from '../tokens';
 import { UpgradeRouter } from '../ws/upgrade-router';
 import { WsConnections } from '../ws/ws-connections';
 
@@ -24,7 +23,7 @@ export class MetricsService {
     connections: WsConnections,
     router: UpgradeRouter,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
-    @Inject(GATEWAY_LOGGER) logger: Logger,
+    access: AccessControl,
   ) {
     const r = this.registry;
     r.setDefaultLabels({ gateway: config.gatewayId });
@@ -32,7 +31,6 @@ export class MetricsService {
     const edge = runtime.edge.counters;
     const source = runtime.source.counters;
     const ws = connections.counters;
-    const access = accessControlFor(config, logger);
 
     gauge(r, 'connections', 'Open native /ws connections', () => connections.size());
     gauge(r, 'sessions', 'Open feed sessions over every transport', () => runtime.edge.sessionCount());

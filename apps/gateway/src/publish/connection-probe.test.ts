@@ -1,7 +1,6 @@
 import { MemoryBackplane, MemoryBus } from '@tickhub/backplane';
-import { HubEndpoint } from '../signalr/hub/hub-endpoint';
+import { HubEndpoint, jsonHubProtocol } from '@tickhub/signalr';
 import { ChatHub } from '../signalr/hubs/chat.hub';
-import { jsonHubProtocol } from '../signalr/protocol';
 import { ConnectionProbe, ProbeOverloadError } from './connection-probe';
 import { HubDirectory } from './hub-directory';
 
@@ -25,6 +24,7 @@ function cluster(options: { timeoutMs?: number; maxPending?: number; owners?: bo
     protocol: jsonHubProtocol,
     groups: new Set(),
     sendBytes: () => undefined,
+    invokeClient: () => Promise.reject(new Error('not used here')),
   });
   const report = (pod: typeof a) => pod.backplane.reportPresence({ connections: 0, subscribers: {} });
   return { a, b, report };

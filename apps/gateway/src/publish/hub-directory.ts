@@ -1,4 +1,4 @@
-import type { HubEndpoint } from '../signalr/hub/hub-endpoint';
+import type { HubEndpoint } from '@tickhub/signalr';
 
 /**
  * The name a backend gives a hub, as Azure SignalR Service names it: the hub class's name, matched

@@ -1,4 +1,4 @@
-import type { HubEndpoint } from '../signalr/hub/hub-endpoint';
+import type { HubEndpoint } from '@tickhub/signalr';
 import type { PublishedInvocation, PublishTarget } from './hub-message';
 
 /**

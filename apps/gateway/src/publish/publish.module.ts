@@ -9,12 +9,12 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { SignalRHubs } from '@tickhub/signalr';
 import { Counter, Gauge } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import { MetricsService } from '../http/metrics.service';
 import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
-import { SignalRHubs } from '../signalr/nest/signalr.module';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { ConnectionProbe, DEFAULT_PROBE_OPTIONS } from './connection-probe';
 import { HubDirectory } from './hub-directory';

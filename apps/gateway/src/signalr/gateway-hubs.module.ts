@@ -1,5 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
-import { accessControlFor } from '../auth/access-control';
+import { SignalRModule } from '@tickhub/signalr';
+import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
 import type { Logger } from '../logger';
@@ -8,7 +9,6 @@ import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { UpgradeRouter, upgradeContextOf } from '../ws/upgrade-router';
 import { ChatHub } from './hubs/chat.hub';
 import { MARKET_FEED, type MarketFeed, MarketHub } from './hubs/market.hub';
-import { SignalRModule } from './nest/signalr.module';
 
 /**
  * The gateway's hubs: `/chathub` and `/hubs/market`, joined across pods by the gateway's backplane,
@@ -24,18 +24,24 @@ export function gatewayHubsModule(): DynamicModule {
     providers: [
       {
         provide: MARKET_FEED,
-        inject: [GatewayRuntime, GATEWAY_CONFIG, GATEWAY_LOGGER],
-        useFactory: (runtime: GatewayRuntime, config: GatewayConfig, logger: Logger): MarketFeed => ({
+        inject: [GatewayRuntime, GATEWAY_CONFIG, AccessControl],
+        useFactory: (runtime: GatewayRuntime, config: GatewayConfig, access: AccessControl): MarketFeed => ({
           symbols: runtime.symbols,
           limits: config.limits,
-          entitlementsFor: (token) => accessControlFor(config, logger).entitlementsFor(token),
+          entitlementsFor: (token) => access.entitlementsFor(token),
           openSession: (sink, options) => runtime.edge.openSession(sink, options),
           history: runtime.history,
         }),
       },
     ],
-    inject: [GatewayRuntime, UpgradeRouter, GATEWAY_LOGGER, GATEWAY_CONFIG],
-    useFactory: (runtime: GatewayRuntime, router: UpgradeRouter, logger: Logger, config: GatewayConfig) => ({
+    inject: [GatewayRuntime, UpgradeRouter, GATEWAY_LOGGER, GATEWAY_CONFIG, AccessControl],
+    useFactory: (
+      runtime: GatewayRuntime,
+      router: UpgradeRouter,
+      logger: Logger,
+      config: GatewayConfig,
+      access: AccessControl,
+    ) => ({
       backplane: runtime.backplane,
       upgradeRouter: router,
       transport: {
@@ -47,10 +53,11 @@ export function gatewayHubsModule(): DynamicModule {
         maxPendingPerAddress: config.maxPendingNegotiationsPerIp,
         maxPendingPerUser: config.maxPendingNegotiationsPerUser,
         negotiateTimeoutMs: config.negotiateTimeoutMs,
-        ...accessControlFor(config, logger).signalRAuthentication(),
+        allowStatefulReconnects: config.statefulReconnectBufferBytes > 0,
+        ...access.signalRAuthentication(),
         // Negotiate passes the upgrade rate and the connection caps, SSE and long-polling connections
         // count against the caps while open, and every connection ends at its token's expiry.
-        ...accessControlFor(config, logger).signalRLimits(),
+        ...access.signalRLimits(),
         principalOf: (req) => {
           const context = upgradeContextOf(req);
           const entitlements: Entitlements | undefined = context?.entitlements;
@@ -62,7 +69,8 @@ export function gatewayHubsModule(): DynamicModule {
         },
       },
       hubOptions: {
-        ...accessControlFor(config, logger).hubInboundLimit(),
+        statefulReconnectBufferBytes: config.statefulReconnectBufferBytes,
+        ...access.hubInboundLimit(),
         onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
       },
       onDrain: (hook: () => Promise<void>) => runtime.onDrain(hook),

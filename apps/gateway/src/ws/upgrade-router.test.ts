@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { UpgradeRouter, upgradeContextOf } from './upgrade-router';
@@ -28,7 +28,7 @@ describe('UpgradeRouter', () => {
   const wss = new WebSocketServer({ noServer: true });
 
   beforeAll(async () => {
-    server = createServer();
+    server = createServer((req, res) => res.end(`plain ${req.method} ${req.url}`));
     router.attach(server);
     router.register('/ws', wss);
     // A guard as authentication would add it: 401 without a token, entitlements from it otherwise.
@@ -69,5 +69,29 @@ describe('UpgradeRouter', () => {
     router.setDraining();
     expect(await attempt(`ws://127.0.0.1:${port}/ws?token=t`)).toEqual({ status: 503 });
     expect(router.rejectedOrigins).toBe(1);
+  });
+
+  it('answers a request offering another upgrade (h2c) as plain HTTP, on any path', async () => {
+    for (const path of ['/health/live', '/ws']) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`http://127.0.0.1:${port}${path}`, {
+          headers: {
+            Upgrade: 'h2c',
+            Connection: 'Upgrade, HTTP2-Settings',
+            'HTTP2-Settings': 'AAMAAABkAAQAoAAAAAIAAAAA',
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(answer).toEqual({ status: 200, body: `plain GET ${path}` });
+    }
   });
 });

@@ -1,36 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@tickhub/protocol';
+import { isWebSocketUpgrade, serveAsHttp } from '@tickhub/signalr';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { Entitlements } from '../core/entitlements';
+import type { UpgradeContext, UpgradeGuard, UpgradeRefusal } from '../auth/upgrade-context';
 
-/** What the upgrade decision learned about a connection, for the transport that serves it. */
-export interface UpgradeContext {
-  path: string;
-  origin: string | undefined;
-  /** Set by an upgrade guard (e.g. from JWT claims). */
-  entitlements?: Entitlements;
-  /** Set by an upgrade guard: the authenticated user, if any. */
-  user?: string;
-  /** Set by an upgrade guard: when the connection's token expires (ms since the epoch); closed with 4001 then. */
-  expiresAt?: number;
-}
-
-/** A refused upgrade: the HTTP status, and a reason that names the rule (never a token). */
-export interface UpgradeRefusal {
-  status: number;
-  reason: string;
-}
-
-/**
- * Decides on an upgrade before the WebSocket exists. Return undefined to let it through (possibly after
- * filling in `context`), or a refusal answered with that HTTP status (e.g. 401 for a bad token). A guard
- * may answer asynchronously (verifying a token against a JWKS fetched over HTTP).
- */
-export type UpgradeGuard = (
-  req: IncomingMessage,
-  context: UpgradeContext,
-) => UpgradeRefusal | undefined | Promise<UpgradeRefusal | undefined>;
+export type { UpgradeContext, UpgradeGuard, UpgradeRefusal };
 
 const contexts = new WeakMap<IncomingMessage, UpgradeContext>();
 
@@ -79,6 +54,10 @@ export class UpgradeRouter {
     if (this.attached) throw new Error('upgrade router is already attached to another server');
     this.attached = server;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!isWebSocketUpgrade(req)) {
+        serveAsHttp(server, req, socket);
+        return;
+      }
       try {
         this.handleUpgrade(req, socket, head);
       } catch (error) {

@@ -13,6 +13,7 @@ import {
   type SymbolInfo,
   type UpdateList,
 } from '@tickhub/protocol';
+import { InboundLimiter } from '@tickhub/signalr';
 import type { WebSocket } from 'ws';
 import { type CandleHistory, entitledTo } from '../candles/candle-history';
 import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
@@ -24,7 +25,6 @@ import {
   type UpdateEncoding,
 } from '../core/encodings';
 import type { Entitlements } from '../core/entitlements';
-import { InboundLimiter } from '../core/inbound-limiter';
 import type { Logger } from '../logger';
 import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
 

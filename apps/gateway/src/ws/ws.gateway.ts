@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import { codecForSubprotocol, jsonCodec } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
-import { type AccessControl, accessControlFor } from '../auth/access-control';
+import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import { entitledDirectory } from '../core/entitlements';
 import type { Logger } from '../logger';
@@ -17,17 +17,15 @@ import { WsConnections } from './ws-connections';
 /** The native protocol's front door: every accepted /ws connection becomes a WsConnection. */
 @WebSocketGateway({ path: '/ws', handleProtocols: selectSubprotocol })
 export class WsGateway implements OnGatewayConnection<WebSocket> {
-  private readonly access: AccessControl;
-
   constructor(
     private readonly runtime: GatewayRuntime,
     private readonly connections: WsConnections,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_LOGGER) private readonly logger: Logger,
     router: UpgradeRouter,
-  ) {
     // Authentication and the per-IP/per-user limits decide every upgrade of the gateway (hubs too).
-    this.access = accessControlFor(config, logger);
+    private readonly access: AccessControl,
+  ) {
     if (
       this.access.enabled ||
       config.maxConnectionsPerIp > 0 ||

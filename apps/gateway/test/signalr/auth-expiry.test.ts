@@ -1,8 +1,8 @@
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { COMBINATIONS, TRANSPORT_TYPES, waitFor } from '@tickhub/signalr/testing';
 import { HS256_SECRET, hs256Token, loggedLine, metricValue, signJwt } from '../support/auth';
 import { type GatewayProcess, spawnGateway } from '../support/gateway';
-import { COMBINATIONS, TRANSPORT_TYPES, waitFor } from './harness';
 
 jest.setTimeout(90_000);
 

@@ -1,7 +1,7 @@
 import * as signalR from '@microsoft/signalr';
+import { TRANSPORT_TYPES, type TransportName } from '@tickhub/signalr/testing';
 import { HS256_SECRET, hs256Token, loggedLine, metricValue, upgradeStatus } from '../support/auth';
 import { type GatewayProcess, spawnGateway } from '../support/gateway';
-import { TRANSPORT_TYPES, type TransportName } from './harness';
 
 jest.setTimeout(90_000);
 

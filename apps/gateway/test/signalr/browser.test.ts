@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { type HubHost, startHubHost, waitFor } from '@tickhub/signalr/testing';
 import { type Browser, chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { type Entitlements, entitlementsFor } from '../../src/core/entitlements';
@@ -6,7 +7,6 @@ import { Logger } from '../../src/logger';
 import { GatewayRuntime } from '../../src/runtime';
 import { ChatHub } from '../../src/signalr/hubs/chat.hub';
 import { MarketHub } from '../../src/signalr/hubs/market.hub';
-import { type HubHost, startHubHost, waitFor } from './harness';
 
 jest.setTimeout(60_000);
 

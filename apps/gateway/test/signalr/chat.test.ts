@@ -1,5 +1,5 @@
+import { buildClient, COMBINATIONS, type HubHost, startHubHost, waitFor } from '@tickhub/signalr/testing';
 import { ChatHub } from '../../src/signalr/hubs/chat.hub';
-import { buildClient, COMBINATIONS, type HubHost, startHubHost, waitFor } from './harness';
 
 // Real servers and clients over loopback on a shared machine: generous time, conditions not sleeps.
 jest.setTimeout(30_000);

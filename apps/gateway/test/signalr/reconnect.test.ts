@@ -3,10 +3,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { QuoteUpdate, SymbolInfo } from '@tickhub/protocol';
+import { SignalRHubs } from '@tickhub/signalr';
+import { TRANSPORT_TYPES, type TransportName, waitFor } from '@tickhub/signalr/testing';
 import type { Gateway } from '../../src/main';
-import { SignalRHubs } from '../../src/signalr/nest/signalr.module';
 import { startGatewayWithHubs } from './gateway-harness';
-import { TRANSPORT_TYPES, type TransportName, waitFor } from './harness';
 
 jest.setTimeout(150_000);
 

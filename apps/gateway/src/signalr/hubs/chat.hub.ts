@@ -1,5 +1,4 @@
-import { TokenBucket } from '../../core/token-bucket';
-import { Hub, HubException, HubMethod } from '../hub/hub';
+import { Hub, HubException, HubMethod, TokenBucket } from '@tickhub/signalr';
 
 /** Longest user name and message the chat accepts, in characters. */
 export const MAX_CHAT_USER_LENGTH = 64;

@@ -5,10 +5,22 @@ import {
   MAX_SYMBOL_LENGTH,
   MAX_SYMBOLS_PER_REQUEST,
   type Quote,
+  type QuoteUpdate,
   readHistoryParams,
   type SymbolInfo,
   type UpdateList,
 } from '@tickhub/protocol';
+import {
+  Hub,
+  type HubCallerContext,
+  HubChannel,
+  HubException,
+  HubMethod,
+  jsonHubProtocol,
+  MessageType,
+  messagePackHubProtocol,
+  writeBinaryFrame,
+} from '@tickhub/signalr';
 import { type CandleHistory, entitledTo } from '../../candles/candle-history';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
 import { quoteFields } from '../../core/edge-stage';
@@ -19,8 +31,7 @@ import {
   type UpdateEncoding,
 } from '../../core/encodings';
 import { type Entitlements, entitledDirectory } from '../../core/entitlements';
-import { Hub, type HubCallerContext, HubException, HubMethod } from '../hub/hub';
-import { jsonHubProtocol, MessageType, messagePackHubProtocol } from '../protocol';
+import { QuoteStreamSink } from './quote-stream';
 
 /**
  * What the market hub needs from the gateway core: the symbol universe, the limits, the entitlement
@@ -41,6 +52,7 @@ const SESSION = 'market.session';
 const DIRECTORY = 'market.directory';
 /** The connection's entitlements as decided at connect (`MarketFeed.entitlementsFor`). */
 const ENTITLEMENTS = 'market.entitlements';
+const SESSION_OPTIONS = 'market.sessionOptions';
 
 const TICKS_JSON_HEAD = Buffer.from('{"type":1,"target":"ticks","arguments":[', 'utf8');
 const TICKS_JSON_TAIL = Buffer.from(']}\u001e', 'utf8');
@@ -167,6 +179,7 @@ export class MarketHub extends Hub {
     this.context.items.set(DIRECTORY, entitledDirectory(this.feed.symbols, entitlements));
     this.context.items.set(ENTITLEMENTS, entitlements);
     const options: SessionOptions = { limits: this.feed.limits, ...(entitlements ? { entitlements } : {}) };
+    this.context.items.set(SESSION_OPTIONS, options);
     const session =
       this.context.protocol === 'messagepack'
         ? this.feed.openSession(new MessagePackHubSessionSink(this.context), options)
@@ -179,15 +192,13 @@ export class MarketHub extends Hub {
     this.context.items.delete(SESSION);
     this.context.items.delete(DIRECTORY);
     this.context.items.delete(ENTITLEMENTS);
+    this.context.items.delete(SESSION_OPTIONS);
   }
 
   /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
-  @HubMethod({ name: 'Subscribe', minArgs: 1, maxArgs: 2 })
+  @HubMethod({ name: 'Subscribe', parameters: ['string[]', { type: 'number', optional: true }] })
   subscribe(symbols: unknown, maxHz?: unknown): string[] {
     const list = readSymbols(symbols);
-    if (maxHz !== undefined && maxHz !== null && typeof maxHz !== 'number') {
-      throw new HubException('BAD_REQUEST: maxHz must be a number.');
-    }
     const result = this.session().subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
     if (result.accepted.length === 0) {
       throw new HubException(describeErrors(result) || 'No symbol was accepted.');
@@ -195,9 +206,35 @@ export class MarketHub extends Hub {
     return result.accepted;
   }
 
-  @HubMethod({ name: 'Unsubscribe' })
+  @HubMethod({ name: 'Unsubscribe', parameters: ['string[]'] })
   unsubscribe(symbols: unknown): string[] {
     return this.session().unsubscribe(readSymbols(symbols));
+  }
+
+  /**
+   * A stream of the symbols' quotes on a feed session of its own: first item the snapshots, then the
+   * throttled updates; the client's cancel ends this subscription only.
+   */
+  @HubMethod({
+    name: 'StreamQuotes',
+    stream: true,
+    parameters: ['string[]', { type: 'number', optional: true }],
+  })
+  streamQuotes(symbols: unknown, maxHz?: unknown): HubChannel<Array<Quote | QuoteUpdate>> {
+    const list = readSymbols(symbols);
+    const options = this.context.items.get(SESSION_OPTIONS) as SessionOptions | undefined;
+    if (!options) throw new HubException('The market session is not open.');
+    const channel = new HubChannel<Array<Quote | QuoteUpdate>>();
+    const sink = new QuoteStreamSink(channel, this.context);
+    const session = this.feed.openSession(sink, options);
+    channel.onCancel(() => session.close());
+    const result = session.subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
+    if (result.accepted.length === 0) {
+      session.close();
+      throw new HubException(describeErrors(result) || 'No symbol was accepted.');
+    }
+    sink.expect(result.accepted);
+    return channel;
   }
 
   @HubMethod({ name: 'ListSymbols' })

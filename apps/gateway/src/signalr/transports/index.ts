@@ -1,8 +1,0 @@
-export * from './connection';
-export {
-  type Authenticate,
-  DEFAULT_TRANSPORT_OPTIONS,
-  type SignalREndpoint,
-  SignalRServer,
-  type SignalRTransportOptions,
-} from './signalr-server';
