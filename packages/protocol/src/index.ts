@@ -3,6 +3,7 @@ export {
   codecForSubprotocol,
   encodeUpdateJson,
   encodeUpdateJsonBody,
+  encodeUpdateJsonBodyBytes,
   encodeUpdateMsgpack,
   encodeUpdateMsgpackBody,
   frameTicksJson,

@@ -1,5 +1,5 @@
 import {
-  encodeUpdateJsonBody,
+  encodeUpdateJsonBodyBytes,
   encodeUpdateMsgpackBody,
   type QuoteUpdate,
   ticksMsgpackPrefix,
@@ -30,7 +30,7 @@ export interface UpdateEncoding {
 export const jsonUpdateEncoding: UpdateEncoding = {
   name: 'json',
   index: 0,
-  encodeBody: (update) => Buffer.from(encodeUpdateJsonBody(update), 'utf8'),
+  encodeBody: encodeUpdateJsonBodyBytes,
   listSize: updateListJsonSize,
   writeList: writeUpdateListJson,
 };
