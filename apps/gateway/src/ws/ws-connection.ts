@@ -24,7 +24,14 @@ import {
 import type { Entitlements } from '../core/entitlements';
 import { TokenBucket } from '../core/token-bucket';
 import type { Logger } from '../logger';
-import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
+import {
+  FRAME_HEADROOM,
+  frameInPlace,
+  OPCODE_BINARY,
+  OPCODE_TEXT,
+  scratchFrame,
+  writeScratchFrame,
+} from './preframed';
 
 /** Counters of the native protocol, summed over connections (read by /metrics). */
 export class WsCounters {
@@ -127,8 +134,8 @@ export class WsConnection implements SessionSink {
 
   writeTicks(list: UpdateList): void {
     if (this.ws.readyState !== 1) return;
-    const message = frameTicks(this.encoding, list, FRAME_HEADROOM);
-    writeFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
+    const message = frameTicks(this.encoding, list, FRAME_HEADROOM, scratchFrame);
+    writeScratchFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
   }
 
   bufferedBytes(): number {
