@@ -1,6 +1,6 @@
 // Top self-time functions of a V8 .cpuprofile (`node --cpu-prof`), by function and file, plus totals per
 // file group (gateway, protocol, backplane, market-sim, ws, node internals, GC, idle).
-//   node test/bench/profile-summary.mjs <file.cpuprofile | dir> [--top N] [--skip SECONDS]
+//   node test/bench/profile-summary.mjs <file.cpuprofile | dir> [--top N] [--skip SECONDS] [--until SECONDS]
 // --skip leaves out the first seconds of the profile (module loading and start-up), so that a profile of
 // a whole process run shows its steady state.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,10 +11,13 @@ const topIdx = args.indexOf('--top');
 const top = topIdx >= 0 ? Number(args.splice(topIdx, 2)[1]) : 30;
 const skipIdx = args.indexOf('--skip');
 const skipUs = skipIdx >= 0 ? Number(args.splice(skipIdx, 2)[1]) * 1e6 : 0;
+// --until ends the window (seconds from the profile's start), e.g. to keep only a harness's steady phase.
+const untilIdx = args.indexOf('--until');
+const untilUs = untilIdx >= 0 ? Number(args.splice(untilIdx, 2)[1]) * 1e6 : Number.POSITIVE_INFINITY;
 let file = args[0];
 if (!file) {
   console.error(
-    'usage: node test/bench/profile-summary.mjs <file.cpuprofile | dir> [--top N] [--skip SECONDS]',
+    'usage: node test/bench/profile-summary.mjs <file.cpuprofile | dir> [--top N] [--skip SECONDS] [--until SECONDS]',
   );
   process.exit(2);
 }
@@ -37,7 +40,7 @@ let firstAt;
 let lastAt = 0;
 for (let i = 0; i < profile.samples.length; i++) {
   at += intervals[i];
-  if (at < skipUs) continue;
+  if (at < skipUs || at > untilUs) continue;
   firstAt ??= at;
   lastAt = at;
   const id = profile.samples[i];

@@ -93,6 +93,8 @@ export function encodeUpdateJsonBody(u: QuoteUpdate): string {
 }
 
 const JSON_N_KEY = Buffer.from(',"n":', 'latin1');
+/** Longest symbol written by the byte encoder; longer ones take the string path. */
+const MAX_JSON_SYMBOL = 64;
 const CLOSE_BRACE = 0x7d;
 const DIGIT_0 = 0x30;
 
@@ -103,6 +105,110 @@ function decimalDigits(n: number): number {
 }
 
 const isCount = (n: number) => Number.isSafeInteger(n) && n >= 0;
+
+/** Writes a JSON number as `num` formats it; returns the position after it. */
+function writeJsonNumber(out: Buffer, pos: number, value: number): number {
+  if (Number.isSafeInteger(value)) {
+    let at = pos;
+    let v = value;
+    if (v < 0) {
+      out[at++] = 0x2d; // -
+      v = -v;
+    }
+    const digits = decimalDigits(v);
+    for (let i = digits - 1; i >= 0; i--) {
+      out[at + i] = DIGIT_0 + (v % 10);
+      v = Math.floor(v / 10);
+    }
+    return at + digits;
+  }
+  // Fractions need JavaScript's shortest round-trip digits: one short string, written as ASCII.
+  return pos + out.write(num(value), pos, 'latin1');
+}
+
+// `{"symbol":` and then, before each later field, its key: `,"seq":` … `,"low":`.
+const JSON_BODY_KEYS = [
+  '{"symbol":',
+  ',"seq":',
+  ',"ts":',
+  ',"bid":',
+  ',"ask":',
+  ',"bidSize":',
+  ',"askSize":',
+  ',"last":',
+  ',"lastSize":',
+  ',"volume":',
+  ',"open":',
+  ',"high":',
+  ',"low":',
+].map((k) => Buffer.from(k, 'latin1'));
+// A JSON number takes at most 24 characters (e.g. -1.2345678901234567e-300).
+const JSON_SCRATCH_SIZE = JSON_BODY_KEYS.reduce((n, k) => n + k.length, 0) + 2 + MAX_JSON_SYMBOL + 12 * 24;
+const jsonScratch = Buffer.allocUnsafe(JSON_SCRATCH_SIZE);
+
+function writeKeyBytes(out: Buffer, pos: number, key: Buffer): number {
+  // A byte loop: Buffer#copy costs more than it copies for a handful of bytes.
+  for (let i = 0; i < key.length; i++) out[pos + i] = key[i]!;
+  return pos + key.length;
+}
+
+/** True for a symbol JSON.stringify writes as its own characters between quotes. */
+function isPlainJsonSymbol(text: string): boolean {
+  if (text.length > MAX_JSON_SYMBOL) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * `encodeUpdateJsonBody` as UTF-8 bytes, written straight into a buffer: no string per field and no
+ * concatenation, the garbage that an encode per update would otherwise leave behind.
+ */
+export function encodeUpdateJsonBodyBytes(u: QuoteUpdate): Buffer {
+  const symbol = u.symbol;
+  const { seq, ts, bid, ask, bidSize, askSize, last, lastSize, volume, open, high, low } = u;
+  if (
+    typeof symbol !== 'string' ||
+    !isPlainJsonSymbol(symbol) ||
+    typeof seq !== 'number' ||
+    typeof ts !== 'number' ||
+    typeof bid !== 'number' ||
+    typeof ask !== 'number' ||
+    typeof bidSize !== 'number' ||
+    typeof askSize !== 'number' ||
+    typeof last !== 'number' ||
+    typeof lastSize !== 'number' ||
+    typeof volume !== 'number' ||
+    typeof open !== 'number' ||
+    typeof high !== 'number' ||
+    typeof low !== 'number'
+  ) {
+    return Buffer.from(encodeUpdateJsonBody(u), 'utf8');
+  }
+  const b = jsonScratch;
+  const keys = JSON_BODY_KEYS;
+  let pos = writeKeyBytes(b, 0, keys[0]!);
+  b[pos++] = 0x22;
+  for (let i = 0; i < symbol.length; i++) b[pos++] = symbol.charCodeAt(i);
+  b[pos++] = 0x22;
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[1]!), seq);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[2]!), ts);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[3]!), bid);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[4]!), ask);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[5]!), bidSize);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[6]!), askSize);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[7]!), last);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[8]!), lastSize);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[9]!), volume);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[10]!), open);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[11]!), high);
+  pos = writeJsonNumber(b, writeKeyBytes(b, pos, keys[12]!), low);
+  const out = Buffer.allocUnsafe(pos);
+  b.copy(out, 0, 0, pos);
+  return out;
+}
 
 /** Bytes `writeUpdateTailJson` writes for `n`. */
 export function updateTailJsonSize(n: number): number {

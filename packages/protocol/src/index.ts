@@ -14,6 +14,7 @@ export {
   codecForSubprotocol,
   encodeUpdateJson,
   encodeUpdateJsonBody,
+  encodeUpdateJsonBodyBytes,
   encodeUpdateMsgpack,
   encodeUpdateMsgpackBody,
   frameTicksJson,

@@ -4,6 +4,7 @@ import {
   codecForSubprotocol,
   encodeUpdateJson,
   encodeUpdateJsonBody,
+  encodeUpdateJsonBodyBytes,
   encodeUpdateMsgpack,
   encodeUpdateMsgpackBody,
   frameTicksJson,
@@ -239,6 +240,23 @@ describe('encode once, write many', () => {
         expect(Buffer.compare(frame, msgpackCodec.encode(plain) as Uint8Array)).toBe(0);
       }),
       { numRuns: 1_000 },
+    );
+  });
+
+  it('writes JSON bodies as bytes exactly as the text of encodeUpdateJsonBody', () => {
+    const numbers = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(0, -0, 2 ** 53 - 1, -(2 ** 53), 2 ** 53, 1e21, 5e-324, Number.NaN, -Infinity),
+    );
+    const symbols = fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom('A"B', 'C\\D', 'é', 'x\n'));
+    fc.assert(
+      fc.property(quoteUpdate, symbols, numbers, numbers, (u, symbol, a, b) => {
+        for (const v of [u, { ...u, symbol, bid: a, volume: b, seq: b, low: a }]) {
+          expect(encodeUpdateJsonBodyBytes(v).toString('utf8')).toBe(encodeUpdateJsonBody(v));
+        }
+      }),
+      { numRuns: 3_000 },
     );
   });
 

@@ -537,4 +537,53 @@ describe('EdgeStage without leading edge: one grid per connection and rate', () 
     clock.advance(300);
     expect(sink.frames.map((f) => f.updates.map((u) => u.symbol))).toEqual([['MSFT'], ['AAPL']]);
   });
+
+  it('holds a paused connection and sends its latest state on the grid once it drains', async () => {
+    const { backplane, open, publish, clock, edge } = setup({ hwm: 1000 });
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL', 'MSFT'], 4, false);
+    await settle();
+    clock.runDeferred();
+    const start = clock.now();
+    sink.buffered = 5000;
+    for (let seq = 1; seq <= 20; seq++) {
+      await publish(quote('AAPL', seq));
+      await publish(quote('MSFT', seq));
+      clock.advance(50);
+    }
+    expect(edge.pausedCount()).toBe(1);
+    const before = sink.frames.length;
+    sink.buffered = 0;
+    clock.advance(600);
+    const after = sink.frames.slice(before);
+    expect(after).toHaveLength(1);
+    expect((after[0]!.at - start) % 250).toBe(0);
+    expect(after[0]!.updates.map((u) => [u.symbol, u.seq])).toEqual([
+      ['AAPL', 20],
+      ['MSFT', 20],
+    ]);
+  });
+
+  it('switches a symbol between the grid and the leading edge on re-subscribe, losing nothing', async () => {
+    const { backplane, open, publish, clock } = setup();
+    await backplane.connect();
+    const { sink, session } = open();
+    session.subscribe(['AAPL'], 4, false);
+    await settle();
+    clock.runDeferred();
+    let seq = 0;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 10; i++) {
+        await publish(quote('AAPL', ++seq));
+        clock.advance(37);
+      }
+      session.subscribe(['AAPL'], round % 2 === 0 ? 10 : 4, round % 2 === 0);
+      await settle();
+    }
+    clock.advance(1000);
+    const events = sink.events.filter((e) => e.symbol === 'AAPL');
+    for (let k = 1; k < events.length; k++) expect(events[k]!.seq).toBeGreaterThan(events[k - 1]!.seq);
+    expect(events.at(-1)!.seq).toBe(seq);
+  });
 });

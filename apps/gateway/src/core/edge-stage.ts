@@ -678,14 +678,15 @@ export class EdgeStage {
     const idle = entry.idle;
     if (idle.size === 0) return;
     const now = this.options.clock.now();
-    for (let i = 0; i < idle.size; i++) {
+    const woken = idle.size;
+    for (let i = 0; i < woken; i++) {
       const pair = idle.at(i);
       if (!pair.active) continue;
       pair.idle = false;
       this.settle(pair, now);
     }
-    // settle() never parks a pair whose symbol has news, so nothing was added to the list meanwhile.
-    idle.clear();
+    // Pairs parked again meanwhile (none is expected: the symbol has news for all) stay in the list.
+    idle.dropFirst(woken);
     entry.idleGone = 0;
   }
 

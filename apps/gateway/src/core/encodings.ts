@@ -1,5 +1,5 @@
 import {
-  encodeUpdateJsonBody,
+  encodeUpdateJsonBodyBytes,
   encodeUpdateMsgpackBody,
   type QuoteUpdate,
   ticksMsgpackPrefix,
@@ -30,7 +30,7 @@ export interface UpdateEncoding {
 export const jsonUpdateEncoding: UpdateEncoding = {
   name: 'json',
   index: 0,
-  encodeBody: (update) => Buffer.from(encodeUpdateJsonBody(update), 'utf8'),
+  encodeBody: encodeUpdateJsonBodyBytes,
   listSize: updateListJsonSize,
   writeList: writeUpdateListJson,
 };
@@ -58,7 +58,11 @@ const SLAB_SIZE = 64 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let slabUsed = 0;
 
-function allocFrame(size: number): Buffer {
+/** Where a frame's bytes go: a fresh buffer of `size` bytes, or a view of one the caller reuses. */
+export type FrameAlloc = (size: number) => Buffer;
+
+/** A buffer no one else writes to, for frames that may be kept (queued, buffered for a reconnect). */
+export function allocFrame(size: number): Buffer {
   if (size > SLAB_SIZE / 4) return Buffer.allocUnsafeSlow(size);
   if (slabUsed + size > SLAB_SIZE) {
     slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
@@ -80,9 +84,10 @@ export function frameUpdates(
   list: UpdateList,
   tail: Uint8Array,
   headroom = 0,
+  alloc: FrameAlloc = allocFrame,
 ): Buffer {
   const size = headroom + head.length + encoding.listSize(list) + tail.length;
-  const out = allocFrame(size);
+  const out = alloc(size);
   out.set(head, headroom);
   const end = encoding.writeList(out, headroom + head.length, list);
   out.set(tail, end);
@@ -95,8 +100,13 @@ const TICKS_MSGPACK_HEAD = ticksMsgpackPrefix();
 const NOTHING = new Uint8Array(0);
 
 /** The native protocol's `ticks` frame of a list, in the list's encoding. */
-export function frameTicks(encoding: UpdateEncoding, list: UpdateList, headroom = 0): Buffer {
+export function frameTicks(
+  encoding: UpdateEncoding,
+  list: UpdateList,
+  headroom = 0,
+  alloc: FrameAlloc = allocFrame,
+): Buffer {
   return encoding === msgpackUpdateEncoding
-    ? frameUpdates(encoding, TICKS_MSGPACK_HEAD, list, NOTHING, headroom)
-    : frameUpdates(encoding, TICKS_JSON_HEAD, list, TICKS_JSON_TAIL, headroom);
+    ? frameUpdates(encoding, TICKS_MSGPACK_HEAD, list, NOTHING, headroom, alloc)
+    : frameUpdates(encoding, TICKS_JSON_HEAD, list, TICKS_JSON_TAIL, headroom, alloc);
 }

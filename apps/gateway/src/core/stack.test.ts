@@ -21,4 +21,13 @@ describe('Stack', () => {
     s.push(42);
     expect(s.at(4)).toBe(42);
   });
+
+  it('drops the first items and keeps the ones pushed after them', () => {
+    const s = new Stack<number>();
+    for (let i = 0; i < 6; i++) s.push(i);
+    s.dropFirst(4);
+    expect(Array.from({ length: s.size }, (_, i) => s.at(i))).toEqual([4, 5]);
+    s.dropFirst(2);
+    expect(s.size).toBe(0);
+  });
 });

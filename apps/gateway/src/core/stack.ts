@@ -23,6 +23,15 @@ export class Stack<T> {
     this.size = 0;
   }
 
+  /** Drops the first `count` items; the rest move to the front, in order. */
+  dropFirst(count: number): void {
+    const items = this.items;
+    const rest = this.size - count;
+    for (let i = 0; i < rest; i++) items[i] = items[count + i];
+    for (let i = Math.max(rest, 0); i < this.size; i++) items[i] = undefined;
+    this.size = Math.max(rest, 0);
+  }
+
   /** Keeps the items for which `keep` is true, in order. */
   retain(keep: (item: T) => boolean): void {
     const items = this.items;

@@ -43,4 +43,19 @@ describe('TimerWheel', () => {
     );
     expect(wheel.size()).toBe(0);
   });
+
+  it('fires at epoch times on slot boundaries, and a deadline from before the wheel at once', () => {
+    const clock = new ManualClock(1_700_000_000_003);
+    const fired: Array<[string, number]> = [];
+    const wheel = new TimerWheel<{ dueSlot: number; name: string }>(clock, 5, (due, now) => {
+      for (let i = 0; i < due.size; i++) fired.push([due.at(i).name, now]);
+    });
+    wheel.schedule({ dueSlot: -1, name: 'late' }, 1_699_999_999_000);
+    wheel.schedule({ dueSlot: -1, name: 'next' }, 1_700_000_000_012);
+    clock.advance(20);
+    expect(fired).toEqual([
+      ['late', 1_700_000_000_003],
+      ['next', 1_700_000_000_015],
+    ]);
+  });
 });

@@ -22,6 +22,11 @@ export class TimerWheel<T extends WheelEntry> {
   private timer: TimerHandle | undefined;
   private armedSlot = Number.POSITIVE_INFINITY;
   private fired = Number.NEGATIVE_INFINITY;
+  /**
+   * Slots are counted from the wheel's creation: epoch-based slot numbers (about 3.5e11) are not small
+   * integers to V8, and every bucket lookup and `dueSlot` store would handle a boxed double.
+   */
+  private readonly base: number;
   private live = 0;
 
   constructor(
@@ -31,6 +36,7 @@ export class TimerWheel<T extends WheelEntry> {
     private readonly onDue: (entries: Stack<T>, now: number) => void,
   ) {
     if (!(slotMs > 0)) throw new RangeError('slotMs must be positive');
+    this.base = Math.floor(clock.now() / slotMs);
   }
 
   /** The time at which an entry scheduled for `dueAt` will fire. */
@@ -40,12 +46,13 @@ export class TimerWheel<T extends WheelEntry> {
 
   /** The slot an entry scheduled for `dueAt` goes to. */
   slotOf(dueAt: number): number {
-    return Math.ceil(dueAt / this.slotMs);
+    // Deadlines from before the wheel existed are due at once, in its first slot.
+    return Math.max(0, Math.ceil(dueAt / this.slotMs) - this.base);
   }
 
   /** The slot that is firing, or has fired, at `now`: later slots are still to come. */
   currentSlot(now: number): number {
-    return Math.floor(now / this.slotMs);
+    return Math.floor(now / this.slotMs) - this.base;
   }
 
   /** The latest slot that has fired: an entry put in it or an earlier one fires on its own, later. */
@@ -98,7 +105,7 @@ export class TimerWheel<T extends WheelEntry> {
   private arm(slot: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedSlot = slot;
-    const delay = Math.max(0, slot * this.slotMs - this.clock.now());
+    const delay = Math.max(0, (slot + this.base) * this.slotMs - this.clock.now());
     this.timer = this.clock.setTimeout(this.fire, delay);
   }
 
@@ -106,7 +113,7 @@ export class TimerWheel<T extends WheelEntry> {
     this.timer = undefined;
     this.armedSlot = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
-    const current = Math.floor(now / this.slotMs);
+    const current = this.currentSlot(now);
     if (current > this.fired) this.fired = current;
     const slots = this.slots;
     const due = this.due;

@@ -1,6 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
+import {
+  FRAME_HEADROOM,
+  frameInPlace,
+  OPCODE_BINARY,
+  OPCODE_TEXT,
+  scratchFrame,
+  writeFrame,
+  writeScratchFrame,
+} from './preframed';
 
 /** A message of `length` bytes after FRAME_HEADROOM free bytes (filled with junk the header overwrites). */
 function roomy(length: number, text: boolean): Buffer {
@@ -80,5 +88,29 @@ describe('frames written in place and in one write', () => {
     writeFrame(server, frameInPlace(roomy(1000, false), OPCODE_BINARY));
     expect(server.bufferedAmount).toBe(before + 1004);
     (server as unknown as { _socket: { uncork(): void } })._socket.uncork();
+  });
+
+  it('never lets a frame built in the shared buffer change after a socket that is not reading queued it', async () => {
+    // Frames of the tests before may still be on their way.
+    await new Promise((r) => setTimeout(r, 200));
+    received.length = 0;
+    const socket = (client as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    // The client stops reading: the kernel's buffers fill and the server's socket starts queueing.
+    socket.pause();
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const size = 20_000 + ((i * 7919) % 40_000);
+      const frame = scratchFrame(FRAME_HEADROOM + size);
+      for (let k = 0; k < size; k++) frame[FRAME_HEADROOM + k] = (i + k * 31) % 251;
+      expected.push(Buffer.from(frame.subarray(FRAME_HEADROOM)));
+      writeScratchFrame(server, frameInPlace(frame, OPCODE_BINARY));
+    }
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    socket.resume();
+    const deadline = Date.now() + 20_000;
+    while (received.length < expected.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(received.length).toBe(expected.length);
+    for (const [i, r] of received.entries()) expect(r.data.equals(expected[i]!)).toBe(true);
   });
 });

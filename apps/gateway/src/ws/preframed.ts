@@ -44,3 +44,29 @@ export function frameInPlace(buf: Buffer, opcode: number): Buffer {
 export function writeFrame(ws: WebSocket, frame: Buffer): void {
   (ws as unknown as { _socket: Duplex })._socket.write(frame);
 }
+
+const SCRATCH_MIN = 64 * 1024;
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_MIN);
+
+/**
+ * A view of the frame buffer shared by every connection (`writeScratchFrame` tells when it must be
+ * replaced). Most ticks frames go to the kernel whole in the write that sends them, so one buffer
+ * serves them all: no allocation per frame, and no external memory churning through the GC.
+ */
+export function scratchFrame(size: number): Buffer {
+  if (size > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+  return scratch.subarray(0, size);
+}
+
+/**
+ * Writes a frame built in `scratchFrame`'s buffer, like `writeFrame`. A socket that could not take it
+ * whole at once (its writable side has bytes queued after the write) keeps a reference to it: the
+ * buffer is then left to that socket and the next frame gets a new one. Writes that complete at once
+ * have already handed every byte to the kernel when `write` returns (Node's stream write is
+ * synchronous then, and the queued length drops back in the same call).
+ */
+export function writeScratchFrame(ws: WebSocket, frame: Buffer): void {
+  const socket = (ws as unknown as { _socket: Duplex })._socket;
+  socket.write(frame);
+  if (socket.writableLength > 0) scratch = Buffer.allocUnsafeSlow(scratch.length);
+}

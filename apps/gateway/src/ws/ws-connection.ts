@@ -26,7 +26,14 @@ import {
 } from '../core/encodings';
 import type { Entitlements } from '../core/entitlements';
 import type { Logger } from '../logger';
-import { FRAME_HEADROOM, frameInPlace, OPCODE_BINARY, OPCODE_TEXT, writeFrame } from './preframed';
+import {
+  FRAME_HEADROOM,
+  frameInPlace,
+  OPCODE_BINARY,
+  OPCODE_TEXT,
+  scratchFrame,
+  writeScratchFrame,
+} from './preframed';
 
 /** Counters of the native protocol, summed over connections (read by /metrics). */
 export class WsCounters {
@@ -157,8 +164,8 @@ export class WsConnection implements SessionSink {
 
   writeTicks(list: UpdateList): void {
     if (this.ws.readyState !== 1) return;
-    const message = frameTicks(this.encoding, list, FRAME_HEADROOM);
-    writeFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
+    const message = frameTicks(this.encoding, list, FRAME_HEADROOM, scratchFrame);
+    writeScratchFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
   }
 
   bufferedBytes(): number {

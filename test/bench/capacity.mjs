@@ -1,0 +1,78 @@
+// Capacity model: how many gateway pods, and how much backplane traffic, a deployment needs, from the
+// figures a benchmark run measured (docs/benchmarks-dashboard.json by default). Prints one table.
+// Usage: node test/bench/capacity.mjs [--from FILE] [--server tickhub-aligned|tickhub]
+//          [--core-target 0.6] [--ticks-per-symbol 50] [--source-hz 50] [--rss-per-conn-kib 6]
+//          [--redis-shard-msgs 1000000]
+// A model, not a measurement: every input is printed with where it comes from.
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const opts = {
+  from: join(root, 'docs', 'benchmarks-dashboard.json'),
+  server: 'tickhub-aligned',
+  // Share of a core a pod is sized to use, leaving room for the clients of a pod that goes away.
+  coreTarget: 0.6,
+  // Source ticks per second per symbol (the dashboard workload: 10,000 ticks/s over 200 symbols).
+  ticksPerSymbol: 50,
+  // The source stage pre-conflates each symbol to the highest client rate (MAX_HZ, 50 by default).
+  sourceHz: 50,
+  // RSS per idle connection: the round-2 full run measured 5.6 KiB at 10,000 connections.
+  rssPerConnKib: 6,
+  // Messages one Redis shard delivers per second (pub/sub fan-out): an assumption, not measured here.
+  redisShardMsgs: 1_000_000,
+};
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+  if (!(key in opts)) throw new Error(`unknown option ${argv[i]}`);
+  opts[key] = typeof opts[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
+}
+
+const run = JSON.parse(readFileSync(opts.from, 'utf8'));
+const row = run.results.find((r) => r.name === opts.server);
+if (!row?.load) throw new Error(`${opts.from} has no measured row ${opts.server}`);
+const steady = row.load.steady;
+const w = run.workload;
+// Per connection of that profile: delivered updates/s, as the clients counted them.
+const perConn = steady.updatesPerSec / w.clients;
+// CPU per delivered update, without the fixed cost a process pays with no client (simulated market,
+// source stage, timers), which is counted per pod below.
+const cpuPerUpdate = steady.netCpuSecondsPerMillionUpdates / 1e6;
+const baseCores = row.idle.baseline.noClientCpuPercent / 100;
+const baseTicks = w.ticksPerSec;
+
+const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const lines = [];
+lines.push(
+  `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}": ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
+  `  ${fmt(perConn)} delivered updates/s per connection, ${fmt(cpuPerUpdate * 1e6)} µs of CPU per update net of the no-client ${fmt(baseCores * 100)}% (at ${baseTicks} ticks/s);`,
+  `  pods sized to ${opts.coreTarget} of a core; ${opts.ticksPerSymbol} ticks/s per symbol, pre-conflated to ${opts.sourceHz} Hz;`,
+  `  ${opts.rssPerConnKib} KiB RSS per connection; a Redis shard delivers ${fmt(opts.redisShardMsgs)} messages/s (assumed).`,
+  '',
+  '| connections | symbols | delivered updates/s | gateway cores | pods | connections per pod | RSS per pod MiB | backplane publishes/s | backplane deliveries/s | Redis shards |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+);
+for (const symbols of [500, 5000]) {
+  for (const connections of [1_000, 100_000, 1_000_000]) {
+    const updates = connections * perConn;
+    const ticks = symbols * opts.ticksPerSymbol;
+    // The no-client cost grows with the ticks each pod's source stage and simulator handle; with Kafka,
+    // source work is spread over the pods that own partitions, so it is counted once, not per pod.
+    const sourceCores = baseCores * (ticks / baseTicks);
+    const deliveryCores = updates * cpuPerUpdate;
+    const pods = Math.max(1, Math.ceil((deliveryCores + sourceCores) / opts.coreTarget));
+    const published = symbols * Math.min(opts.ticksPerSymbol, opts.sourceHz);
+    // Every pod with a subscriber of a symbol receives its updates: with many connections per pod, all.
+    const deliveries = published * pods;
+    const shards = Math.max(1, Math.ceil(deliveries / opts.redisShardMsgs));
+    const perPod = connections / pods;
+    lines.push(
+      `| ${int(connections)} | ${int(symbols)} | ${int(updates)} | ${fmt(deliveryCores + sourceCores)} | ${int(pods)} | ${int(perPod)} | ${fmt((perPod * opts.rssPerConnKib) / 1024)} | ${int(published)} | ${int(deliveries)} | ${int(shards)} |`,
+    );
+  }
+}
+console.log(lines.join('\n'));
