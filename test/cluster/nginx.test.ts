@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { HttpTransportType, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import { CuttableProxy } from '@tickhub/signalr/testing';
 import {
   type GatewayPod,
   NGINX_DIR,
@@ -230,4 +231,57 @@ describe('/chathub across two pods behind nginx, Redis backplane', () => {
       }
     },
   );
+
+  it('WebSockets with stateful reconnect: cuts between client and nginx lose and repeat nothing, across pods', async () => {
+    const proxy = new CuttableProxy(nginx.port);
+    const proxyPort = await proxy.listen();
+    const podOf = (id: string | null) => (id ? id.slice(0, id.lastIndexOf('.')) : '');
+    const build = (port: number, stateful: boolean) => {
+      const builder = new HubConnectionBuilder()
+        .withUrl(`http://127.0.0.1:${port}/chathub`, { transport: HttpTransportType.WebSockets })
+        .configureLogging(LogLevel.None);
+      return (stateful ? builder.withStatefulReconnect() : builder).build();
+    };
+    const roaming = build(proxyPort, true);
+    const got: string[] = [];
+    roaming.on('ReceiveMessage', (user: string, message: string) => {
+      if (user === 'sender') got.push(message);
+    });
+    const senders: Array<ReturnType<typeof build>> = [];
+    try {
+      await roaming.start();
+      const roamingId = roaming.connectionId;
+      // A sender on the other pod: its messages cross the Redis backplane before they reach the roaming client.
+      for (let i = 0; i < 8; i++) {
+        const c = build(nginx.port, false);
+        await c.start();
+        senders.push(c);
+        if (podOf(c.connectionId) !== podOf(roamingId)) break;
+      }
+      const sender = senders.at(-1)!;
+      expect(podOf(sender.connectionId)).not.toBe(podOf(roamingId));
+      const count = 60;
+      for (let i = 0; i < count; i++) {
+        // The chat's per-sender budget (10 messages a second) refuses a burst: such a send is retried.
+        for (;;) {
+          try {
+            await sender.invoke('SendMessage', 'sender', `m${i}`);
+            break;
+          } catch (error) {
+            if (!String(error).includes('RATE_LIMITED')) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
+        if (i % 15 === 7) proxy.cut();
+      }
+      await waitFor(() => got.length >= count, 30_000, 'every message at the roaming client');
+      expect(got).toEqual(Array.from({ length: count }, (_, i) => `m${i}`));
+      expect(proxy.cuts).toBe(4);
+      // The same connection on the same pod: the reconnects went back to it by its id.
+      expect(roaming.connectionId).toBe(roamingId);
+    } finally {
+      await Promise.all([roaming.stop(), ...senders.map((c) => c.stop())]);
+      await proxy.close();
+    }
+  });
 });

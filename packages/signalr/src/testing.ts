@@ -1,7 +1,12 @@
 // Test helpers for hubs served by this package, driven by the official client
 // (`@microsoft/signalr`, an optional peer dependency needed only here).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  Socket,
+  type Server as TcpServer,
+} from 'node:net';
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { Hub } from './hub/hub';
@@ -101,5 +106,50 @@ export async function waitFor(
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A TCP proxy in front of a server (a hub host, a load balancer) whose connections a test cuts at will. */
+export class CuttableProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  readonly server: TcpServer;
+  cuts = 0;
+
+  constructor(targetPort: number) {
+    this.server = createTcpServer((client) => {
+      const upstream = new Socket();
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      const drop = () => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      upstream.connect(targetPort, '127.0.0.1', () => {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Breaks every connection through the proxy, as a network failure would. */
+  cut(): void {
+    this.cuts++;
+    for (const [client, upstream] of [...this.pairs]) {
+      client.destroy();
+      upstream.destroy();
+    }
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -19,14 +19,19 @@ describe('MessageBuffer (stateful reconnect)', () => {
     expect(buffer.resume()).toEqual({ sequenceId: 4, messages: [] });
   });
 
-  it('cannot resume once more than its limit is unacknowledged', () => {
+  it('once more than its limit is unacknowledged, keeps nothing more and cannot resume', () => {
     const buffer = new MessageBuffer(25);
+    buffer.add(bytes(20));
+    buffer.ack(1);
     buffer.add(bytes(20));
     expect(buffer.resumable).toBe(true);
     buffer.add(bytes(10));
     expect(buffer.resumable).toBe(false);
-    buffer.ack(1);
-    expect(buffer.resumable).toBe(true);
+    expect(buffer.bytes).toBe(0);
+    buffer.add(bytes(10));
+    buffer.ack(3);
+    expect(buffer.bytes).toBe(0);
+    expect(buffer.resumable).toBe(false);
   });
 
   it('drops what the client resends after a reconnect, and acknowledges what it got', () => {

@@ -1,55 +1,9 @@
-import { createServer, type Server, Socket } from 'node:net';
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { ChatHub } from '../example/chat.hub';
-import { type HubHost, type ProtocolName, startHubHost, waitFor } from '../src/testing';
+import { CuttableProxy, type HubHost, type ProtocolName, startHubHost, waitFor } from '../src/testing';
 
 jest.setTimeout(60_000);
-
-/** A TCP proxy in front of the hub host whose connections the test cuts at will. */
-class CuttableProxy {
-  private readonly pairs = new Set<[Socket, Socket]>();
-  readonly server: Server;
-  cuts = 0;
-
-  constructor(targetPort: number) {
-    this.server = createServer((client) => {
-      const upstream = new Socket();
-      const pair: [Socket, Socket] = [client, upstream];
-      this.pairs.add(pair);
-      const drop = () => {
-        this.pairs.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      upstream.connect(targetPort, '127.0.0.1', () => {
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  /** Breaks every connection through the proxy, as a network failure would. */
-  cut(): void {
-    this.cuts++;
-    for (const [client, upstream] of [...this.pairs]) {
-      client.destroy();
-      upstream.destroy();
-    }
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 function chatClient(url: string, protocol: ProtocolName, stateful: boolean): signalR.HubConnection {
   let builder = new signalR.HubConnectionBuilder()

@@ -28,6 +28,11 @@ export class MessageBuffer {
   private lastAckedId = 0;
   /** After a reconnect, the client's messages count again only from its Sequence message. */
   private awaitingSequence = false;
+  /**
+   * More than `limit` went unacknowledged once: what was kept is dropped and nothing more is, so a
+   * client that never acknowledges costs no memory; such a connection can no longer resume.
+   */
+  private overflowed = false;
 
   constructor(
     /** Unacknowledged bytes that a reconnect can still resend; beyond, the connection cannot resume. */
@@ -37,17 +42,23 @@ export class MessageBuffer {
   /** Keeps a sequenced message sent (or queued while the transport is away). */
   add(bytes: Uint8Array): void {
     this.sentCount++;
+    if (this.overflowed) return;
     this.sent.push({ id: this.sentCount, bytes });
     this.bufferedBytes += bytes.length;
+    if (this.bufferedBytes > this.limit) {
+      this.overflowed = true;
+      this.sent.length = 0;
+      this.bufferedBytes = 0;
+    }
   }
 
   get bytes(): number {
     return this.bufferedBytes;
   }
 
-  /** True while every unacknowledged message still fits: a reconnect can resume the connection. */
+  /** True while every unacknowledged message is kept: a reconnect can resume the connection. */
   get resumable(): boolean {
-    return this.bufferedBytes <= this.limit;
+    return !this.overflowed;
   }
 
   /** The client's Ack: it has everything up to `sequenceId`. */
