@@ -47,31 +47,15 @@ export const msgpackUpdateEncoding: UpdateEncoding = {
 /** How many encodings a symbol caches bodies for (one more than the largest `index`). */
 export const ENCODING_COUNT = 2;
 
-/**
- * Frames are cut from slabs of this size, as Node's Buffer pool does with 8 KiB: a dashboard's frame of
- * 40 updates is about 10 KiB, past what the pool serves, and an ArrayBuffer of its own per frame costs
- * an allocation and GC work each. A slab lives as long as any frame cut from it (bytes are never
- * reused), so a frame queued for a slow consumer keeps at most a few frames' worth of others alive,
- * the same bound the pool has; frames above a quarter of a slab get their own buffer.
- */
-const SLAB_SIZE = 64 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabUsed = 0;
-
 /** Where a frame's bytes go: a fresh buffer of `size` bytes, or a view of one the caller reuses. */
 export type FrameAlloc = (size: number) => Buffer;
 
-/** A buffer no one else writes to, for frames that may be kept (queued, buffered for a reconnect). */
+/**
+ * A buffer of its own (Node's pool below 4 KiB): for frames that may be kept a while, queued on a slow
+ * socket or buffered for a reconnect, and that must then hold no more memory than their own bytes.
+ */
 export function allocFrame(size: number): Buffer {
-  if (size > SLAB_SIZE / 4) return Buffer.allocUnsafeSlow(size);
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + size);
-  // Aligned to 8 bytes, as Node's pool aligns its slices.
-  slabUsed += (size + 7) & ~7;
-  return out;
+  return Buffer.allocUnsafe(size);
 }
 
 /**

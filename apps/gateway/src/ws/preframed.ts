@@ -68,5 +68,5 @@ export function scratchFrame(size: number): Buffer {
 export function writeScratchFrame(ws: WebSocket, frame: Buffer): void {
   const socket = (ws as unknown as { _socket: Duplex })._socket;
   socket.write(frame);
-  if (socket.writableLength > 0) scratch = Buffer.allocUnsafeSlow(scratch.length);
+  if (socket.writableLength > 0) scratch = Buffer.allocUnsafeSlow(SCRATCH_MIN);
 }

@@ -32,6 +32,7 @@ import {
   OPCODE_BINARY,
   OPCODE_TEXT,
   scratchFrame,
+  writeFrame,
   writeScratchFrame,
 } from './preframed';
 
@@ -164,8 +165,15 @@ export class WsConnection implements SessionSink {
 
   writeTicks(list: UpdateList): void {
     if (this.ws.readyState !== 1) return;
+    const opcode = this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT;
+    // A socket with bytes queued would keep the shared buffer for as long as it stays behind: such a
+    // frame gets a buffer of its own size instead.
+    if (this.ws.bufferedAmount > 0) {
+      writeFrame(this.ws, frameInPlace(frameTicks(this.encoding, list, FRAME_HEADROOM), opcode));
+      return;
+    }
     const message = frameTicks(this.encoding, list, FRAME_HEADROOM, scratchFrame);
-    writeScratchFrame(this.ws, frameInPlace(message, this.codec.binary ? OPCODE_BINARY : OPCODE_TEXT));
+    writeScratchFrame(this.ws, frameInPlace(message, opcode));
   }
 
   bufferedBytes(): number {
