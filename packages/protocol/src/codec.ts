@@ -169,22 +169,7 @@ function isPlainJsonSymbol(text: string): boolean {
 export function encodeUpdateJsonBodyBytes(u: QuoteUpdate): Buffer {
   const symbol = u.symbol;
   const { seq, ts, bid, ask, bidSize, askSize, last, lastSize, volume, open, high, low } = u;
-  if (
-    typeof symbol !== 'string' ||
-    !isPlainJsonSymbol(symbol) ||
-    typeof seq !== 'number' ||
-    typeof ts !== 'number' ||
-    typeof bid !== 'number' ||
-    typeof ask !== 'number' ||
-    typeof bidSize !== 'number' ||
-    typeof askSize !== 'number' ||
-    typeof last !== 'number' ||
-    typeof lastSize !== 'number' ||
-    typeof volume !== 'number' ||
-    typeof open !== 'number' ||
-    typeof high !== 'number' ||
-    typeof low !== 'number'
-  ) {
+  if (typeof symbol !== 'string' || !isPlainJsonSymbol(symbol) || !numericFields(u)) {
     return Buffer.from(encodeUpdateJsonBody(u), 'utf8');
   }
   const b = jsonScratch;
@@ -403,6 +388,24 @@ export function writeUpdateTailMsgpack(out: Buffer, pos: number, n: number): num
   return pos + key.length + size;
 }
 
+/** True when every numeric field of an update is a number: the precondition of the byte-level encoders. */
+function numericFields(u: QuoteUpdate): boolean {
+  return (
+    typeof u.seq === 'number' &&
+    typeof u.ts === 'number' &&
+    typeof u.bid === 'number' &&
+    typeof u.ask === 'number' &&
+    typeof u.bidSize === 'number' &&
+    typeof u.askSize === 'number' &&
+    typeof u.last === 'number' &&
+    typeof u.lastSize === 'number' &&
+    typeof u.volume === 'number' &&
+    typeof u.open === 'number' &&
+    typeof u.high === 'number' &&
+    typeof u.low === 'number'
+  );
+}
+
 /**
  * Writes an update as MessagePack into the scratch buffer, `n` included or not; returns the end, or -1
  * when it needs msgpackr itself (non-ASCII or very long symbols, fields that are not numbers).
@@ -423,21 +426,7 @@ function writeUpdateFields(u: QuoteUpdate, withN: boolean): number {
   const high = u.high;
   const low = u.low;
   const n = u.n;
-  if (
-    typeof seq !== 'number' ||
-    typeof ts !== 'number' ||
-    typeof bid !== 'number' ||
-    typeof ask !== 'number' ||
-    typeof bidSize !== 'number' ||
-    typeof askSize !== 'number' ||
-    typeof last !== 'number' ||
-    typeof lastSize !== 'number' ||
-    typeof volume !== 'number' ||
-    typeof open !== 'number' ||
-    typeof high !== 'number' ||
-    typeof low !== 'number' ||
-    (withN && typeof n !== 'number')
-  ) {
+  if (!numericFields(u) || (withN && typeof n !== 'number')) {
     return -1;
   }
 
