@@ -334,7 +334,8 @@ describe('EdgeStage throttling (docs/protocol.md rules 1-5)', () => {
           const nSent = [0, 0, 0];
           for (const t of ticks) {
             clock.advance(t.dt);
-            seqs[t.symbol]!++;
+            // An update folding n source ticks carries the last of their n seqs.
+            seqs[t.symbol]! += t.n;
             nSent[t.symbol]! += t.n;
             await publish(quote(SYMBOLS[t.symbol]!, seqs[t.symbol]!), t.n);
           }

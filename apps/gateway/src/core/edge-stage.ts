@@ -841,7 +841,11 @@ export class EdgeStage {
       }
       if (count === 0) firstTs = u.ts;
       bodies[count] = body;
-      ns[count] = entry.ticks - p.ticksBase;
+      // Every source tick has its own, higher seq, so an update can never fold more ticks than its seq
+      // moved since the last one this connection got. The bound holds `n` exact where two owners'
+      // publications of one symbol overlap for a moment (a standby taking over, then handing back).
+      const folded = entry.ticks - p.ticksBase;
+      ns[count] = p.lastSentSeq >= 0 ? Math.min(folded, u.seq - p.lastSentSeq) : folded;
       count++;
       this.counters.conflated += entry.updates - p.updatesBase - 1;
       p.ticksBase = entry.ticks;
