@@ -168,12 +168,11 @@ describe('dashboard in a real browser against a running gateway', () => {
     await page.waitForFunction(() => Number(document.getElementById('chart')?.dataset.points) >= 2, null, {
       timeout: 20_000,
     });
-    expect(await chartInk(page, '#1fbf75', '#f0444f')).toBeGreaterThan(20);
+    expect(await settledInk(page, 20, '#1fbf75', '#f0444f')).toBeGreaterThan(20);
 
     await page.keyboard.press('c');
     expect(await page.getAttribute('[data-mode="line"]', 'aria-pressed')).toBe('true');
-    await page.waitForTimeout(300);
-    expect(await chartInk(page, '#4d9fff')).toBeGreaterThan(20);
+    expect(await settledInk(page, 20, '#4d9fff')).toBeGreaterThan(20);
     await page.keyboard.press('c');
     // The intervals are the served timeframes, 1m by default: 1m → 5m, then round to 1m again.
     await page.keyboard.press('i');
@@ -246,6 +245,19 @@ describe('dashboard in a real browser against a running gateway', () => {
 });
 
 /** Counts chart pixels close to any of `colors`: proof that series are painted, not just created. */
+/**
+ * The chart paints on a later animation frame than the one its data lands in (and later still on a
+ * loaded machine): count until more than `min` pixels carry the colours, or give the last count after 10 s.
+ */
+async function settledInk(page: Page, min: number, ...colors: string[]): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const count = await chartInk(page, ...colors);
+    if (count > min || Date.now() > deadline) return count;
+    await page.waitForTimeout(100);
+  }
+}
+
 async function chartInk(page: Page, ...colors: string[]): Promise<number> {
   return page.evaluate((hexes) => {
     const targets = hexes.map((h) => [1, 3, 5].map((i) => Number.parseInt(h.slice(i, i + 2), 16)));
