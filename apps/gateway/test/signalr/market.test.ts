@@ -84,6 +84,42 @@ describe('/hubs/market through the whole gateway', () => {
     expect(arrivals.length).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 1);
   }, 30_000);
 
+  it('puts symbols subscribed with leading=false on one clock: one ticks invocation per interval', async () => {
+    const client = buildClient(`${baseUrl}/hubs/market`, 'WebSockets', 'messagepack');
+    const invocations: QuoteUpdate[][] = [];
+    client.on('ticks', (updates: QuoteUpdate[]) => invocations.push(updates));
+    await client.start();
+    const wanted = (await client.invoke<SymbolInfo[]>('ListSymbols')).slice(0, 12).map((s) => s.symbol);
+    const subscribedAt = Date.now();
+    expect(await client.invoke<string[]>('Subscribe', wanted, 2, false)).toEqual(wanted);
+    await waitFor(() => invocations.length >= 6, 20_000, 'six ticks invocations at 2 Hz');
+    const seconds = (Date.now() - subscribedAt) / 1000;
+    await client.stop();
+    // Twelve busy symbols at 2 Hz: with one clock they share each interval's invocation (with the
+    // leading edge, each would run on its own phase and come in invocations of its own).
+    expect(invocations.length).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 2);
+    expect(Math.max(...invocations.map((u) => u.length))).toBeGreaterThanOrEqual(wanted.length / 2);
+    for (const updates of invocations) {
+      expect(new Set(updates.map((u) => u.symbol)).size).toBe(updates.length);
+    }
+  }, 30_000);
+
+  it('binds leading as a boolean, on Subscribe and StreamQuotes', async () => {
+    const client = buildClient(`${baseUrl}/hubs/market`, 'LongPolling', 'json');
+    await client.start();
+    await expect(client.invoke('Subscribe', ['AAPL'], 1, 'yes')).rejects.toThrow(/Error binding arguments/);
+    await expect(client.invoke('Subscribe', ['AAPL'], 1, 0)).rejects.toThrow(/Error binding arguments/);
+    // A null rate with a mode: the default rate, aligned.
+    expect(await client.invoke<string[]>('Subscribe', ['AAPL'], null, false)).toEqual(['AAPL']);
+    const stream = client.stream('StreamQuotes', ['AAPL'], 1, 'no');
+    await expect(
+      new Promise((resolve, reject) =>
+        stream.subscribe({ next: () => {}, complete: () => resolve(undefined), error: reject }),
+      ),
+    ).rejects.toThrow(/Error binding arguments/);
+    await client.stop();
+  }, 30_000);
+
   it('answers a Subscribe with no acceptable symbol with an error completion', async () => {
     const client = buildClient(`${baseUrl}/hubs/market`, 'LongPolling', 'json');
     await client.start();

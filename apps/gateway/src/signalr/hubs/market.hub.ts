@@ -19,7 +19,6 @@ import {
   jsonHubProtocol,
   MessageType,
   messagePackHubProtocol,
-  writeBinaryFrame,
 } from '@tickhub/signalr';
 import { type CandleHistory, entitledTo } from '../../candles/candle-history';
 import type { FeedSession, SessionOptions, SessionSink, SubscribeResult } from '../../core/edge-stage';
@@ -162,6 +161,18 @@ function readSymbols(value: unknown): string[] {
   return value as string[];
 }
 
+/** Subscribe and StreamQuotes: symbols, then an optional rate and an optional `leading` flag. */
+const SUBSCRIBE_PARAMETERS = [
+  'string[]',
+  { type: 'number', optional: true },
+  { type: 'boolean', optional: true },
+] as const;
+
+const optionalNumber = (value: unknown): number | undefined =>
+  typeof value === 'number' ? value : undefined;
+const optionalBoolean = (value: unknown): boolean | undefined =>
+  typeof value === 'boolean' ? value : undefined;
+
 /**
  * `/hubs/market`: the market feed as a SignalR hub. Clients call Subscribe, Unsubscribe and
  * ListSymbols; the server invokes `snapshot(quote)` and `ticks(updates[])` on them.
@@ -195,11 +206,14 @@ export class MarketHub extends Hub {
     this.context.items.delete(SESSION_OPTIONS);
   }
 
-  /** Subscribes (or changes the rate of) symbols; returns the accepted ones. */
-  @HubMethod({ name: 'Subscribe', parameters: ['string[]', { type: 'number', optional: true }] })
-  subscribe(symbols: unknown, maxHz?: unknown): string[] {
+  /**
+   * Subscribes (or changes the rate or mode of) symbols; returns the accepted ones. `leading` as the
+   * native subscribe's: false puts the symbols on the connection's aligned clock.
+   */
+  @HubMethod({ name: 'Subscribe', parameters: SUBSCRIBE_PARAMETERS })
+  subscribe(symbols: unknown, maxHz?: unknown, leading?: unknown): string[] {
     const list = readSymbols(symbols);
-    const result = this.session().subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
+    const result = this.session().subscribe(list, optionalNumber(maxHz), optionalBoolean(leading));
     if (result.accepted.length === 0) {
       throw new HubException(describeErrors(result) || 'No symbol was accepted.');
     }
@@ -218,9 +232,9 @@ export class MarketHub extends Hub {
   @HubMethod({
     name: 'StreamQuotes',
     stream: true,
-    parameters: ['string[]', { type: 'number', optional: true }],
+    parameters: SUBSCRIBE_PARAMETERS,
   })
-  streamQuotes(symbols: unknown, maxHz?: unknown): HubChannel<Array<Quote | QuoteUpdate>> {
+  streamQuotes(symbols: unknown, maxHz?: unknown, leading?: unknown): HubChannel<Array<Quote | QuoteUpdate>> {
     const list = readSymbols(symbols);
     const options = this.context.items.get(SESSION_OPTIONS) as SessionOptions | undefined;
     if (!options) throw new HubException('The market session is not open.');
@@ -228,7 +242,7 @@ export class MarketHub extends Hub {
     const sink = new QuoteStreamSink(channel, this.context);
     const session = this.feed.openSession(sink, options);
     channel.onCancel(() => session.close());
-    const result = session.subscribe(list, typeof maxHz === 'number' ? maxHz : undefined);
+    const result = session.subscribe(list, optionalNumber(maxHz), optionalBoolean(leading));
     if (result.accepted.length === 0) {
       session.close();
       throw new HubException(describeErrors(result) || 'No symbol was accepted.');
