@@ -1,5 +1,5 @@
-import { ManualClock } from './clock';
-import { TimerWheel } from './timer-wheel';
+import { ManualClock } from '../../src/core/clock';
+import { TimerWheel } from '../../src/core/timer-wheel';
 
 describe('TimerWheel', () => {
   it('fires entries at their slot with one timer, skipping cancelled and rescheduled ones', () => {

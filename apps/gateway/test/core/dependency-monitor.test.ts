@@ -1,4 +1,4 @@
-import { type DependencyChange, DependencyMonitor } from './dependency-monitor';
+import { type DependencyChange, DependencyMonitor } from '../../src/core/dependency-monitor';
 
 describe('DependencyMonitor', () => {
   it('reports connected once, then each loss and recovery with how long the previous state lasted', () => {

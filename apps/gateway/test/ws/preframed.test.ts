@@ -8,7 +8,7 @@ import {
   scratchFrame,
   writeFrame,
   writeScratchFrame,
-} from './preframed';
+} from '../../src/ws/preframed';
 
 /** A message of `length` bytes after FRAME_HEADROOM free bytes (filled with junk the header overwrites). */
 function roomy(length: number, text: boolean): Buffer {

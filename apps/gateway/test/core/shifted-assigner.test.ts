@@ -1,5 +1,5 @@
 import { AssignerProtocol, type Cluster } from 'kafkajs';
-import { shiftedAssigner } from './shifted-assigner';
+import { shiftedAssigner } from '../../src/core/shifted-assigner';
 
 /** The members of one group as the coordinator hands them to the leader: metadata from protocol(). */
 function members(pods: string[], topic: string) {

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { MemoryBackplane, MemoryBus } from '@tickhub/backplane';
 import { DEFAULT_LIMITS, encodeTickRecord, type Quote } from '@tickhub/protocol';
 import { Kafka, logLevel } from 'kafkajs';
-import { quote } from '../../test/support/core';
-import { waitFor } from '../../test/support/tick-source-contract';
-import { realClock } from './clock';
-import { EdgeStage, type SessionSink } from './edge-stage';
-import { frameTicks, jsonUpdateEncoding } from './encodings';
-import { KafkaTickSource } from './kafka-tick-source';
-import { SourceStage } from './source-stage';
+import { realClock } from '../../src/core/clock';
+import { EdgeStage, type SessionSink } from '../../src/core/edge-stage';
+import { frameTicks, jsonUpdateEncoding } from '../../src/core/encodings';
+import { KafkaTickSource } from '../../src/core/kafka-tick-source';
+import { SourceStage } from '../../src/core/source-stage';
+import { quote } from '../support/core';
+import { waitFor } from '../support/tick-source-contract';
 
 jest.setTimeout(150_000);
 

@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { entitledDirectory, entitlementsFor, intersectSymbolPatterns, symbolMatcher } from './entitlements';
+import {
+  entitledDirectory,
+  entitlementsFor,
+  intersectSymbolPatterns,
+  symbolMatcher,
+} from '../../src/core/entitlements';
 
 const SYMBOLS = ['AAPL', 'AMZN', 'MSFT', 'EURUSD', 'EURGBP', 'GBPUSD', 'BTCUSD', 'BTC-PERP'];
 

@@ -1,4 +1,4 @@
-import { routePublish } from './publish-routes';
+import { routePublish } from '../../src/publish/publish-routes';
 
 describe('routePublish', () => {
   it('maps the Azure SignalR Service v1 paths', () => {

@@ -6,7 +6,7 @@ import {
   PublishTokenError,
   signPublishToken,
   verifyPublishToken,
-} from './publish-token';
+} from '../../src/publish/publish-token';
 
 const KEY = 'k'.repeat(44);
 const KEYS = [Buffer.from(KEY)];

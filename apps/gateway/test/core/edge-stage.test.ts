@@ -1,9 +1,9 @@
 import { MemoryBackplane } from '@tickhub/backplane';
 import { DEFAULT_LIMITS, encodeTickRecord, type Limits, type Quote } from '@tickhub/protocol';
 import fc from 'fast-check';
-import { quote, RecordingSink, settle } from '../../test/support/core';
-import { ManualClock } from './clock';
-import { EdgeStage } from './edge-stage';
+import { ManualClock } from '../../src/core/clock';
+import { EdgeStage } from '../../src/core/edge-stage';
+import { quote, RecordingSink, settle } from '../support/core';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
 

@@ -1,6 +1,6 @@
 import { createUniverse } from '@tickhub/market-sim';
 import type { Quote, QuoteUpdate } from '@tickhub/protocol';
-import { SimTickSource } from './sim-tick-source';
+import { SimTickSource } from '../../src/core/sim-tick-source';
 
 describe('SimTickSource warm-up', () => {
   it('runs the configured simulated history, in time order and ending now, before the live ticks', async () => {

@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { UpgradeRouter, upgradeContextOf } from './upgrade-router';
+import { UpgradeRouter, upgradeContextOf } from '../../src/ws/upgrade-router';
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -1,8 +1,8 @@
 import { MemoryBackplane } from '@tickhub/backplane';
 import { CandleAggregator, MemoryCandleStore } from '@tickhub/candles';
-import { quote, settle } from '../../test/support/core';
-import { ManualClock } from './clock';
-import { SourceStage } from './source-stage';
+import { ManualClock } from '../../src/core/clock';
+import { SourceStage } from '../../src/core/source-stage';
+import { quote, settle } from '../support/core';
 
 const T0 = Date.UTC(2026, 0, 5, 14);
 

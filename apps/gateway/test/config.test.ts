@@ -1,5 +1,5 @@
 import { DEFAULT_LIMITS } from '@tickhub/protocol';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig } from '../src/config';
 
 describe('loadConfig', () => {
   it('gives embedded mode on port 8080 with the protocol limits when nothing is set', () => {

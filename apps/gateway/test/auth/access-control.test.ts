@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { loadConfig } from '../config';
-import { Logger } from '../logger';
-import { AccessControl } from './access-control';
-import type { UpgradeContext } from './upgrade-context';
+import { AccessControl } from '../../src/auth/access-control';
+import type { UpgradeContext } from '../../src/auth/upgrade-context';
+import { loadConfig } from '../../src/config';
+import { Logger } from '../../src/logger';
 
 /** A request whose socket can be closed by the test: the guard counts it until `close`. */
 function requestFrom(ip: string): { req: IncomingMessage; close: () => void } {

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createUniverse } from '@tickhub/market-sim';
 import { encodeTickRecord, type Quote } from '@tickhub/protocol';
 import { Kafka, logLevel } from 'kafkajs';
-import { quote } from '../../test/support/core';
-import { tickSourceContract, waitFor } from '../../test/support/tick-source-contract';
-import { FETCH_STALE_MS, KafkaTickSource } from './kafka-tick-source';
-import { SimTickSource } from './sim-tick-source';
+import { FETCH_STALE_MS, KafkaTickSource } from '../../src/core/kafka-tick-source';
+import { SimTickSource } from '../../src/core/sim-tick-source';
+import { quote } from '../support/core';
+import { tickSourceContract, waitFor } from '../support/tick-source-contract';
 
 tickSourceContract('SimTickSource', async () => ({
   source: new SimTickSource({ symbols: createUniverse(50), seed: 7, ratePerSec: 2000 }),

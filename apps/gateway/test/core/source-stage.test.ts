@@ -1,9 +1,9 @@
 import { MemoryBackplane } from '@tickhub/backplane';
 import { decodeTickRecord, encodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
 import fc from 'fast-check';
-import { quote, settle } from '../../test/support/core';
-import { ManualClock } from './clock';
-import { SourceStage } from './source-stage';
+import { ManualClock } from '../../src/core/clock';
+import { SourceStage } from '../../src/core/source-stage';
+import { quote, settle } from '../support/core';
 
 async function setup(maxHz = 50) {
   const clock = new ManualClock();

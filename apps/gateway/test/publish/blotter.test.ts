@@ -1,6 +1,6 @@
 import { type FillEvent, PRIVATE_EVENT_TARGET } from '@tickhub/protocol';
-import { OrderBlotter } from './blotter';
-import { parseHubMessage } from './hub-message';
+import { OrderBlotter } from '../../src/publish/blotter';
+import { parseHubMessage } from '../../src/publish/hub-message';
 
 describe('OrderBlotter', () => {
   it('publishes valid fills for its users on the market hub, prices walking by at most 0.5 %', () => {

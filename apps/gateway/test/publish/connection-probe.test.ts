@@ -1,8 +1,8 @@
 import { MemoryBackplane, MemoryBus } from '@tickhub/backplane';
 import { HubEndpoint, jsonHubProtocol } from '@tickhub/signalr';
-import { ChatHub } from '../signalr/hubs/chat.hub';
-import { ConnectionProbe, ProbeOverloadError } from './connection-probe';
-import { HubDirectory } from './hub-directory';
+import { ConnectionProbe, ProbeOverloadError } from '../../src/publish/connection-probe';
+import { HubDirectory } from '../../src/publish/hub-directory';
+import { ChatHub } from '../../src/signalr/hubs/chat.hub';
 
 /** Two pods on one bus, each with the chat hub; pod b holds the connection `b.1`. */
 function cluster(options: { timeoutMs?: number; maxPending?: number; owners?: boolean } = {}) {

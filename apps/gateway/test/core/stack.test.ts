@@ -1,4 +1,4 @@
-import { Stack } from './stack';
+import { Stack } from '../../src/core/stack';
 
 describe('Stack', () => {
   it('pushes, reads in order, empties and keeps working after being emptied', () => {

@@ -5,8 +5,8 @@ import {
   frameTicksMsgpack,
   type QuoteUpdate,
 } from '@tickhub/protocol';
-import { quote } from '../../test/support/core';
-import { frameTicks, jsonUpdateEncoding, msgpackUpdateEncoding } from './encodings';
+import { frameTicks, jsonUpdateEncoding, msgpackUpdateEncoding } from '../../src/core/encodings';
+import { quote } from '../support/core';
 
 describe('ticks frames from shared bodies', () => {
   const updates: QuoteUpdate[] = [

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
 import { RedisBackplane } from '@tickhub/backplane-redis';
-import { loadConfig } from './config';
-import { Logger } from './logger';
-import { createBackplane, GatewayRuntime } from './runtime';
+import { loadConfig } from '../src/config';
+import { Logger } from '../src/logger';
+import { createBackplane, GatewayRuntime } from '../src/runtime';
 
 /** A loopback port where nothing listens: Redis there is "down". */
 function closedPort(): Promise<number> {

@@ -2,11 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
 import { DEFAULT_LIMITS, jsonCodec } from '@tickhub/protocol';
 import { WebSocketServer } from 'ws';
-import { Client } from '../../test/support/gateway';
-import { realClock } from '../core/clock';
-import { EdgeStage } from '../core/edge-stage';
-import { Logger } from '../logger';
-import { WsConnection, WsCounters } from './ws-connection';
+import { realClock } from '../../src/core/clock';
+import { EdgeStage } from '../../src/core/edge-stage';
+import { Logger } from '../../src/logger';
+import { WsConnection, WsCounters } from '../../src/ws/ws-connection';
+import { Client } from '../support/gateway';
 
 describe('WsConnection', () => {
   it('answers INTERNAL when a request fails unexpectedly and keeps the connection', async () => {
