@@ -64,7 +64,7 @@ export interface FeedSession {
    * symbol that has a price is written to the sink afterwards, never from inside this call, so the
    * caller can answer "subscribed" first. `leading: false` puts these symbols on the connection's
    * grid for their rate instead of giving each its own leading edge (see `Pair.leading`); omitted,
-   * the leading edge of PROTOCOL.md rule 2 applies.
+   * the leading edge of docs/protocol.md rule 2 applies.
    */
   subscribe(symbols: readonly string[], maxHz?: number, leading?: boolean): SubscribeResult;
   /** Unsubscribes; returns the requested symbols without duplicates (none of them is subscribed after). */
@@ -135,7 +135,7 @@ class Pair implements WheelEntry {
   /** Grid pairs: the grid time of the slot the pair is scheduled in. */
   dueAt = 0;
   /**
-   * True: PROTOCOL.md rule 2, an update after a quiet interval goes out at once, and the pair's
+   * True: docs/protocol.md rule 2, an update after a quiet interval goes out at once, and the pair's
    * trailing edges follow from there (each pair on its own phase). False: the pair goes out only at
    * the points of its connection's grid for its rate (`gridOrigin + k × intervalMs`), so every symbol
    * of that connection and rate that has something new shares one frame per interval; a tick on a
