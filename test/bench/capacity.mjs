@@ -2,9 +2,10 @@
 // figures a benchmark run measured (docs/benchmarks-dashboard.json by default). Prints one table.
 // Usage: node test/bench/capacity.mjs [--from FILE] [--server tickhub-aligned|tickhub]
 //          [--core-target 0.6] [--ticks-per-symbol 50] [--source-hz 50] [--rss-per-conn-kib 6]
-//          [--redis-shard-msgs 1000000]
+//          [--redis-from docs/benchmarks-redis-shard.json] [--redis-core-target 0.6] [--redis-shard-msgs N]
 // A model, not a measurement: every input is printed with where it comes from.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,8 +22,12 @@ const opts = {
   sourceHz: 50,
   // RSS per idle connection: the round-2 full run measured 5.6 KiB at 10,000 connections.
   rssPerConnKib: 6,
-  // Messages one Redis shard delivers per second (pub/sub fan-out): an assumption, not measured here.
-  redisShardMsgs: 1_000_000,
+  // Deliveries per Redis CPU-second, as test/bench/redis-shard.mjs measured them (npm run bench:redis).
+  redisFrom: join(root, 'docs', 'benchmarks-redis-shard.json'),
+  // Share of its core a shard is sized to use.
+  redisCoreTarget: 0.6,
+  // Set to override the measured figure: messages one Redis shard delivers per second.
+  redisShardMsgs: 0,
 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
@@ -32,6 +37,15 @@ for (let i = 0; i < argv.length; i += 2) {
 }
 
 const run = JSON.parse(readFileSync(opts.from, 'utf8'));
+let redisSource = 'given';
+if (!opts.redisShardMsgs) {
+  if (!existsSync(opts.redisFrom)) {
+    throw new Error(`${opts.redisFrom} is missing: run npm run bench:redis, or give --redis-shard-msgs`);
+  }
+  const shard = JSON.parse(readFileSync(opts.redisFrom, 'utf8'));
+  opts.redisShardMsgs = shard.deliveriesPerRedisCpuSecond * opts.redisCoreTarget;
+  redisSource = `measured: ${shard.deliveriesPerRedisCpuSecond.toLocaleString('en-US')} deliveries per Redis CPU-second (${relative(root, opts.redisFrom)}, Redis ${shard.redis}, ${shard.options.payloadBytes}-byte messages), sized to ${opts.redisCoreTarget} of its core`;
+}
 const row = run.results.find((r) => r.name === opts.server);
 if (!row?.load) throw new Error(`${opts.from} has no measured row ${opts.server}`);
 const steady = row.load.steady;
@@ -44,6 +58,31 @@ const cpuPerUpdate = steady.netCpuSecondsPerMillionUpdates / 1e6;
 const baseCores = row.idle.baseline.noClientCpuPercent / 100;
 const baseTicks = w.ticksPerSec;
 
+// Bytes on the wire per delivered update: a `ticks` frame of as many updates as the benchmark's frames
+// carried, in JSON (the larger encoding), plus its WebSocket header, shared by its updates.
+const { jsonCodec } = createRequire(import.meta.url)(join(root, 'packages', 'protocol', 'dist', 'index.js'));
+const perFrame = Math.max(1, Math.round(steady.updates / Math.max(1, steady.frames)));
+const sampleUpdate = (i) => ({
+  symbol: `SYM${i}`,
+  seq: 48_213_907 + i,
+  ts: 1_764_900_000_123 + i,
+  bid: 187.42 + i / 100,
+  ask: 187.45 + i / 100,
+  bidSize: 300,
+  askSize: 1200,
+  last: 187.44 + i / 100,
+  lastSize: 100,
+  volume: 18_734_512,
+  open: 185.1,
+  high: 188.02,
+  low: 184.77,
+  n: 3,
+});
+const frameBytes = Buffer.byteLength(
+  jsonCodec.encode({ type: 'ticks', updates: Array.from({ length: perFrame }, (_, i) => sampleUpdate(i)) }),
+);
+const bytesPerUpdate = (frameBytes + (frameBytes < 65_536 ? 4 : 10)) / perFrame;
+
 const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [];
@@ -51,10 +90,11 @@ lines.push(
   `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}": ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
   `  ${fmt(perConn)} delivered updates/s per connection, ${fmt(cpuPerUpdate * 1e6)} µs of CPU per update net of the no-client ${fmt(baseCores * 100)}% (at ${baseTicks} ticks/s);`,
   `  pods sized to ${opts.coreTarget} of a core; ${opts.ticksPerSymbol} ticks/s per symbol, pre-conflated to ${opts.sourceHz} Hz;`,
-  `  ${opts.rssPerConnKib} KiB RSS per connection; a Redis shard delivers ${fmt(opts.redisShardMsgs)} messages/s (assumed).`,
+  `  ${fmt(bytesPerUpdate)} bytes on the wire per update (JSON frames of ${perFrame} updates, as the benchmark's);`,
+  `  ${opts.rssPerConnKib} KiB RSS per connection; a Redis shard delivers ${fmt(opts.redisShardMsgs)} messages/s (${redisSource}).`,
   '',
-  '| connections | symbols | delivered updates/s | gateway cores | pods | connections per pod | RSS per pod MiB | backplane publishes/s | backplane deliveries/s | Redis shards |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| connections | symbols | delivered updates/s | gateway cores | pods | connections per pod | RSS per pod MiB | egress Gbit/s | backplane publishes/s | backplane deliveries/s | Redis shards |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 );
 for (const symbols of [500, 5000]) {
   for (const connections of [1_000, 100_000, 1_000_000]) {
@@ -71,7 +111,7 @@ for (const symbols of [500, 5000]) {
     const shards = Math.max(1, Math.ceil(deliveries / opts.redisShardMsgs));
     const perPod = connections / pods;
     lines.push(
-      `| ${int(connections)} | ${int(symbols)} | ${int(updates)} | ${fmt(deliveryCores + sourceCores)} | ${int(pods)} | ${int(perPod)} | ${fmt((perPod * opts.rssPerConnKib) / 1024)} | ${int(published)} | ${int(deliveries)} | ${int(shards)} |`,
+      `| ${int(connections)} | ${int(symbols)} | ${int(updates)} | ${fmt(deliveryCores + sourceCores)} | ${int(pods)} | ${int(perPod)} | ${fmt((perPod * opts.rssPerConnKib) / 1024)} | ${fmt((updates * bytesPerUpdate * 8) / 1e9)} | ${int(published)} | ${int(deliveries)} | ${int(shards)} |`,
     );
   }
 }
