@@ -14,8 +14,8 @@ import {
   RedisServer,
   SYMBOLS,
   seqRegressions,
-  startGateway,
   startIngester,
+  startPod,
   waitFor,
 } from './harness';
 
@@ -239,7 +239,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
       LOG_LEVEL: 'info',
     };
     ingester = await startIngester(ingesterEnv);
-    pods.push(...(await Promise.all([1, 2].map((i) => startGateway(`gw${i}-${run}`, gatewayEnv())))));
+    pods.push(...(await Promise.all([1, 2].map((i) => startPod(`gw${i}-${run}`, gatewayEnv())))));
     const universe = (await (await fetch(`${pods[0]!.http}/api/symbols`)).json()) as Array<{
       symbol: string;
     }>;
@@ -416,7 +416,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     // Both owners of a partition published around the death; no tick was counted twice or lost.
     expect(nMismatches(clients, symbols, at)).toEqual([]);
     expect(alive()).toEqual([]);
-    pods.push(await startGateway(`gw${how === 'SIGTERM' ? 3 : 4}-${run}`, gatewayEnv()));
+    pods.push(await startPod(`gw${how === 'SIGTERM' ? 3 : 4}-${run}`, gatewayEnv()));
     await openClients(pods[1]!, 2);
   }
 

@@ -8,12 +8,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { QuoteUpdate } from '@tickhub/protocol';
+import { freePort, type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import WebSocket from 'ws';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const NGINX_DIR = path.join(ROOT, 'docker', 'nginx');
-const GATEWAY_MAIN = path.join(ROOT, 'apps', 'gateway', 'dist', 'main.js');
 const INGESTER_MAIN = path.join(ROOT, 'apps', 'ingester', 'dist', 'main.js');
 const KAFKA_LAUNCHER = path.join(ROOT, 'test', 'services', 'kafka.mjs');
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
@@ -33,17 +33,6 @@ export function kafkaBrokers(): string {
     throw new Error('KAFKA_BROKERS is not set: the cluster tests need a real Kafka (npm test starts one)');
   }
   return brokers;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function portAnswers(port: number): Promise<boolean> {
@@ -331,77 +320,13 @@ export async function startIngester(env: Record<string, string>): Promise<Ingest
   return { proc, logs, httpPort, stop: () => stopProcess(proc) };
 }
 
-export interface GatewayPod {
-  id: string;
-  port: number;
-  http: string;
-  ws: string;
-  proc: ChildProcess;
-  logs: string[];
-  exited: Promise<void>;
-  stop(): Promise<void>;
-}
+/** A gateway of the deployment, named by its GATEWAY_ID. */
+export type GatewayPod = GatewayProcess & { readonly id: string };
 
-/** The built gateway (`node apps/gateway/dist/main.js`) on a free loopback port, once ready. */
-export async function startGateway(id: string, env: Record<string, string>): Promise<GatewayPod> {
-  // Embedded mode unless the caller passes the services: the test runner exports them to every test.
-  const { KAFKA_BROKERS: _kafka, REDIS_URL: _redis, ...base } = process.env;
-  const proc = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: {
-      ...base,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      GATEWAY_ID: id,
-      LOG_LEVEL: 'info',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let port = 0;
-  let buffered = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (logs.length < 5000) logs.push(line);
-      if (port === 0 && line.includes('"msg":"listening"'))
-        port = (JSON.parse(line) as { port: number }).port;
-    }
-  });
-  proc.stderr!.on('data', (chunk: Buffer) => logs.push(`stderr: ${chunk.toString()}`));
-  const done = exited(proc);
-  let gone = false;
-  void done.then(() => {
-    gone = true;
-  });
-  const pod: GatewayPod = {
-    id,
-    port: 0,
-    http: '',
-    ws: '',
-    proc,
-    logs,
-    exited: done,
-    stop: () => stopProcess(proc),
-  };
-  try {
-    await waitFor(() => port > 0 || gone, 60_000, `gateway ${id} to listen`);
-    if (gone) throw new Error(`gateway ${id} exited:\n${logs.slice(-20).join('\n')}`);
-    Object.assign(pod, { port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` });
-    const deadline = Date.now() + 60_000;
-    while (!(await isReady(pod.http))) {
-      if (gone || Date.now() > deadline)
-        throw new Error(`gateway ${id} not ready:\n${logs.slice(-20).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } catch (error) {
-    proc.kill('SIGKILL');
-    throw error;
-  }
-  return pod;
+/** The built gateway with id `id` on a free loopback port, once ready; embedded unless `env` names the services. */
+export async function startPod(id: string, env: Record<string, string>): Promise<GatewayPod> {
+  const gateway = await startGateway({ GATEWAY_ID: id, ...env });
+  return Object.assign(gateway, { id });
 }
 
 export async function isReady(http: string): Promise<boolean> {
@@ -624,7 +549,7 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
   const run = randomBytes(3).toString('hex');
   const topic = `cluster-${run}`;
   const keyPrefix = `tickhub-cluster-${run}:`;
-  const started: Array<{ stop(): Promise<void> }> = [];
+  const started: Array<{ stop(): Promise<unknown> }> = [];
   try {
     const redis = await RedisServer.start();
     started.push(redis);
@@ -640,7 +565,7 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
     started.push(ingester);
     const pods = await Promise.all(
       Array.from({ length: podCount }, async (_, i) => {
-        const gw = await startGateway(`gw${i + 1}-${run}`, {
+        const gw = await startPod(`gw${i + 1}-${run}`, {
           KAFKA_BROKERS: brokers,
           KAFKA_TOPIC: topic,
           KAFKA_GROUP_ID: `gateway-${run}`,

@@ -14,8 +14,8 @@ import {
   type Nginx,
   nginxConfig,
   nginxTest,
-  startGateway,
   startNginx,
+  startPod,
   waitFor,
 } from './harness';
 
@@ -71,7 +71,7 @@ describe('SignalR through nginx in front of three pods (embedded mode)', () => {
   beforeAll(async () => {
     const run = Math.random().toString(36).slice(2, 8);
     for (let i = 1; i <= 3; i++)
-      pods.push(await startGateway(`sr${i}-${run}`, { SIM_RATE: '200', SIM_SYMBOLS: '20' }));
+      pods.push(await startPod(`sr${i}-${run}`, { SIM_RATE: '200', SIM_SYMBOLS: '20' }));
     nginx = await startNginx(pods.map((p) => ({ id: p.id, port: p.port })));
   }, 120_000);
 
@@ -183,7 +183,7 @@ describe('/chathub across two pods behind nginx, Redis backplane', () => {
     const run = Math.random().toString(36).slice(2, 8);
     for (let i = 1; i <= 2; i++) {
       pods.push(
-        await startGateway(`chat${i}-${run}`, {
+        await startPod(`chat${i}-${run}`, {
           REDIS_URL: redisUrl,
           REDIS_KEY_PREFIX: `tickhub-chat-${run}:`,
           SIM_RATE: '20',

@@ -12,8 +12,8 @@ import {
   RedisCluster,
   SYMBOLS,
   seqRegressions,
-  startGateway,
   startIngester,
+  startPod,
   waitFor,
 } from './harness';
 
@@ -46,7 +46,7 @@ describe('Redis Cluster backplane: three masters behind three gateways', () => {
     pods.push(
       ...(await Promise.all(
         [1, 2, 3].map((i) =>
-          startGateway(`gw${i}-${run}`, {
+          startPod(`gw${i}-${run}`, {
             KAFKA_BROKERS: kafkaBrokers(),
             KAFKA_TOPIC: `redis-cluster-${run}`,
             KAFKA_GROUP_ID: `gateway-${run}`,

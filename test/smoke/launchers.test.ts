@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '@tickhub/testkit';
 import Redis from 'ioredis';
 
 const servicesDir = path.resolve(__dirname, '..', 'services');
@@ -41,18 +42,6 @@ function node(script: string, args: string[], env: NodeJS.ProcessEnv = process.e
   return spawn(process.execPath, [path.join(servicesDir, script), ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** A loopback port with nothing listening on it. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -142,7 +131,7 @@ describe('with-services.mjs', () => {
       const env = {
         ...inherited,
         PATH: dir,
-        KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`,
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
         TICKHUB_CACHE_DIR: path.join(dir, 'cache'),
       };
       const result = await finished(

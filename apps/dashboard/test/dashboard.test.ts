@@ -1,13 +1,12 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { artifact, buildDashboard, launchChromium } from './support/browser';
-import { freePort, type GatewayProcess, startGateway } from './support/gateway';
 
 /**
  * The dashboard as users get it: built files served by a real gateway process (embedded mode,
  * simulated market), driven in Debian's Chromium.
  */
 describe('dashboard in a real browser against a running gateway', () => {
-  let port: number;
   let gateway: GatewayProcess;
   let browser: Browser;
   let context: BrowserContext;
@@ -16,13 +15,13 @@ describe('dashboard in a real browser against a running gateway', () => {
 
   beforeAll(async () => {
     buildDashboard();
-    port = await freePort();
-    gateway = await startGateway(port);
+    // A short drain, so that the graceful restart below does not wait for the page's connection.
+    gateway = await startGateway({ DRAIN_GRACE_MS: '1000' });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await page.goto(gateway.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(gateway.http, { waitUntil: 'domcontentloaded' });
   });
 
   afterAll(async () => {
@@ -216,7 +215,7 @@ describe('dashboard in a real browser against a running gateway', () => {
     await page.waitForTimeout(1500);
     await page.screenshot({ path: artifact('dashboard-offline.png') });
 
-    gateway = await startGateway(port);
+    await gateway.restart();
     await page.waitForSelector('#banner', { state: 'hidden', timeout: 60_000 });
     await page.waitForFunction(
       () => document.querySelector('#status')?.getAttribute('data-state') === 'connected',
@@ -236,7 +235,7 @@ describe('dashboard in a real browser against a running gateway', () => {
   it('also rides out a graceful shutdown (close 1001) of the gateway', async () => {
     await gateway.stop('SIGTERM');
     await page.waitForSelector('#banner', { state: 'visible', timeout: 20_000 });
-    gateway = await startGateway(port);
+    await gateway.restart();
     await page.waitForSelector('#banner', { state: 'hidden', timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(
       true,

@@ -1,6 +1,6 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildDashboard, launchChromium } from './support/browser';
-import { freePort, type GatewayProcess, startGateway } from './support/gateway';
 
 /** Screenshots for people to look at (not compared by the test). */
 const SHOTS = process.env.DASHBOARD_SHOTS_DIR ?? '/tmp';
@@ -33,7 +33,7 @@ describe('dashboard chart history', () => {
 
   beforeAll(async () => {
     buildDashboard();
-    gateway = await startGateway(await freePort());
+    gateway = await startGateway();
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     page = await context.newPage();
@@ -52,7 +52,7 @@ describe('dashboard chart history', () => {
 
   it('shows a full chart of candles from history on opening (the time printed), and again after a reload', async () => {
     let start = Date.now();
-    await page.goto(gateway.url, { waitUntil: 'domcontentloaded' });
+    await page.goto(gateway.http, { waitUntil: 'domcontentloaded' });
     await candlesLoaded(page, 100, start, 'AAPL 1m on opening');
     expect(await page.$eval('#chart', (el) => (el as HTMLElement).dataset.seconds)).toBe('60');
     // It moves on live, from the same bars: the count never drops back to a few.

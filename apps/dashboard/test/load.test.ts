@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { artifact, buildDashboard, launchChromium } from './support/browser';
-import { freePort, type GatewayProcess, startGateway } from './support/gateway';
 
 const SYMBOLS = 100;
 const MAX_HZ = 10;
@@ -33,7 +33,7 @@ describe('dashboard under load', () => {
   beforeAll(async () => {
     buildDashboard();
     // About 15 ticks/s for the least active of 100 Zipf-distributed symbols: every one can reach 10 Hz.
-    gateway = await startGateway(await freePort(), { SIM_SYMBOLS: String(SYMBOLS), SIM_RATE: '10000' });
+    gateway = await startGateway({ SIM_SYMBOLS: String(SYMBOLS), SIM_RATE: '10000' });
     browser = await launchChromium();
   });
 
@@ -43,7 +43,7 @@ describe('dashboard under load', () => {
   });
 
   it(`keeps drawing ${SYMBOLS} symbols at ${MAX_HZ} Hz`, async () => {
-    const universe = (await (await fetch(`${gateway.url}/api/symbols`)).json()) as Array<{ symbol: string }>;
+    const universe = (await (await fetch(`${gateway.http}/api/symbols`)).json()) as Array<{ symbol: string }>;
     const symbols = universe.slice(0, SYMBOLS).map((s) => s.symbol);
     expect(symbols).toHaveLength(SYMBOLS);
 
@@ -66,7 +66,7 @@ describe('dashboard under load', () => {
       [symbols, MAX_HZ] as const,
     );
     const page = await context.newPage();
-    await page.goto(gateway.url);
+    await page.goto(gateway.http);
     await page.waitForFunction(
       (n) =>
         [...document.querySelectorAll('#rows .c-last')].filter((c) => /\d/.test(c.textContent ?? ''))

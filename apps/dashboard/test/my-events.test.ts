@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { buildDashboard, launchChromium } from './support/browser';
-import { freePort, type GatewayProcess, startGateway } from './support/gateway';
 
 const SECRET = randomBytes(32).toString('hex');
 const ACCESS_KEY = randomBytes(32).toString('base64');
@@ -24,7 +24,7 @@ describe('My events panel', () => {
 
   beforeAll(async () => {
     buildDashboard();
-    gateway = await startGateway(await freePort(), {
+    gateway = await startGateway({
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET: SECRET,
       PUBLISH_ACCESS_KEY: ACCESS_KEY,
@@ -40,7 +40,7 @@ describe('My events panel', () => {
   });
 
   const publishFill = async (user: string, fill: Record<string, unknown>) => {
-    const url = `${gateway.url.replace(/\/$/, '')}/api/v1/hubs/markethub/users/${user}`;
+    const url = `${gateway.http}/api/v1/hubs/markethub/users/${user}`;
     const res = await fetch(url, {
       method: 'POST',
       headers: {
@@ -53,7 +53,7 @@ describe('My events panel', () => {
   };
 
   it("lists the user's own fills, newest first", async () => {
-    await page.goto(`${gateway.url}?token=${jwt({ sub: 'alice' }, SECRET)}`, {
+    await page.goto(`${gateway.http}?token=${jwt({ sub: 'alice' }, SECRET)}`, {
       waitUntil: 'domcontentloaded',
     });
     await page.waitForFunction(

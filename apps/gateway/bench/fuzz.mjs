@@ -1,19 +1,15 @@
 #!/usr/bin/env node
-// Fuzzing and abuse run against live gateways (`node dist/main.js`, build first):
+// Fuzzing and abuse run against live gateways (`node dist/main.js` through @tickhub/testkit, build first):
 //   node bench/fuzz.mjs [--frames 100000] [--seed 1] [--json]
 // Phases: generated hostile frames, subscribe/unsubscribe floods, connect/disconnect churn, and
 // throughout them clients that stop reading (each must be closed by the gateway with 4009).
 // Afterwards a normal client must be served on time and the heap must be back near its baseline.
 // Every hostile client must end with a docs/protocol.md error or close code; closes the fuzzer starts
 // itself (1000) are counted apart. Prints the counts; exits 1 when a check fails.
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startGateway } from '@tickhub/testkit';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const MAIN = join(here, '..', 'dist', 'main.js');
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
@@ -169,61 +165,25 @@ export function hostileFrame() {
   }
 }
 
-const children = new Set();
+const gateways = [];
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    for (const c of children) c.kill('SIGKILL');
+    for (const g of gateways) g.proc.kill('SIGKILL');
     process.exit(1);
   });
 }
 
-function startGateway(env) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: '',
-        REDIS_URL: '',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(proc);
-    let buffered = '';
-    let done = false;
-    const crashes = [];
-    proc.stderr.on('data', (c) => crashes.push(c.toString()));
-    proc.stdout.on('data', (chunk) => {
-      buffered += chunk.toString();
-      let nl = buffered.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.includes('"uncaught') || line.includes('"unhandled')) crashes.push(line);
-        if (!done && line.includes('"msg":"listening"')) {
-          done = true;
-          resolve({ proc, port: JSON.parse(line).port, crashes });
-        }
-        nl = buffered.indexOf('\n');
-      }
-    });
-    proc.once('exit', (code) => {
-      if (!done) reject(new Error(`gateway exited with ${code}: ${crashes.join('')}`));
-    });
-  });
+/** A ready gateway (embedded mode, loopback, free port), remembered for the signal handler above. */
+async function gateway(env) {
+  const g = await startGateway(env);
+  gateways.push(g);
+  return g;
 }
 
-async function waitReady(port) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await sleep(100);
-  }
-  throw new Error('gateway not ready');
+/** What the gateway wrote to stderr, and the uncaught errors and rejections it logged. */
+function crashes(g) {
+  return g.logs.filter((l) => l.startsWith('stderr: ') || l.includes('"uncaught') || l.includes('"unhandled'))
+    .length;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -503,20 +463,18 @@ async function normalClient(url, timeoutMs) {
 
 async function main() {
   const started = Date.now();
-  const fuzzGw = await startGateway({
+  const fuzzGw = await gateway({
     // Five times the default tick rate, so that the slow readers fill the kernel buffers within seconds.
     SIM_RATE: '10000',
     MAX_INBOUND_PER_SEC: '1000000',
     HIGH_WATER_MARK_BYTES: '65536',
     SLOW_CONSUMER_TIMEOUT_MS: '1500',
   });
-  const floodGw = await startGateway({ SIM_RATE: '500' });
-  const gateways = [fuzzGw, floodGw];
+  const floodGw = await gateway({ SIM_RATE: '500' });
   const result = { ok: false };
   try {
-    await Promise.all([waitReady(fuzzGw.port), waitReady(floodGw.port)]);
-    const fuzzUrl = `ws://127.0.0.1:${fuzzGw.port}/ws`;
-    const floodUrl = `ws://127.0.0.1:${floodGw.port}/ws`;
+    const fuzzUrl = fuzzGw.ws;
+    const floodUrl = floodGw.ws;
     await normalClient(fuzzUrl, 10_000);
     const baselineHeap = await heapUsed(fuzzGw.port);
 
@@ -547,7 +505,7 @@ async function main() {
     }
     for (const g of gateways) {
       if (g.proc.exitCode !== null) stats.crashes++;
-      stats.crashes += g.crashes.length;
+      stats.crashes += crashes(g);
     }
     Object.assign(result, {
       ...stats,
@@ -581,7 +539,7 @@ async function main() {
   } catch (error) {
     result.failures = [String(error)];
   } finally {
-    for (const g of gateways) g.proc.kill('SIGKILL');
+    await Promise.all(gateways.map((g) => g.stop('SIGKILL')));
   }
   if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {

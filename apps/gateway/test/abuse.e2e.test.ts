@@ -1,6 +1,7 @@
 import { SUBPROTOCOL_MSGPACK } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
-import { Client, type GatewayProcess, metric, spawnGateway, waitFor } from './support/gateway';
+import { Client, metric, waitFor } from './support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -9,7 +10,7 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   // A high inbound limit, so that every malformed frame reaches the parser instead of the rate limiter.
-  gw = await spawnGateway({
+  gw = await startGateway({
     SIM_RATE: '2000',
     MAX_INBOUND_PER_SEC: '1000000',
     ENTITLED_SYMBOLS: 'AAPL,MSFT,EUR*',
@@ -131,7 +132,7 @@ describe('a client that requests without reading', () => {
 
   beforeAll(async () => {
     // A heartbeat much shorter than ws's 30 s close handshake, and a small buffer limit.
-    quick = await spawnGateway({
+    quick = await startGateway({
       HEARTBEAT_MS: '500',
       HIGH_WATER_MARK_BYTES: '65536',
       MAX_INBOUND_PER_SEC: '1000000',

@@ -1,12 +1,13 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token } from './support/auth';
-import { type GatewayProcess, metric, spawnGateway } from './support/gateway';
+import { metric } from './support/gateway';
 
 jest.setTimeout(60_000);
 
 let gw: GatewayProcess;
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: HS256_SECRET,
     AUTH_AUDIENCE: 'tickhub',

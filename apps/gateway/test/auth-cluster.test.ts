@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as signalR from '@microsoft/signalr';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, loggedLine, upgradeStatus } from './support/auth';
-import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+import { Client } from './support/gateway';
 
 jest.setTimeout(120_000);
 
@@ -26,8 +27,8 @@ beforeAll(async () => {
     MAX_CONNECTIONS_PER_IP: '2',
     MAX_UPGRADES_PER_IP_PER_SEC: '50',
   };
-  pods.push(await spawnGateway({ ...env, GATEWAY_ID: 'pod-a' }));
-  pods.push(await spawnGateway({ ...env, GATEWAY_ID: 'pod-b' }));
+  pods.push(await startGateway({ ...env, GATEWAY_ID: 'pod-a' }));
+  pods.push(await startGateway({ ...env, GATEWAY_ID: 'pod-b' }));
 });
 
 afterAll(async () => {

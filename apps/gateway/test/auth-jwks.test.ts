@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { keyPair, signJwt, upgradeStatus } from './support/auth';
-import { type GatewayProcess, spawnGateway } from './support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -24,7 +24,7 @@ describe('JWKS from a file', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tickhub-jwks-'));
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [rsa1.jwk, ec1.jwk] }));
-    gw = await spawnGateway({
+    gw = await startGateway({
       AUTH_MODE: 'jwks',
       AUTH_JWKS_FILE: join(dir, 'jwks.json'),
       AUTH_ISSUER: 'https://issuer.test',
@@ -71,7 +71,7 @@ describe('JWKS from a URL', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
-    gw = await spawnGateway({
+    gw = await startGateway({
       AUTH_MODE: 'jwks',
       AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     });

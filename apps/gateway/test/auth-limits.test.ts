@@ -1,6 +1,7 @@
 import * as signalR from '@microsoft/signalr';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, upgradeStatus } from './support/auth';
-import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+import { Client } from './support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -8,7 +9,7 @@ let gw: GatewayProcess;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: HS256_SECRET,
     MAX_CONNECTIONS_PER_IP: '3',

@@ -1,6 +1,7 @@
 import { CloseCode } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, upgradeStatus } from './support/auth';
-import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+import { Client } from './support/gateway';
 
 jest.setTimeout(60_000);
 
@@ -8,7 +9,7 @@ let gw: GatewayProcess;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: HS256_SECRET,
     AUTH_AUDIENCE: 'tickhub',

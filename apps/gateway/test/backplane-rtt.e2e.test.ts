@@ -1,4 +1,5 @@
-import { metric, spawnGateway } from './support/gateway';
+import { startGateway } from '@tickhub/testkit';
+import { metric } from './support/gateway';
 
 jest.setTimeout(60_000);
 
@@ -7,7 +8,7 @@ describe('backplane round trip on Redis', () => {
     const url = process.env.REDIS_URL;
     if (!url) throw new Error('REDIS_URL is not set: this test needs a real Redis');
     const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const gw = await spawnGateway({
+    const gw = await startGateway({
       REDIS_URL: url,
       REDIS_KEY_PREFIX: `tickhub-test:rtt:${run}:`,
       GATEWAY_ID: `gw-rtt-${run}`,

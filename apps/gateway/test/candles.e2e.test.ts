@@ -1,8 +1,9 @@
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { Candle } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token } from './support/auth';
-import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+import { Client } from './support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -61,7 +62,7 @@ describe('candle history on an embedded gateway (default warm-up)', () => {
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    gw = await spawnGateway({ GATEWAY_ID: 'gw-candles' });
+    gw = await startGateway({ GATEWAY_ID: 'gw-candles' });
   });
 
   afterAll(async () => {
@@ -170,7 +171,7 @@ describe('candle history follows entitlements like subscribe', () => {
   let gw: GatewayProcess;
 
   beforeAll(async () => {
-    gw = await spawnGateway({
+    gw = await startGateway({
       GATEWAY_ID: 'gw-candles-auth',
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET: HS256_SECRET,
@@ -231,7 +232,7 @@ describe('candle history with Redis', () => {
   const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix, SIM_SYMBOLS: '20', SIM_RATE: '500' };
 
   it('gives the same candles back after the pod was restarted', async () => {
-    let gw = await spawnGateway({ ...env, GATEWAY_ID: 'gw-candles-r1' });
+    let gw = await startGateway({ ...env, GATEWAY_ID: 'gw-candles-r1' });
     let before: Candle[] = [];
     try {
       await eventually(
@@ -246,7 +247,7 @@ describe('candle history with Redis', () => {
       await gw.stop();
     }
     // Written at the drain: read after the pod is gone, the last candle is complete.
-    gw = await spawnGateway({ ...env, GATEWAY_ID: 'gw-candles-r2' });
+    gw = await startGateway({ ...env, GATEWAY_ID: 'gw-candles-r2' });
     try {
       const after = (await candles(gw.http, 'symbol=AAPL&tf=1s&limit=1000')).body.candles!;
       const closed = before.slice(0, -1);

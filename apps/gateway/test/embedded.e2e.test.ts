@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS, msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
-import { Client, type GatewayProcess, metric, spawnGateway, waitFor } from './support/gateway';
+import { Client, metric, waitFor } from './support/gateway';
 
 jest.setTimeout(60_000);
 
@@ -13,7 +14,7 @@ async function open(protocols?: string | string[], options?: WebSocket.ClientOpt
 }
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     SIM_RATE: '3000',
     MAX_SUBSCRIPTIONS: '30',
     ALLOWED_ORIGINS: 'http://allowed.example',

@@ -1,7 +1,8 @@
 import * as signalR from '@microsoft/signalr';
 import type { SymbolInfo } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token } from './support/auth';
-import { Client, type GatewayProcess, spawnGateway } from './support/gateway';
+import { Client } from './support/gateway';
 
 // One entitlement decision for every entry point: no token, entry point or claim combination may
 // reach a symbol outside ENTITLED_SYMBOLS ∩ the token's `symbols`, and every directory shows the same.
@@ -18,7 +19,7 @@ describe.each([
   const authOn = 'AUTH_MODE' in auth;
 
   beforeAll(async () => {
-    gw = await spawnGateway({ ...auth, ENTITLED_SYMBOLS: SERVER });
+    gw = await startGateway({ ...auth, ENTITLED_SYMBOLS: SERVER });
   });
 
   afterAll(async () => {

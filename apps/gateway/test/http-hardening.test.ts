@@ -1,13 +1,13 @@
 import { connect, type Socket } from 'node:net';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token } from './support/auth';
-import { type GatewayProcess, spawnGateway } from './support/gateway';
 
 jest.setTimeout(60_000);
 
 let gw: GatewayProcess;
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: HS256_SECRET,
     MAX_HALF_OPEN_SOCKETS_PER_IP: '5',

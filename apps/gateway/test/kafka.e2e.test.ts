@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { encodeTickRecord, type Quote } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { quote } from './support/core';
-import { Client, type GatewayProcess, metric, spawnGateway, waitFor } from './support/gateway';
+import { Client, metric, waitFor } from './support/gateway';
 
 jest.setTimeout(120_000);
 
@@ -44,7 +45,7 @@ afterAll(async () => {
 
 describe('Kafka mode', () => {
   it('delivers tick records produced to the topic: snapshot, then throttled updates in seq order', async () => {
-    gw = await spawnGateway({
+    gw = await startGateway({
       KAFKA_BROKERS: brokers!,
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: `gateway-e2e-${run}`,

@@ -1,11 +1,12 @@
+import { startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
-import { Client, metric, spawnGateway } from './support/gateway';
+import { Client, metric } from './support/gateway';
 
 jest.setTimeout(90_000);
 
 describe('heartbeat', () => {
   it('terminates a peer that stops answering pings', async () => {
-    const gw = await spawnGateway({ HEARTBEAT_MS: '300', SIM_RATE: '500' });
+    const gw = await startGateway({ HEARTBEAT_MS: '300', SIM_RATE: '500' });
     try {
       const c = await Client.open(gw.ws);
       expect(c.all((m) => m.type === 'welcome')[0]?.heartbeatMs).toBe(300);
@@ -33,7 +34,7 @@ describe('heartbeat', () => {
 
 describe('graceful drain on SIGTERM', () => {
   it('turns not ready, refuses upgrades, closes clients with 1001 and exits within the grace period', async () => {
-    const gw = await spawnGateway({ DRAIN_GRACE_MS: '6000', SIM_RATE: '1000' });
+    const gw = await startGateway({ DRAIN_GRACE_MS: '6000', SIM_RATE: '1000' });
     const a = await Client.open(gw.ws);
     a.send({ type: 'subscribe', symbols: ['AAPL'], maxHz: 10 });
     await a.next((m) => m.type === 'ticks');
@@ -75,14 +76,14 @@ describe('graceful drain on SIGTERM', () => {
 
 describe('configuration', () => {
   it('refuses a wrong value at start with one line naming the variable', async () => {
-    await expect(spawnGateway({ MAX_HZ: 'fast' })).rejects.toThrow(/MAX_HZ must be a number/);
+    await expect(startGateway({ MAX_HZ: 'fast' })).rejects.toThrow(/MAX_HZ must be a number/);
   });
 });
 
 describe('readiness', () => {
   it('is 503 while the tick source is not connected, and live all along', async () => {
     // Nothing listens on port 1: the Kafka consumer cannot connect.
-    const gw = await spawnGateway(
+    const gw = await startGateway(
       { KAFKA_BROKERS: '127.0.0.1:1', DRAIN_GRACE_MS: '3000', DASHBOARD_DIR: '/nonexistent/dashboard' },
       { waitReady: false },
     );

@@ -1,4 +1,5 @@
-import { Client, type GatewayProcess, metric, spawnGateway, waitFor } from './support/gateway';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
+import { Client, metric, waitFor } from './support/gateway';
 
 jest.setTimeout(120_000);
 
@@ -6,7 +7,7 @@ let gw: GatewayProcess;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     SIM_RATE: '20000',
     HIGH_WATER_MARK_BYTES: '65536',
     SLOW_CONSUMER_TIMEOUT_MS: '1500',
@@ -93,7 +94,7 @@ describe('heartbeat and slow-consumer guard, in order (docs/architecture.md, "Sl
     // The slow-consumer timeout is longer than a heartbeat interval: a heartbeat that ignored the
     // backlog would cut the client that stopped reading (1006) before the guard's 4009. The client's
     // kernel buffers fill within a few seconds at this rate, well inside the first interval.
-    fast = await spawnGateway({
+    fast = await startGateway({
       SIM_RATE: '20000',
       HIGH_WATER_MARK_BYTES: '65536',
       SLOW_CONSUMER_TIMEOUT_MS: '6000',

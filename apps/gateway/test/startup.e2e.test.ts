@@ -1,12 +1,12 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { loggedLine } from './support/auth';
-import { type GatewayProcess, spawnGateway } from './support/gateway';
 
 jest.setTimeout(60_000);
 
 let gw: GatewayProcess;
 
 beforeAll(async () => {
-  gw = await spawnGateway({});
+  gw = await startGateway({});
 });
 
 afterAll(async () => {
@@ -24,7 +24,7 @@ describe('start-up', () => {
   });
 
   it('names the variable when the port is taken, and exits 1', async () => {
-    await expect(spawnGateway({ PORT: String(gw.port) })).rejects.toThrow(
+    await expect(startGateway({ PORT: String(gw.port) })).rejects.toThrow(
       `PORT ${gw.port} is already in use on 127.0.0.1: set PORT (and HOST) to a free address`,
     );
   });

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
-import { freePort, GatewayProcess } from './support/gateway';
 
 // The browser build of the SDK in a real headless Chromium, against the real gateway.
 jest.setTimeout(120000);
@@ -66,8 +66,7 @@ it('receives quotes in headless Chromium through the browser bundle', async () =
   const code = bundle.outputFiles[0]?.contents;
   expect(code).toBeDefined();
 
-  gateway = new GatewayProcess(await freePort());
-  await gateway.start();
+  gateway = await startGateway();
 
   http = createServer((req, res) => {
     if (req.url?.startsWith('/tickhub-client.js')) {
@@ -89,7 +88,7 @@ it('receives quotes in headless Chromium through the browser bundle', async () =
   const page = await browser.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(`http://127.0.0.1:${pagePort}/?gateway=${encodeURIComponent(gateway.url)}`);
+  await page.goto(`http://127.0.0.1:${pagePort}/?gateway=${encodeURIComponent(gateway.ws)}`);
 
   await page.waitForFunction(
     () => {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { connect, type Feed, type FeedState } from '../src';
-import { freePort, GatewayProcess } from './support/gateway';
 import { waitFor } from './support/wait';
 
 // The SDK's token flow against the real gateway with HS256 authentication: a token that expires
@@ -26,16 +26,15 @@ afterEach(async () => {
 });
 
 it('gets a new token from getToken after the gateway closes with 4001 at expiry', async () => {
-  gateway = new GatewayProcess(await freePort(), {
+  gateway = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: SECRET,
     AUTH_CLOCK_TOLERANCE_S: '0',
   });
-  await gateway.start();
   let calls = 0;
   const states: FeedState[] = [];
   feed = connect({
-    url: gateway.url,
+    url: gateway.ws,
     WebSocket,
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     getToken: () => {

@@ -1,7 +1,7 @@
 import type { Quote } from '@tickhub/protocol';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { connect, type Feed, FeedError, type FeedOptions, type FeedState, type StateDetail } from '../src';
-import { freePort, GatewayProcess } from './support/gateway';
 import { waitFor } from './support/wait';
 
 // The SDK against the real gateway process (apps/gateway/dist/main.js, embedded mode) over real sockets.
@@ -10,10 +10,10 @@ jest.setTimeout(120000);
 const feeds: Feed[] = [];
 const gateways: GatewayProcess[] = [];
 
-async function startGateway(env: Record<string, string> = {}, port?: number): Promise<GatewayProcess> {
-  const gateway = new GatewayProcess(port ?? (await freePort()), env);
+/** A gateway that afterEach stops; it drains within 2 s so that a stop does not hold a test up. */
+async function gatewayForTest(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const gateway = await startGateway({ DRAIN_GRACE_MS: '2000', ...env });
   gateways.push(gateway);
-  await gateway.start();
   return gateway;
 }
 
@@ -33,8 +33,8 @@ afterEach(async () => {
 });
 
 it('subscribes, receives quotes into the book, and unsubscribes', async () => {
-  const gateway = await startGateway();
-  const { feed, errors } = open(gateway.url);
+  const gateway = await gatewayForTest();
+  const { feed, errors } = open(gateway.ws);
   const sub = feed.subscribe(['AAPL', 'MSFT', 'NOT-A-SYMBOL'], { maxHz: 10 });
   const quotes: Quote[] = [];
   const refusals: FeedError[] = [];
@@ -79,8 +79,8 @@ it('subscribes, receives quotes into the book, and unsubscribes', async () => {
 });
 
 it('speaks MessagePack when asked to', async () => {
-  const gateway = await startGateway();
-  const { feed } = open(gateway.url, { protocol: 'msgpack' });
+  const gateway = await gatewayForTest();
+  const { feed } = open(gateway.ws, { protocol: 'msgpack' });
   const sub = feed.subscribe(['EURUSD', 'AAPL'], { maxHz: 20 });
   expect((await sub.ready).sort()).toEqual(['AAPL', 'EURUSD']);
   await waitFor(
@@ -91,8 +91,8 @@ it('speaks MessagePack when asked to', async () => {
 });
 
 it('1001: after the gateway stops and starts again, reconnects and resubscribes by itself; the book carries on', async () => {
-  const gateway = await startGateway();
-  const { feed, states } = open(gateway.url);
+  const gateway = await gatewayForTest();
+  const { feed, states } = open(gateway.ws);
   const a = feed.subscribe(['AAPL', 'MSFT'], { maxHz: 5 });
   const b = feed.subscribe(['MSFT', 'EURUSD'], { maxHz: 2 });
   await Promise.all([a.ready, b.ready]);
@@ -104,7 +104,7 @@ it('1001: after the gateway stops and starts again, reconnects and resubscribes 
   expect(firstLoss).toMatchObject({ code: 1001, delayMs: 0, attempt: 1 });
   const lastBeforeRestart = a.book.get('AAPL') as Quote;
 
-  await gateway.start();
+  await gateway.restart();
   await waitFor('open again', () => feed.state === 'open' && feed.metrics.reconnects === 1, 30000);
   expect(states[states.length - 1]).toEqual(['open', expect.objectContaining({ restored: 3 })]);
   await waitFor(
@@ -120,7 +120,7 @@ it('1001: after the gateway stops and starts again, reconnects and resubscribes 
 });
 
 it('4009: a consumer that stops reading is closed as slow; the SDK reports it and reconnects with backoff', async () => {
-  const gateway = await startGateway({
+  const gateway = await gatewayForTest({
     HIGH_WATER_MARK_BYTES: '1024',
     SLOW_CONSUMER_TIMEOUT_MS: '300',
     SIM_RATE: '5000',
@@ -132,7 +132,7 @@ it('4009: a consumer that stops reading is closed as slow; the SDK reports it an
       sockets.push(this);
     }
   }
-  const { feed, states, errors } = open(gateway.url, {
+  const { feed, states, errors } = open(gateway.ws, {
     WebSocket: RecordingWebSocket,
     reconnect: { initialDelayMs: 200, maxDelayMs: 1000 },
     // Keeps the SDK's own watchdog out of the way while the socket is paused: the close must be the gateway's.
@@ -180,13 +180,13 @@ it('4009: a consumer that stops reading is closed as slow; the SDK reports it an
 });
 
 it('1008: a connection from an origin the gateway does not allow stops and reports POLICY', async () => {
-  const gateway = await startGateway({ ALLOWED_ORIGINS: 'http://dashboard.example' });
+  const gateway = await gatewayForTest({ ALLOWED_ORIGINS: 'http://dashboard.example' });
   class ForeignOrigin extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, { origin: 'http://elsewhere.example' });
     }
   }
-  const { feed, errors, states } = open(gateway.url, {
+  const { feed, errors, states } = open(gateway.ws, {
     WebSocket: ForeignOrigin,
   });
   await waitFor('closed', () => feed.state === 'closed');
@@ -196,7 +196,7 @@ it('1008: a connection from an origin the gateway does not allow stops and repor
 });
 
 it('rejects a request with TIMEOUT when the gateway does not answer in time', async () => {
-  const gateway = await startGateway();
+  const gateway = await gatewayForTest();
   const sockets: WebSocket[] = [];
   class RecordingWebSocket extends WebSocket {
     constructor(url: string, protocols?: string | string[]) {
@@ -204,7 +204,7 @@ it('rejects a request with TIMEOUT when the gateway does not answer in time', as
       sockets.push(this);
     }
   }
-  const { feed } = open(gateway.url, {
+  const { feed } = open(gateway.ws, {
     WebSocket: RecordingWebSocket,
     requestTimeoutMs: 500,
   });

@@ -1,6 +1,6 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { connect, type Feed, FeedError } from '../src';
-import { freePort, GatewayProcess } from './support/gateway';
 
 // feed.history against the real gateway process (embedded mode, with its warm-up) over a real socket.
 jest.setTimeout(120000);
@@ -9,9 +9,8 @@ let gateway: GatewayProcess;
 let feed: Feed;
 
 beforeAll(async () => {
-  gateway = new GatewayProcess(await freePort(), { SIM_SYMBOLS: '50', SIM_WARMUP_SECONDS: '3600' });
-  await gateway.start();
-  feed = connect({ url: gateway.url, WebSocket });
+  gateway = await startGateway({ SIM_SYMBOLS: '50', SIM_WARMUP_SECONDS: '3600' });
+  feed = connect({ url: gateway.ws, WebSocket });
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, GatewayProcess } from './support/gateway';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 
 // What a user outside the monorepo does: `npm pack` the SDK, install the tarball and `ws` in an empty
 // folder, and run the README's examples against a real gateway.
@@ -33,8 +33,7 @@ beforeAll(async () => {
   tarball = join(dir, (info as { filename: string }).filename);
   await writeFile(join(dir, 'package.json'), '{ "name": "sdk-user", "private": true }\n');
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'ws'], { cwd: dir });
-  gateway = new GatewayProcess(await freePort());
-  await gateway.start();
+  gateway = await startGateway();
 });
 
 afterAll(async () => {
@@ -65,7 +64,7 @@ it('packs only what a user needs, and depends on nothing unpublished', async () 
 
 it("runs the README's Node ESM example: subscribes, prints quotes, closes", async () => {
   await writeFile(join(dir, 'quotes.mjs'), await readmeExample('// quotes.mjs'));
-  const { stdout } = await run(process.execPath, ['quotes.mjs', gateway.url], { cwd: dir, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, ['quotes.mjs', gateway.ws], { cwd: dir, timeout: 60_000 });
   expect(stdout).toContain("subscribed to [ 'AAPL', 'EURUSD' ]");
   expect(stdout).toMatch(/^AAPL \d+ [\d.]+ [\d.]+ \(snapshot\)$/m);
   expect(stdout).toMatch(/^round trip \d+(\.\d+)? ms$/m);
@@ -73,7 +72,7 @@ it("runs the README's Node ESM example: subscribes, prints quotes, closes", asyn
 });
 
 it("runs the README's CommonJS example, loading ws on demand", async () => {
-  const example = (await readmeExample('// quotes.cjs')).replace('ws://localhost:8080/ws', gateway.url);
+  const example = (await readmeExample('// quotes.cjs')).replace('ws://localhost:8080/ws', gateway.ws);
   await writeFile(join(dir, 'quotes.cjs'), example);
   const { stdout } = await run(process.execPath, ['quotes.cjs'], { cwd: dir, timeout: 60_000 });
   expect(stdout).toContain("subscribed to [ 'MSFT' ]");

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { DASHBOARD_DIR } from './gateway';
+
+/** The dashboard's folder: the gateway under test serves its dist/ (the gateway's default DASHBOARD_DIR). */
+const DASHBOARD_DIR = path.resolve(__dirname, '../..');
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(DASHBOARD_DIR, 'test-results');

@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { HS256_SECRET, hs256Token } from '../support/auth';
-import { type GatewayProcess, metric, spawnGateway, waitFor } from '../support/gateway';
+import { metric, waitFor } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
 
 jest.setTimeout(180_000);
@@ -51,8 +52,8 @@ beforeAll(async () => {
   };
   pods.push(
     ...(await Promise.all([
-      spawnGateway({ ...env, GATEWAY_ID: 'hm-a' }),
-      spawnGateway({ ...env, GATEWAY_ID: 'hm-b' }),
+      startGateway({ ...env, GATEWAY_ID: 'hm-a' }),
+      startGateway({ ...env, GATEWAY_ID: 'hm-b' }),
     ])),
   );
   // Records produced before a pod owns their partition would be skipped (the group starts at the end).

@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { type GatewayProcess, metric, spawnGateway } from '../support/gateway';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
+import { metric } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
 import { ServiceRestClient } from '../support/service-rest';
 
@@ -14,7 +15,7 @@ let gateway: GatewayProcess;
 let service: ServiceRestClient;
 
 beforeAll(async () => {
-  gateway = await spawnGateway({
+  gateway = await startGateway({
     GATEWAY_ID: 'pub-auth',
     PUBLISH_ACCESS_KEY: PRIMARY,
     PUBLISH_ACCESS_KEY_SECONDARY: SECONDARY,
@@ -199,7 +200,7 @@ describe('anonymous connections', () => {
 
 describe('without PUBLISH_ACCESS_KEY', () => {
   it('serves no publish API', async () => {
-    const plain = await spawnGateway({ GATEWAY_ID: 'pub-off' });
+    const plain = await startGateway({ GATEWAY_ID: 'pub-off' });
     try {
       const client = new ServiceRestClient(`Endpoint=${plain.http};AccessKey=${PRIMARY};Version=1.0;`);
       const res = await client.send(client.url('chathub'), 'ReceiveMessage', []);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token } from '../support/auth';
-import { type GatewayProcess, metric, spawnGateway } from '../support/gateway';
+import { metric } from '../support/gateway';
 import { HubListener } from '../support/hub-listener';
 import { ServiceRestClient } from '../support/service-rest';
 
@@ -32,8 +33,8 @@ beforeAll(async () => {
     PUBLISH_MAX_BODY_BYTES: '4096',
   };
   [a, b] = await Promise.all([
-    spawnGateway({ ...env, GATEWAY_ID: 'pub-a' }),
-    spawnGateway({ ...env, GATEWAY_ID: 'pub-b' }),
+    startGateway({ ...env, GATEWAY_ID: 'pub-a' }),
+    startGateway({ ...env, GATEWAY_ID: 'pub-b' }),
   ]);
   pods.push(a, b);
   service = new ServiceRestClient(`Endpoint=${a.http};AccessKey=${ACCESS_KEY};Version=1.0;`);

@@ -1,8 +1,8 @@
 import * as signalR from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { COMBINATIONS, TRANSPORT_TYPES, waitFor } from '@tickhub/signalr/testing';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, loggedLine, metricValue, signJwt } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -11,7 +11,7 @@ const EXPIRED_ERROR = 'Unauthorized: the access token expired.';
 let gw: GatewayProcess;
 
 beforeAll(async () => {
-  gw = await spawnGateway({ AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET });
+  gw = await startGateway({ AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET });
 });
 
 afterAll(async () => {
@@ -174,7 +174,7 @@ describe('AUTH_REQUIRE_EXP=false', () => {
   let lenient: GatewayProcess;
 
   beforeAll(async () => {
-    lenient = await spawnGateway({
+    lenient = await startGateway({
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET: HS256_SECRET,
       AUTH_REQUIRE_EXP: 'false',

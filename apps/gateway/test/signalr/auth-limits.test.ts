@@ -1,7 +1,7 @@
 import * as signalR from '@microsoft/signalr';
 import { TRANSPORT_TYPES, type TransportName } from '@tickhub/signalr/testing';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, loggedLine, metricValue, upgradeStatus } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
 
 jest.setTimeout(90_000);
 
@@ -14,7 +14,7 @@ let gw: GatewayProcess;
 const open: signalR.HubConnection[] = [];
 
 beforeAll(async () => {
-  gw = await spawnGateway({
+  gw = await startGateway({
     AUTH_MODE: 'hs256',
     AUTH_HS256_SECRET: HS256_SECRET,
     MAX_CONNECTIONS_PER_IP: String(MAX_PER_IP),
@@ -185,7 +185,7 @@ describe('the upgrade rate and SignalR negotiate', () => {
   let rated: GatewayProcess;
 
   beforeAll(async () => {
-    rated = await spawnGateway({
+    rated = await startGateway({
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET: HS256_SECRET,
       MAX_UPGRADES_PER_IP_PER_SEC: '3',

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import * as signalR from '@microsoft/signalr';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { metricValue } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
 
 // Hostile hub clients against a gateway with default limits: a flood of invocations is refused and
 // then cut, and a chat sender cannot multiply its bandwidth onto every other client.
@@ -47,7 +47,7 @@ ws.on('error', () => {});
 let gw: GatewayProcess;
 
 beforeAll(async () => {
-  gw = await spawnGateway({});
+  gw = await startGateway({});
 });
 
 afterAll(async () => {

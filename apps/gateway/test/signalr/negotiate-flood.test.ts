@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import * as signalR from '@microsoft/signalr';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { HS256_SECRET, hs256Token, metricValue } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
 
 // A negotiate costs its client one request and the server a connection slot until it expires: a
 // flood of negotiates that never start a transport must spend only the flooder's own share.
@@ -58,7 +58,7 @@ describe('negotiate floods (authentication on)', () => {
   let hub: string;
 
   beforeAll(async () => {
-    gw = await spawnGateway({
+    gw = await startGateway({
       AUTH_MODE: 'hs256',
       AUTH_HS256_SECRET: HS256_SECRET,
       MAX_PENDING_NEGOTIATIONS_PER_USER: '20',
@@ -103,7 +103,7 @@ describe('negotiate floods (authentication off, default caps)', () => {
   let hub: string;
 
   beforeAll(async () => {
-    gw = await spawnGateway({});
+    gw = await startGateway({});
     hub = `${gw.http}/chathub`;
   });
 

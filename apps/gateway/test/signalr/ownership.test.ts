@@ -1,6 +1,6 @@
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { HS256_SECRET, hs256Token, loggedLine, metricValue, upgradeStatus } from '../support/auth';
-import { type GatewayProcess, spawnGateway } from '../support/gateway';
 
 // A connection token travels in URLs (`?id=`), so proxies and browser histories keep it: it alone
 // must never let anyone poll, send to, end or take over someone else's SignalR connection.
@@ -51,7 +51,7 @@ describe('SignalR connections belong to the user who negotiated them (authentica
   const forged = `${'eyJhbGciOiJIUzI1NiJ9'}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.AAAA`;
 
   beforeAll(async () => {
-    gw = await spawnGateway({ AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET });
+    gw = await startGateway({ AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET });
     hub = `${gw.http}/hubs/market`;
     alice = await hs256Token({ sub: 'alice', symbols: ['AAPL'] });
     bob = await hs256Token({ sub: 'bob', symbols: ['MSFT'] });
@@ -138,7 +138,7 @@ describe('anonymous SignalR connections belong to the client that negotiated the
   let hub: string;
 
   beforeAll(async () => {
-    gw = await spawnGateway({});
+    gw = await startGateway({});
     hub = `${gw.http}/chathub`;
   });
 

@@ -1,104 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// Talking to a gateway under test (started by @tickhub/testkit): a recording WebSocket client and
+// its metrics.
 import { type Limits, msgpackCodec, type QuoteUpdate, type SymbolInfo } from '@tickhub/protocol';
 import WebSocket from 'ws';
 import { waitFor } from './tick-source-contract';
 
 export { waitFor };
-
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
-
-export interface GatewayProcess {
-  port: number;
-  http: string;
-  ws: string;
-  proc: ChildProcess;
-  logs: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<void>;
-}
-
-/** Spawns the built gateway (`node dist/main.js`) on a free loopback port and waits until it is ready. */
-export async function spawnGateway(
-  env: Record<string, string> = {},
-  options: { waitReady?: boolean } = {},
-): Promise<GatewayProcess> {
-  if (!existsSync(MAIN)) {
-    throw new Error(`${MAIN} is missing: build first (npx turbo run build --filter=@tickhub/gateway...)`);
-  }
-  const base: Record<string, string | undefined> = { ...process.env };
-  // Embedded mode unless the test asks for Kafka: the runner exports service variables to every test.
-  delete base.KAFKA_BROKERS;
-  delete base.REDIS_URL;
-  const proc = spawn(process.execPath, [MAIN], {
-    env: {
-      ...base,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let port = 0;
-  let buffered = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl = buffered.indexOf('\n');
-    while (nl >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (logs.length < 5000) logs.push(line);
-      if (port === 0 && line.includes('"msg":"listening"'))
-        port = (JSON.parse(line) as { port: number }).port;
-      nl = buffered.indexOf('\n');
-    }
-  });
-  proc.stderr!.on('data', (chunk: Buffer) => logs.push(`stderr: ${chunk.toString()}`));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  try {
-    await waitFor(() => port > 0 || gone, 30_000, 'the gateway to listen');
-  } catch (error) {
-    proc.kill('SIGKILL');
-    throw error;
-  }
-  if (gone) throw new Error(`gateway exited before listening:\n${logs.join('\n')}`);
-  const gw: GatewayProcess = {
-    port,
-    http: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}/ws`,
-    proc,
-    logs,
-    exited,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-  if (options.waitReady !== false) {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await fetch(`${gw.http}/health/ready`).catch(() => undefined);
-      if (res?.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`gateway not ready:\n${logs.slice(-20).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return gw;
-}
 
 /** Any server message, flattened so tests can read fields without narrowing. */
 export interface Msg {

@@ -13,13 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Market } from '@tickhub/market-sim';
 import { Kafka, logLevel } from 'kafkajs';
-import { ConfigError, type IngesterConfig, loadConfig } from './config';
-import { errorText, Logger } from './logger';
-import { IngesterMetrics } from './metrics';
-import { IngestPipeline } from './pipeline';
-import type { BatchAck } from './publisher';
-import { SimulatedMarketSource } from './sim-source';
-import type { TickSink, TickSource } from './source';
+import { ConfigError, type IngesterConfig, loadConfig } from '../src/config';
+import { errorText, Logger } from '../src/logger';
+import { IngesterMetrics } from '../src/metrics';
+import { IngestPipeline } from '../src/pipeline';
+import type { BatchAck } from '../src/publisher';
+import { SimulatedMarketSource } from '../src/sim-source';
+import type { TickSink, TickSource } from '../src/source';
 
 /** Pushes ticks whenever the buffer has room: the producer, not a pacer, sets the rate. */
 class UnpacedSource implements TickSource {
@@ -225,7 +225,8 @@ async function main(): Promise<void> {
       await admin.disconnect().catch(() => undefined);
     }
   }
-  const dir = path.resolve(__dirname, '..', 'bench-results');
+  // Built to bench/dist/bench/: the results go to the ingester's folder.
+  const dir = path.resolve(__dirname, '..', '..', '..', 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const record = {

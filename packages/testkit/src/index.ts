@@ -1,0 +1,2 @@
+export { freePort } from './free-port';
+export { type GatewayExit, GatewayProcess, type GatewayStartOptions, startGateway } from './gateway-process';
