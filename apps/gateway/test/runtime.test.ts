@@ -1,21 +1,9 @@
-import net from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
 import { RedisBackplane } from '@tickhub/backplane-redis';
+import { freePort } from '@tickhub/testkit';
 import { loadConfig } from '../src/config';
 import { Logger } from '../src/logger';
 import { createBackplane, GatewayRuntime } from '../src/runtime';
-
-/** A loopback port where nothing listens: Redis there is "down". */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const quiet = new Logger('error');
 
@@ -39,7 +27,8 @@ describe('createBackplane', () => {
 
 describe('GatewayRuntime start attempts while Redis is down', () => {
   it('asks the backplane to connect once and adds no listener per attempt', async () => {
-    const port = await closedPort();
+    // A port nothing listens on: the one just freed.
+    const port = await freePort();
     const runtime = new GatewayRuntime(
       loadConfig({ GATEWAY_ID: 'gw-down', REDIS_URL: `redis://127.0.0.1:${port}`, SIM_SYMBOLS: '5' }),
       quiet,
