@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config';
+import { INGESTER_VARIABLES } from '../src/variables';
 import { freePort, IngesterProcess } from './support/ingester-process';
 
 jest.setTimeout(120_000);
@@ -128,6 +131,27 @@ describe('ingester process with bad configuration', () => {
     expect(lines).toEqual([
       'tickhub-ingester: invalid configuration: KAFKA_COMPRESSION must be one of none|gzip, got "snappy"',
     ]);
+  });
+
+  it('exits 2 naming every bad variable on a line of its own', async () => {
+    const { code, lines } = await runToExit({ KAFKA_COMPRESSION: 'snappy', KAFKA_ACKS: '2' });
+    expect(code).toBe(2);
+    expect(lines).toEqual([
+      'tickhub-ingester: invalid configuration: KAFKA_BROKERS is required: comma-separated host:port list, e.g. 127.0.0.1:19092',
+      'tickhub-ingester: invalid configuration: KAFKA_ACKS must be one of -1|all|1|0, got "2"',
+      'tickhub-ingester: invalid configuration: KAFKA_COMPRESSION must be one of none|gzip, got "snappy"',
+    ]);
+  });
+
+  it('--help prints every variable with its default and doc, and the values set', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(__dirname, '..', 'dist', 'main.js'), '--help'],
+      { env: { ...process.env, TICK_RATE: '123' } },
+    );
+    for (const name of Object.keys(INGESTER_VARIABLES)) expect(stdout).toContain(`  ${name}`);
+    expect(stdout).toContain('TICK_RATE=123   (default 2000; integer 1–10000000)');
+    expect(stdout).toContain('  KAFKA_BROKERS   (required; host:port list)');
   });
 
   it('exits 2 when KAFKA_BROKERS is missing', async () => {

@@ -10,7 +10,10 @@ export function formatHelp(title: string, variables: readonly VariableDescriptio
     const raw = env[v.name];
     const set = raw !== undefined && raw.trim() !== '';
     const shown = set ? `=${v.secret ? '<hidden>' : raw}` : '';
-    const facts = [v.default === undefined ? 'no default' : `default ${v.default}`, v.accepts];
+    const facts = [
+      v.required ? 'required' : v.default === undefined ? 'no default' : `default ${v.default}`,
+      v.accepts,
+    ];
     lines.push(`  ${v.name}${shown}   (${facts.join('; ')})`, `      ${v.doc}`);
   }
   return `${lines.join('\n')}\n`;
@@ -22,7 +25,7 @@ const HEADER = ['variable', 'default', 'accepts', 'meaning'];
 export function formatMarkdownTable(variables: readonly VariableDescription[]): string {
   const rows = variables.map((v) => [
     `\`${v.name}\``,
-    v.default === undefined ? '—' : `\`${v.default}\``,
+    v.required ? '(required)' : v.default === undefined ? '—' : `\`${v.default}\``,
     escapeCell(v.accepts),
     escapeCell(v.doc),
   ]);

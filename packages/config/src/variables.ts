@@ -20,6 +20,8 @@ export interface VariableDescription {
   doc: string;
   /** Its value is never printed (keys, secrets). */
   secret: boolean;
+  /** Unset is an error. */
+  required: boolean;
   /** The table of the docs it belongs to, e.g. `publish`; `main` when not said. */
   group: string;
 }
@@ -36,6 +38,8 @@ export interface VariableOptions<T> {
   defaultText?: string;
   secret?: boolean;
   group?: string;
+  /** Unset is an error, with this message after the variable's name (`is required: …`). */
+  required?: string;
 }
 
 const absent = (raw: unknown): unknown => {
@@ -44,15 +48,21 @@ const absent = (raw: unknown): unknown => {
   return trimmed === '' ? undefined : trimmed;
 };
 
-/** A variable with a default: its value is always set. */
+/** A variable with a default, or a required one: its value is always set. */
 export function variable<T>(options: VariableOptions<T> & { default: NonNullable<T> }): Variable<T>;
+export function variable<T>(options: VariableOptions<T> & { required: string }): Variable<T>;
 /** A variable without a default: undefined when unset or blank. */
 export function variable<T>(options: VariableOptions<T>): Variable<T | undefined>;
 export function variable<T>(options: VariableOptions<T> & { default?: T }): Variable<T | undefined> {
-  const { default: fallback, value } = options;
+  const { default: fallback, value, required } = options;
   const schema = z.preprocess(
     absent,
-    fallback === undefined ? value.optional() : value.optional().transform((v) => v ?? fallback),
+    value.optional().transform((v, ctx) => {
+      if (v !== undefined) return v;
+      if (required === undefined) return fallback;
+      ctx.addIssue({ code: 'custom', message: required, input: v });
+      return z.NEVER;
+    }),
   ) as unknown as z.ZodType<T | undefined, string | undefined>;
   return {
     schema,
@@ -61,6 +71,7 @@ export function variable<T>(options: VariableOptions<T> & { default?: T }): Vari
       default: options.defaultText ?? (fallback === undefined ? undefined : String(fallback)),
       doc: options.doc,
       secret: options.secret ?? false,
+      required: required !== undefined,
       group: options.group ?? 'main',
     },
   };

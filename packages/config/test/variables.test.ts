@@ -33,6 +33,14 @@ describe('parseVariables', () => {
     expect(parseVariables(VARIABLES, { PORT: ' 0 ' }).PORT).toBe(0);
   });
 
+  it('refuses a required variable that is unset, naming it', () => {
+    const required = {
+      BROKERS: variable({ doc: 'brokers', accepts: 'list', required: 'is required', value: z.string() }),
+    };
+    expect(() => parseVariables(required, { BROKERS: ' ' })).toThrow('BROKERS is required');
+    expect(describeVariables(required)[0]?.required).toBe(true);
+  });
+
   it('names every bad variable, one line each, and nothing else', () => {
     const twoBad = { ...VARIABLES, OTHER_PORT: VARIABLES.PORT };
     let error: unknown;
@@ -64,11 +72,27 @@ describe('descriptions', () => {
         default: '8080',
         doc: 'where it listens',
         secret: false,
+        required: false,
         group: 'main',
       },
-      { name: 'NAME', accepts: 'text', doc: 'what it is called', secret: false, group: 'main' },
-      { name: 'KEY', accepts: 'text', doc: 'signs | tokens', secret: true, group: 'keys' },
-      { name: 'ID', accepts: 'text', default: 'random', doc: 'its id', secret: false, group: 'main' },
+      {
+        name: 'NAME',
+        accepts: 'text',
+        doc: 'what it is called',
+        secret: false,
+        required: false,
+        group: 'main',
+      },
+      { name: 'KEY', accepts: 'text', doc: 'signs | tokens', secret: true, required: false, group: 'keys' },
+      {
+        name: 'ID',
+        accepts: 'text',
+        default: 'random',
+        doc: 'its id',
+        secret: false,
+        required: false,
+        group: 'main',
+      },
     ]);
   });
 
