@@ -116,6 +116,13 @@ describe('loadConfig', () => {
   });
 });
 
+/** This process's environment less KAFKA_BROKERS, which the test runner may export. */
+function withoutBrokers(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.KAFKA_BROKERS;
+  return env;
+}
+
 /** The built app, started with a bad environment: one line on stderr, a non-zero exit, no stack. */
 async function runToExit(env: Record<string, string>) {
   const app = new IngesterProcess({ INGESTER_HTTP_PORT: '0', INGESTER_HTTP_HOST: '127.0.0.1', ...env });
@@ -147,7 +154,7 @@ describe('ingester process with bad configuration', () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [path.join(__dirname, '..', 'dist', 'main.js'), '--help'],
-      { env: { ...process.env, TICK_RATE: '123' } },
+      { env: { ...withoutBrokers(), TICK_RATE: '123' } },
     );
     for (const name of Object.keys(INGESTER_VARIABLES)) expect(stdout).toContain(`  ${name}`);
     expect(stdout).toContain('TICK_RATE=123   (default 2000; integer 1–10000000)');
