@@ -55,3 +55,18 @@ it('makes a stale table between the markers again, and refuses a marker that nam
   );
   expect(refused).toBe('x.md: no variables of gateway in group nothing');
 });
+
+it("npm run config prints every app's variables, the values set here, and no secret", async () => {
+  const secret = 's'.repeat(40);
+  const { stdout } = await run(process.execPath, [config], {
+    env: { ...process.env, PORT: '18123', AUTH_HS256_SECRET: secret, TICK_RATE: '77' },
+  });
+  expect(stdout).toContain('== gateway');
+  expect(stdout).toContain('== ingester');
+  expect(stdout).toContain('== dashboard');
+  expect(stdout).toContain('  PORT=18123   (default 8080; integer 0–65535)');
+  expect(stdout).toContain('  AUTH_HS256_SECRET=<hidden>');
+  expect(stdout).toContain('  TICK_RATE=77   (default 2000;');
+  expect(stdout).toContain('  DASHBOARD_DEV_PORT');
+  expect(stdout).not.toContain(secret);
+});
