@@ -130,8 +130,9 @@ function authConfig(v: Values, problems: ConfigProblem[]): AuthConfig {
 
 /** Reads and validates every setting; throws a ConfigError with one line per bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
+  // Checks across variables run on the values that are valid by themselves (a wrong one is undefined
+  // and compares as nothing), so that one start reports every problem.
   const { values: v, problems } = readVariables(GATEWAY_VARIABLES, env);
-  if (problems.length > 0) throw new ConfigError(problems);
   const rates = rateLimits(v, problems);
   const auth = authConfig(v, problems);
   const publish = publishConfig(v, problems);

@@ -110,25 +110,27 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads every variable of `variables` from `env`. Either all values, or every variable that is wrong
- * (its first problem each), never the first alone: a deployment fixes them in one go.
+ * Reads every variable of `variables` from `env`: the values, and every variable that is wrong (its
+ * first problem each), never the first alone, so that a deployment fixes them in one go. A variable with
+ * a problem is undefined in `values`: checks across variables run on the others, and the caller throws
+ * when `problems` is not empty.
  */
 export function readVariables<V extends Variables>(
   variables: V,
   env: Env,
 ): { values: ValuesOf<V>; problems: ConfigProblem[] } {
-  const shape = Object.fromEntries(Object.entries(variables).map(([name, v]) => [name, v.schema]));
-  const result = z.object(shape).safeParse(env);
-  if (result.success) return { values: result.data as ValuesOf<V>, problems: [] };
-  const problems = new Map<string, string>();
-  for (const issue of result.error.issues) {
-    const name = String(issue.path[0]);
-    if (!problems.has(name)) problems.set(name, issue.message);
+  const values: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const [name, v] of Object.entries(variables)) {
+    const result = v.schema.safeParse(env[name]);
+    if (result.success) values[name] = result.data;
+    else
+      problems.push({
+        variable: name,
+        message: `${name} ${result.error.issues[0]?.message ?? 'is invalid'}`,
+      });
   }
-  return {
-    values: {} as ValuesOf<V>,
-    problems: [...problems].map(([variable, message]) => ({ variable, message: `${variable} ${message}` })),
-  };
+  return { values: values as ValuesOf<V>, problems };
 }
 
 /** The values of `variables`, or a ConfigError naming every bad one. */

@@ -29,7 +29,8 @@ export function publishConfig(v: Values, problems: ConfigProblem[]): PublishConf
       message: 'PUBLISH_ACCESS_KEY_SECONDARY needs PUBLISH_ACCESS_KEY',
     });
   }
-  if (v.PUBLISH_KAFKA && !v.KAFKA_BROKERS?.length) {
+  const brokersWrong = problems.some((p) => p.variable === 'KAFKA_BROKERS');
+  if (v.PUBLISH_KAFKA && !v.KAFKA_BROKERS?.length && !brokersWrong) {
     problems.push({ variable: 'PUBLISH_KAFKA', message: 'PUBLISH_KAFKA=true needs KAFKA_BROKERS' });
   }
   return {
