@@ -135,7 +135,7 @@ export const GATEWAY_VARIABLES = {
   KAFKA_SESSION_TIMEOUT_MS: number(
     { min: 1000, max: 300_000, integer: true },
     {
-      doc: 'a pod silent this long loses its partitions to the other pods; 6000 is the lowest a stock broker accepts, the shipped brokers allow 3000 (compose, tests)',
+      doc: 'a pod silent this long loses its partitions to the other pods; the default is the lowest a stock broker accepts, the shipped brokers allow 3000 (compose, tests)',
       default: DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
     },
   ),
