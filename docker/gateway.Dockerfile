@@ -10,6 +10,7 @@ WORKDIR /src
 COPY package.json package-lock.json turbo.json tsconfig.base.json biome.json jest.preset.js ./
 # Every workspace's manifest: npm ci checks the whole lock file against them.
 COPY packages/protocol/package.json packages/protocol/
+COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
@@ -30,6 +31,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/protocol/package.json packages/protocol/
+COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
@@ -51,6 +53,8 @@ COPY --from=deps --chown=node:node /app/node_modules node_modules
 COPY --from=deps --chown=node:node /app/package.json package.json
 COPY --from=build --chown=node:node /src/packages/protocol/package.json packages/protocol/
 COPY --from=build --chown=node:node /src/packages/protocol/dist packages/protocol/dist
+COPY --from=build --chown=node:node /src/packages/config/package.json packages/config/
+COPY --from=build --chown=node:node /src/packages/config/dist packages/config/dist
 COPY --from=build --chown=node:node /src/packages/market-sim/package.json packages/market-sim/
 COPY --from=build --chown=node:node /src/packages/market-sim/dist packages/market-sim/dist
 COPY --from=build --chown=node:node /src/packages/backplane/package.json packages/backplane/

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { defineConfig } from 'vite';
+import { devServerConfig } from './dev-server.variables.mjs';
 
 // The dev server stands in front of a gateway (default: the one `npm start` runs) so that the page,
 // `/api` and `/ws` share one origin, exactly as when the gateway serves the built files itself.
-const gateway = process.env.TICKHUB_GATEWAY_URL ?? 'http://localhost:8080';
+const { TICKHUB_GATEWAY_URL: gateway, DASHBOARD_DEV_PORT: port } = devServerConfig(process.env);
 const packages = path.resolve(import.meta.dirname, '../../packages');
 
 export default defineConfig({
@@ -19,7 +20,7 @@ export default defineConfig({
     ],
   },
   server: {
-    port: Number(process.env.DASHBOARD_DEV_PORT ?? 5173),
+    port,
     proxy: {
       '/api': { target: gateway, changeOrigin: true },
       '/ws': { target: gateway, ws: true, changeOrigin: true },

@@ -7,7 +7,7 @@
 // - embedded mode: otherwise (or with TICKHUB_EMBEDDED=1) the apps run without external services,
 //   wired by their in-memory twins.
 // Services started here are stopped when turbo exits or on Ctrl-C. Every variable the apps read reaches
-// them (turbo.json's globalPassThroughEnv comes from test/services/variables.mjs); one that looks like a
+// them (turbo.json's globalPassThroughEnv comes from the apps' schemas, test/services/variables.mjs); one that looks like a
 // setting of ours but that no app reads is warned about. TICKHUB_KAFKA_PORT (and
 // TICKHUB_KAFKA_CONTROLLER_PORT) and TICKHUB_REDIS_PORT pin the ports of the services started here.
 import { kafkaPrerequisites } from './kafka.mjs';
@@ -66,7 +66,7 @@ async function main() {
   let code = 1;
   try {
     for (const name of unknownVariables()) {
-      log(`dev: warning: ${name} is set but no app reads it (a typo? see test/services/variables.mjs)`);
+      log(`dev: warning: ${name} is set but no app reads it (a typo? npm run config lists them)`);
     }
     const kafkaPort = portOf('TICKHUB_KAFKA_PORT');
     const controllerPort = portOf('TICKHUB_KAFKA_CONTROLLER_PORT');

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
-import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
+import { ConfigError, type ConfigProblem, type Env, readVariables, type ValuesOf } from '@tickhub/config';
+import { DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
 import type { AuthConfig } from './auth/jwt';
-import { DEFAULT_COALESCE_MS } from './core/edge-stage';
-import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
 import { type PublishConfig, publishConfig } from './publish/publish-config';
+import { GATEWAY_VARIABLES, HZ_RANGE, type LOG_LEVELS } from './variables';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface GatewayConfig {
   port: number;
@@ -78,227 +77,118 @@ export interface GatewayConfig {
   statefulReconnectBufferBytes: number;
 }
 
-/** A configuration value that is missing or wrong; the message names the variable. */
-export class ConfigError extends Error {}
+export { ConfigError, type Env };
 
-export type Env = Record<string, string | undefined>;
+type Values = ValuesOf<typeof GATEWAY_VARIABLES>;
 
-export function str(env: Env, name: string, fallback: string): string {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? fallback : v.trim();
+/** MIN_HZ ≤ DEFAULT_HZ ≤ MAX_HZ, DEFAULT_HZ defaulting to the protocol's default within them. */
+function rateLimits(v: Values, problems: ConfigProblem[]): Pick<Limits, 'minHz' | 'maxHz' | 'defaultHz'> {
+  const { MAX_HZ: maxHz, MIN_HZ: minHz } = v;
+  const outside = (name: string, value: number, min: number, max: number) =>
+    problems.push({
+      variable: name,
+      message: `${name} must be a number >= ${min} and <= ${max}, got ${JSON.stringify(String(value))}`,
+    });
+  if (minHz > maxHz) outside('MIN_HZ', minHz, HZ_RANGE.min, maxHz);
+  const defaultHz = v.DEFAULT_HZ ?? Math.min(DEFAULT_LIMITS.defaultHz, maxHz);
+  if (v.DEFAULT_HZ !== undefined && (defaultHz < minHz || defaultHz > maxHz))
+    outside('DEFAULT_HZ', defaultHz, minHz, maxHz);
+  return { minHz, maxHz, defaultHz };
 }
 
-export function num(
-  env: Env,
-  name: string,
-  fallback: number,
-  check: { min?: number; max?: number; integer?: boolean } = {},
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim());
-  const { min, max, integer } = check;
-  const wanted = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` >= ${min}` : ''}${
-    max !== undefined ? ` and <= ${max}` : ''
-  }`;
-  if (
-    !Number.isFinite(value) ||
-    (integer && !Number.isInteger(value)) ||
-    (min !== undefined && value < min) ||
-    (max !== undefined && value > max)
-  ) {
-    throw new ConfigError(`${name} must be ${wanted}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-export function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
-}
-
-function patterns(env: Env, name: string): string[] | undefined {
-  const items = list(env, name);
-  if (items.length === 0) return undefined;
-  for (const p of items) {
-    if (!/^[A-Za-z0-9._:/-]*\*?$/.test(p))
-      throw new ConfigError(`${name} has an invalid symbol pattern "${p}"`);
-  }
-  return items;
-}
-
-function list(env: Env, name: string): string[] {
-  const raw = env[name];
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-function redisKeyPrefix(env: Env): string {
-  const prefix = str(env, 'REDIS_KEY_PREFIX', 'tickhub:');
-  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) {
-    throw new ConfigError(
-      'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ".", "_", ":" or "-"',
-    );
-  }
-  return prefix;
-}
-
-function authConfig(env: Env): AuthConfig {
-  const mode = str(env, 'AUTH_MODE', 'off').toLowerCase();
-  if (mode !== 'off' && mode !== 'hs256' && mode !== 'jwks') {
-    throw new ConfigError(`AUTH_MODE must be one of off, hs256, jwks, got ${JSON.stringify(env.AUTH_MODE)}`);
-  }
-  const hs256Secret = env.AUTH_HS256_SECRET?.trim() || undefined;
-  const jwksFile = env.AUTH_JWKS_FILE?.trim() || undefined;
-  const jwksUrl = env.AUTH_JWKS_URL?.trim() || undefined;
+function authConfig(v: Values, problems: ConfigProblem[]): AuthConfig {
+  const mode = v.AUTH_MODE;
+  const problem = (variable: string, message: string) => problems.push({ variable, message });
+  const { AUTH_HS256_SECRET: hs256Secret, AUTH_JWKS_FILE: jwksFile, AUTH_JWKS_URL: jwksUrl } = v;
+  // The secret and the key source are checked only for the mode that uses them: a leftover value of
+  // another mode stays harmless.
   if (mode === 'hs256') {
-    if (!hs256Secret) throw new ConfigError('AUTH_HS256_SECRET is required with AUTH_MODE=hs256');
-    if (Buffer.byteLength(hs256Secret) < 32)
-      throw new ConfigError('AUTH_HS256_SECRET must be at least 32 bytes long');
+    if (!hs256Secret) problem('AUTH_HS256_SECRET', 'AUTH_HS256_SECRET is required with AUTH_MODE=hs256');
+    else if (Buffer.byteLength(hs256Secret) < 32)
+      problem('AUTH_HS256_SECRET', 'AUTH_HS256_SECRET must be at least 32 bytes long');
   }
   if (mode === 'jwks') {
     if (!jwksFile && !jwksUrl)
-      throw new ConfigError('AUTH_JWKS_FILE or AUTH_JWKS_URL is required with AUTH_MODE=jwks');
-    if (jwksFile && jwksUrl) throw new ConfigError('AUTH_JWKS_FILE and AUTH_JWKS_URL are exclusive');
+      problem('AUTH_JWKS_FILE', 'AUTH_JWKS_FILE or AUTH_JWKS_URL is required with AUTH_MODE=jwks');
+    if (jwksFile && jwksUrl) problem('AUTH_JWKS_FILE', 'AUTH_JWKS_FILE and AUTH_JWKS_URL are exclusive');
     if (jwksUrl && !/^https?:\/\//.test(jwksUrl))
-      throw new ConfigError('AUTH_JWKS_URL must start with http:// or https://');
+      problem('AUTH_JWKS_URL', 'AUTH_JWKS_URL must start with http:// or https://');
     if (jwksFile && !existsSync(jwksFile))
-      throw new ConfigError(`AUTH_JWKS_FILE does not exist: ${JSON.stringify(jwksFile)}`);
+      problem('AUTH_JWKS_FILE', `AUTH_JWKS_FILE does not exist: ${JSON.stringify(jwksFile)}`);
   }
   return {
     mode,
     ...(hs256Secret ? { hs256Secret } : {}),
     ...(jwksFile ? { jwksFile } : {}),
     ...(jwksUrl ? { jwksUrl } : {}),
-    ...(env.AUTH_ISSUER?.trim() ? { issuer: env.AUTH_ISSUER.trim() } : {}),
-    ...(env.AUTH_AUDIENCE?.trim() ? { audience: env.AUTH_AUDIENCE.trim() } : {}),
-    clockToleranceS: num(env, 'AUTH_CLOCK_TOLERANCE_S', 5, { min: 0, max: 3600 }),
-    requireExp: bool(env, 'AUTH_REQUIRE_EXP', true),
+    ...(v.AUTH_ISSUER ? { issuer: v.AUTH_ISSUER } : {}),
+    ...(v.AUTH_AUDIENCE ? { audience: v.AUTH_AUDIENCE } : {}),
+    clockToleranceS: v.AUTH_CLOCK_TOLERANCE_S,
+    requireExp: v.AUTH_REQUIRE_EXP,
   };
 }
 
-/** Reads and validates every setting; throws ConfigError naming the first bad variable. */
+/** Reads and validates every setting; throws a ConfigError with one line per bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
-  const gatewayId = str(env, 'GATEWAY_ID', `gw-${randomBytes(4).toString('hex')}`);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(gatewayId)) {
-    throw new ConfigError('GATEWAY_ID must be 1-64 characters of letters, digits, ".", "_" or "-"');
-  }
-  const brokers = list(env, 'KAFKA_BROKERS');
-  for (const b of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(b))
-      throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port], got "${b}"`);
-  }
-  const redisUrl = env.REDIS_URL?.trim() || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
-  }
-  const maxHz = num(env, 'MAX_HZ', DEFAULT_LIMITS.maxHz, { min: 0.001, max: 1000 });
-  const minHz = num(env, 'MIN_HZ', DEFAULT_LIMITS.minHz, { min: 0.001, max: maxHz });
-  const defaultHz = num(env, 'DEFAULT_HZ', Math.min(DEFAULT_LIMITS.defaultHz, maxHz), {
-    min: minHz,
-    max: maxHz,
-  });
-  const limits: Limits = {
-    maxSubscriptions: num(env, 'MAX_SUBSCRIPTIONS', DEFAULT_LIMITS.maxSubscriptions, {
-      min: 1,
-      max: 100_000,
-      integer: true,
-    }),
-    minHz,
-    maxHz,
-    defaultHz,
-    maxInboundPerSec: num(env, 'MAX_INBOUND_PER_SEC', DEFAULT_LIMITS.maxInboundPerSec, {
-      min: 1,
-      max: 1_000_000,
-    }),
-    maxPayloadBytes: num(env, 'MAX_PAYLOAD_BYTES', DEFAULT_LIMITS.maxPayloadBytes, {
-      min: 256,
-      max: 16 * 1024 * 1024,
-      integer: true,
-    }),
-  };
-  const logLevel = str(env, 'LOG_LEVEL', 'info');
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, got "${logLevel}"`);
-  }
-  const topic = str(env, 'KAFKA_TOPIC', 'md.ticks');
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new ConfigError('KAFKA_TOPIC is not a valid topic name');
+  // Checks across variables run on the values that are valid by themselves (a wrong one is undefined
+  // and compares as nothing), so that one start reports every problem.
+  const { values: v, problems } = readVariables(GATEWAY_VARIABLES, env);
+  const rates = rateLimits(v, problems);
+  const auth = authConfig(v, problems);
+  const publish = publishConfig(v, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const gatewayId = v.GATEWAY_ID ?? `gw-${randomBytes(4).toString('hex')}`;
+  const brokers = v.KAFKA_BROKERS ?? [];
+  const entitled = v.ENTITLED_SYMBOLS ?? [];
   return {
-    port: num(env, 'PORT', 8080, { min: 0, max: 65535, integer: true }),
-    host: str(env, 'HOST', '0.0.0.0'),
+    port: v.PORT,
+    host: v.HOST,
     gatewayId,
     kafkaBrokers: brokers.length > 0 ? brokers : undefined,
-    kafkaTopic: topic,
-    kafkaGroupId: str(env, 'KAFKA_GROUP_ID', 'gateway'),
-    kafkaClientId: str(env, 'KAFKA_CLIENT_ID', gatewayId),
-    kafkaFromBeginning: bool(env, 'KAFKA_FROM_BEGINNING', false),
-    kafkaSessionTimeoutMs: num(env, 'KAFKA_SESSION_TIMEOUT_MS', DEFAULT_KAFKA_SESSION_TIMEOUT_MS, {
-      min: 1000,
-      max: 300_000,
-      integer: true,
-    }),
-    kafkaStandby: bool(env, 'KAFKA_STANDBY', true),
-    kafkaTakeoverMs: num(env, 'KAFKA_TAKEOVER_MS', 250, { min: 10, max: 60_000, integer: true }),
-    redisUrl,
-    redisCluster: bool(env, 'REDIS_CLUSTER', false),
-    redisKeyPrefix: redisKeyPrefix(env),
-    simRate: num(env, 'SIM_RATE', 2000, { min: 0, max: 1_000_000 }),
-    simSeed: num(env, 'SIM_SEED', 42, { integer: true }),
-    simSymbols: num(env, 'SIM_SYMBOLS', 500, { min: 1, max: 100_000, integer: true }),
-    // Six hours: a full chart of 1m candles (and of 1s for the last minutes) when the dashboard opens.
-    simWarmupSeconds: num(env, 'SIM_WARMUP_SECONDS', 21_600, { min: 0, max: 2_592_000, integer: true }),
-    simWarmupRate: num(env, 'SIM_WARMUP_RATE', 40, { min: 0, max: 100_000 }),
-    // Once a second: the flushes' cost stays small next to the per-tick work at 100k ticks/s, and the
-    // newest candle a reader gets is at most a second behind the live updates that extend it.
-    candleFlushMs: num(env, 'CANDLE_FLUSH_MS', 1000, { min: 1, max: 60_000, integer: true }),
-    limits,
-    heartbeatMs: num(env, 'HEARTBEAT_MS', DEFAULT_HEARTBEAT_MS, { min: 100, max: 3_600_000, integer: true }),
-    highWaterMarkBytes: num(env, 'HIGH_WATER_MARK_BYTES', 1024 * 1024, { min: 1024, integer: true }),
-    slowConsumerTimeoutMs: num(env, 'SLOW_CONSUMER_TIMEOUT_MS', 10_000, { min: 100, integer: true }),
-    coalesceMs: num(env, 'COALESCE_MS', DEFAULT_COALESCE_MS, { min: 0, max: 1000 }),
-    allowedOrigins: list(env, 'ALLOWED_ORIGINS'),
-    entitledSymbols: patterns(env, 'ENTITLED_SYMBOLS'),
-    drainGraceMs: num(env, 'DRAIN_GRACE_MS', 10_000, { min: 0, max: 600_000, integer: true }),
-    logLevel: logLevel as LogLevel,
-    dashboardDir: env.DASHBOARD_DIR?.trim() || undefined,
-    abuseMaxRejections: num(env, 'ABUSE_MAX_REJECTIONS', 100, { min: 1, integer: true }),
-    abuseWindowMs: num(env, 'ABUSE_WINDOW_MS', 3000, { min: 100, integer: true }),
-    auth: authConfig(env),
-    maxConnectionsPerIp: num(env, 'MAX_CONNECTIONS_PER_IP', 0, { min: 0, integer: true }),
-    maxConnectionsPerUser: num(env, 'MAX_CONNECTIONS_PER_USER', 0, { min: 0, integer: true }),
-    maxUpgradesPerIpPerSec: num(env, 'MAX_UPGRADES_PER_IP_PER_SEC', 0, { min: 0, integer: true }),
-    handshakeTimeoutMs: num(env, 'HANDSHAKE_TIMEOUT_MS', 30_000, { min: 0, max: 3_600_000, integer: true }),
-    maxHalfOpenSocketsPerIp: num(env, 'MAX_HALF_OPEN_SOCKETS_PER_IP', 0, { min: 0, integer: true }),
-    headersTimeoutMs: num(env, 'HEADERS_TIMEOUT_MS', 15_000, { min: 1000, max: 300_000, integer: true }),
-    maxPendingNegotiationsPerIp: num(
-      env,
-      'MAX_PENDING_NEGOTIATIONS_PER_IP',
-      DEFAULT_TRANSPORT_OPTIONS.maxPendingPerAddress,
-      { min: 0, integer: true },
-    ),
-    maxPendingNegotiationsPerUser: num(
-      env,
-      'MAX_PENDING_NEGOTIATIONS_PER_USER',
-      DEFAULT_TRANSPORT_OPTIONS.maxPendingPerUser,
-      { min: 0, integer: true },
-    ),
-    negotiateTimeoutMs: num(env, 'NEGOTIATE_TIMEOUT_MS', DEFAULT_TRANSPORT_OPTIONS.negotiateTimeoutMs, {
-      min: 100,
-      max: 600_000,
-      integer: true,
-    }),
-    publish: publishConfig(env),
-    statefulReconnectBufferBytes: num(
-      env,
-      'STATEFUL_RECONNECT_BUFFER_BYTES',
-      DEFAULT_HUB_OPTIONS.statefulReconnectBufferBytes,
-      { min: 0, max: 64 * 1024 * 1024, integer: true },
-    ),
+    kafkaTopic: v.KAFKA_TOPIC,
+    kafkaGroupId: v.KAFKA_GROUP_ID,
+    kafkaClientId: v.KAFKA_CLIENT_ID ?? gatewayId,
+    kafkaFromBeginning: v.KAFKA_FROM_BEGINNING,
+    kafkaSessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT_MS,
+    kafkaStandby: v.KAFKA_STANDBY,
+    kafkaTakeoverMs: v.KAFKA_TAKEOVER_MS,
+    redisUrl: v.REDIS_URL,
+    redisCluster: v.REDIS_CLUSTER,
+    redisKeyPrefix: v.REDIS_KEY_PREFIX,
+    simRate: v.SIM_RATE,
+    simSeed: v.SIM_SEED,
+    simSymbols: v.SIM_SYMBOLS,
+    simWarmupSeconds: v.SIM_WARMUP_SECONDS,
+    simWarmupRate: v.SIM_WARMUP_RATE,
+    candleFlushMs: v.CANDLE_FLUSH_MS,
+    limits: {
+      maxSubscriptions: v.MAX_SUBSCRIPTIONS,
+      ...rates,
+      maxInboundPerSec: v.MAX_INBOUND_PER_SEC,
+      maxPayloadBytes: v.MAX_PAYLOAD_BYTES,
+    },
+    heartbeatMs: v.HEARTBEAT_MS,
+    highWaterMarkBytes: v.HIGH_WATER_MARK_BYTES,
+    slowConsumerTimeoutMs: v.SLOW_CONSUMER_TIMEOUT_MS,
+    coalesceMs: v.COALESCE_MS,
+    allowedOrigins: v.ALLOWED_ORIGINS ?? [],
+    entitledSymbols: entitled.length > 0 ? entitled : undefined,
+    drainGraceMs: v.DRAIN_GRACE_MS,
+    logLevel: v.LOG_LEVEL,
+    dashboardDir: v.DASHBOARD_DIR,
+    abuseMaxRejections: v.ABUSE_MAX_REJECTIONS,
+    abuseWindowMs: v.ABUSE_WINDOW_MS,
+    auth,
+    maxConnectionsPerIp: v.MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerUser: v.MAX_CONNECTIONS_PER_USER,
+    maxUpgradesPerIpPerSec: v.MAX_UPGRADES_PER_IP_PER_SEC,
+    handshakeTimeoutMs: v.HANDSHAKE_TIMEOUT_MS,
+    maxHalfOpenSocketsPerIp: v.MAX_HALF_OPEN_SOCKETS_PER_IP,
+    headersTimeoutMs: v.HEADERS_TIMEOUT_MS,
+    maxPendingNegotiationsPerIp: v.MAX_PENDING_NEGOTIATIONS_PER_IP,
+    maxPendingNegotiationsPerUser: v.MAX_PENDING_NEGOTIATIONS_PER_USER,
+    negotiateTimeoutMs: v.NEGOTIATE_TIMEOUT_MS,
+    publish,
+    statefulReconnectBufferBytes: v.STATEFUL_RECONNECT_BUFFER_BYTES,
   };
 }

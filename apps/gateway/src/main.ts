@@ -15,6 +15,7 @@ import { Logger, NestLogger } from './logger';
 import { PublishModule } from './publish/publish.module';
 import { GatewayRuntime } from './runtime';
 import { gatewayHubsModule } from './signalr/gateway-hubs.module';
+import { gatewayHelp } from './variables';
 import { UpgradeRouter } from './ws/upgrade-router';
 import { TickhubWsAdapter } from './ws/ws-adapter';
 import { WsConnections } from './ws/ws-connections';
@@ -129,8 +130,11 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   try {
     config = loadConfig(env);
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : String(error);
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: `invalid configuration: ${message}` })}\n`);
+    // One line per bad variable, so that a deployment fixes them all in one go.
+    const lines = error instanceof ConfigError ? error.lines : [String(error)];
+    for (const line of lines) {
+      process.stderr.write(`${JSON.stringify({ level: 'error', msg: `invalid configuration: ${line}` })}\n`);
+    }
     process.exitCode = 1;
     return undefined;
   }
@@ -200,7 +204,9 @@ function announceWhenReady(gateway: Gateway, config: GatewayConfig, logger: Logg
   timer.unref();
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv.includes('--help')) {
+  process.stdout.write(gatewayHelp(process.env));
+} else if (require.main === module) {
   startGateway().catch((error: unknown) => {
     process.stderr.write(
       `${JSON.stringify({ level: 'error', msg: 'gateway failed to start', error: String(error) })}\n`,

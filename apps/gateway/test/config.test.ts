@@ -64,4 +64,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
+
+  it('names every bad variable in one error, one line each, checks across variables included', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'x',
+        MIN_HZ: '100',
+        AUTH_MODE: 'hs256',
+        PUBLISH_KAFKA: 'true',
+        KAFKA_BROKERS: 'bad',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).lines).toEqual([
+      'PORT must be an integer >= 0 and <= 65535, got "x"',
+      'KAFKA_BROKERS must be host:port[,host:port], got "bad"',
+      'MIN_HZ must be a number >= 0.001 and <= 50, got "100"',
+      'AUTH_HS256_SECRET is required with AUTH_MODE=hs256',
+    ]);
+  });
 });

@@ -181,7 +181,10 @@ function print(r: PhaseResult): void {
 function benchInt(name: string, fallback: number): number {
   const v = process.env[name];
   if (v === undefined || v.trim() === '') return fallback;
-  if (!/^\d+$/.test(v.trim())) throw new ConfigError(name, `must be a non-negative integer, got "${v}"`);
+  if (!/^\d+$/.test(v.trim()))
+    throw new ConfigError([
+      { variable: name, message: `${name} must be a non-negative integer, got "${v}"` },
+    ]);
   return Number(v);
 }
 

@@ -1,19 +1,16 @@
-import {
-  type BurstProfile,
-  DEFAULT_UNIVERSE_SIZE,
-  MAX_UNIVERSE_SIZE,
-  parseBurstProfile,
-} from '@tickhub/market-sim';
+import { ConfigError, type Env, parseVariables, type ValuesOf } from '@tickhub/config';
+import type { BurstProfile } from '@tickhub/market-sim';
 import { firstSeqAt } from '@tickhub/protocol';
+import { INGESTER_VARIABLES } from './variables';
 
 /**
- * Ingester configuration, read once from environment variables and validated before anything starts.
- * Every problem is reported as one ConfigError naming the variable and what it accepts.
+ * Ingester configuration, read once from environment variables (src/variables.ts) and validated before
+ * anything starts. Every bad variable is reported on its own line, naming it and what it accepts.
  */
 
 export type Acks = -1 | 0 | 1;
 export type Compression = 'none' | 'gzip';
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogLevel = ValuesOf<typeof INGESTER_VARIABLES>['LOG_LEVEL'];
 
 export interface IngesterConfig {
   brokers: string[];
@@ -59,146 +56,36 @@ export interface IngesterConfig {
   logLevel: LogLevel;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`invalid configuration: ${variable} ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function raw(env: Env, name: string): string | undefined {
-  const value = env[name];
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  if (!/^-?\d+$/.test(value)) {
-    throw new ConfigError(name, `must be an integer between ${min} and ${max}, got "${value}"`);
-  }
-  const n = Number(value);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return n;
-}
-
-/** SEQ_START: `clock` (the default) or a fixed first seq, e.g. 1 for reproducible test topics. */
-function firstSeq(env: Env): number {
-  const value = raw(env, 'SEQ_START') ?? 'clock';
-  if (value === 'clock') return firstSeqAt(Date.now());
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
-    throw new ConfigError('SEQ_START', `must be "clock" or an integer from 1 to 2^53 - 1, got "${value}"`);
-  }
-  return Number(value);
-}
-
-function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
-    throw new ConfigError(name, `must be a number between ${min} and ${max}, got "${value}"`);
-  }
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return n;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const lower = value.toLowerCase();
-  const match = allowed.find((a) => a === lower);
-  if (match === undefined) {
-    throw new ConfigError(name, `must be one of ${allowed.join('|')}, got "${value}"`);
-  }
-  return match;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const lower = value.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
-  throw new ConfigError(name, `must be one of true|false|1|0, got "${value}"`);
-}
-
-const BROKER = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-
-function brokers(env: Env): string[] {
-  const value = raw(env, 'KAFKA_BROKERS');
-  if (value === undefined) {
-    throw new ConfigError(
-      'KAFKA_BROKERS',
-      'is required: comma-separated host:port list, e.g. 127.0.0.1:19092',
-    );
-  }
-  const list = value
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  for (const b of list) {
-    const port = Number(b.slice(b.lastIndexOf(':') + 1));
-    if (!BROKER.test(b) || port < 1 || port > 65535) {
-      throw new ConfigError('KAFKA_BROKERS', `must be a comma-separated host:port list, got "${b}"`);
-    }
-  }
-  if (list.length === 0) throw new ConfigError('KAFKA_BROKERS', 'must list at least one host:port');
-  return list;
-}
+export { ConfigError };
 
 export function loadConfig(env: Env = process.env): IngesterConfig {
-  const topic = raw(env, 'KAFKA_TOPIC') ?? 'md.ticks';
-  if (!TOPIC.test(topic) || topic === '.' || topic === '..') {
-    throw new ConfigError('KAFKA_TOPIC', `must be 1-249 characters of [A-Za-z0-9._-], got "${topic}"`);
-  }
-  const acks = oneOf(env, 'KAFKA_ACKS', ['-1', 'all', '1', '0'] as const, '-1');
-  const replayFile = raw(env, 'REPLAY_FILE');
-  const httpPort = raw(env, 'INGESTER_HTTP_PORT') !== undefined ? 'INGESTER_HTTP_PORT' : 'METRICS_PORT';
-  let bursts: BurstProfile[];
-  try {
-    bursts = parseBurstProfile(raw(env, 'BURSTS') ?? '');
-  } catch (err) {
-    throw new ConfigError('BURSTS', (err as Error).message.replace(/^invalid burst/, 'has an invalid burst'));
-  }
-  const clientId = raw(env, 'KAFKA_CLIENT_ID') ?? 'tickhub-ingester';
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(clientId)) {
-    throw new ConfigError('KAFKA_CLIENT_ID', `must be 1-100 characters of [A-Za-z0-9._-], got "${clientId}"`);
-  }
+  const v = parseVariables(INGESTER_VARIABLES, env);
   return {
-    brokers: brokers(env),
-    clientId,
-    topic,
-    partitions: integer(env, 'KAFKA_PARTITIONS', 12, 1, 10000),
-    replicationFactor: integer(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 100),
-    acks: acks === 'all' ? -1 : (Number(acks) as Acks),
-    compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
-    producers: integer(env, 'KAFKA_PRODUCERS', 1, 1, 64),
-    producedAtHeader: bool(env, 'KAFKA_PRODUCED_AT_HEADER', true),
-    tickRate: integer(env, 'TICK_RATE', 2000, 1, 10_000_000),
-    bursts,
-    seed: integer(env, 'SIM_SEED', 42, 0, 2 ** 32 - 1),
-    symbols: integer(env, 'SIM_SYMBOLS', DEFAULT_UNIVERSE_SIZE, 1, MAX_UNIVERSE_SIZE),
-    firstSeq: firstSeq(env),
-    replayFile,
-    replaySpeed: decimal(env, 'REPLAY_SPEED', 1, 0, 1_000_000),
-    replayLoop: bool(env, 'REPLAY_LOOP', false),
-    replayTimestamps: oneOf(env, 'REPLAY_TIMESTAMPS', ['now', 'recorded'] as const, 'now'),
-    batchMaxMessages: integer(env, 'BATCH_MAX_MESSAGES', 1000, 1, 1_000_000),
-    batchLingerMs: integer(env, 'BATCH_LINGER_MS', 5, 0, 10_000),
-    bufferMaxTicks: integer(env, 'BUFFER_MAX_TICKS', 200_000, 1, 10_000_000),
-    httpPort: integer(env, httpPort, 9464, 0, 65535),
-    httpHost: raw(env, 'INGESTER_HTTP_HOST') ?? '127.0.0.1',
-    startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 30_000, 0, 3_600_000),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    brokers: v.KAFKA_BROKERS,
+    clientId: v.KAFKA_CLIENT_ID,
+    topic: v.KAFKA_TOPIC,
+    partitions: v.KAFKA_PARTITIONS,
+    replicationFactor: v.KAFKA_REPLICATION_FACTOR,
+    acks: v.KAFKA_ACKS === 'all' ? -1 : (Number(v.KAFKA_ACKS) as Acks),
+    compression: v.KAFKA_COMPRESSION,
+    producers: v.KAFKA_PRODUCERS,
+    producedAtHeader: v.KAFKA_PRODUCED_AT_HEADER,
+    tickRate: v.TICK_RATE,
+    bursts: v.BURSTS ?? [],
+    seed: v.SIM_SEED,
+    symbols: v.SIM_SYMBOLS,
+    firstSeq: v.SEQ_START ?? firstSeqAt(Date.now()),
+    replayFile: v.REPLAY_FILE,
+    replaySpeed: v.REPLAY_SPEED,
+    replayLoop: v.REPLAY_LOOP,
+    replayTimestamps: v.REPLAY_TIMESTAMPS,
+    batchMaxMessages: v.BATCH_MAX_MESSAGES,
+    batchLingerMs: v.BATCH_LINGER_MS,
+    bufferMaxTicks: v.BUFFER_MAX_TICKS,
+    httpPort: v.INGESTER_HTTP_PORT ?? v.METRICS_PORT,
+    httpHost: v.INGESTER_HTTP_HOST,
+    startupTimeoutMs: v.STARTUP_TIMEOUT_MS,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    logLevel: v.LOG_LEVEL,
   };
 }

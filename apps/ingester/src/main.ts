@@ -7,13 +7,15 @@ import { ingesterModule } from './ingester.module';
 import { IngesterService } from './ingester.service';
 import { errorText, Logger } from './logger';
 import { StartupError } from './publisher';
+import { ingesterHelp } from './variables';
 
 /** Exit codes: 2 = configuration to fix, 1 = cannot start or stop cleanly. */
 export const EXIT_CONFIG = 2;
 export const EXIT_FAILURE = 1;
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`tickhub-ingester: ${message}\n`);
+/** Exits with one line per message. */
+function fail(message: string | string[], code: number): never {
+  for (const line of [message].flat()) process.stderr.write(`tickhub-ingester: ${line}\n`);
   process.exit(code);
 }
 
@@ -31,12 +33,20 @@ function nestLogger(log: Logger): LoggerService {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(ingesterHelp(process.env));
+    return;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
     if (config.replayFile !== undefined) await checkReplayFile(config.replayFile);
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG);
+    if (err instanceof ConfigError)
+      fail(
+        err.lines.map((line) => `invalid configuration: ${line}`),
+        EXIT_CONFIG,
+      );
     if (err instanceof ReplayFileError)
       fail(`invalid configuration: REPLAY_FILE ${err.message}`, EXIT_CONFIG);
     throw err;

@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config';
+import { INGESTER_VARIABLES } from '../src/variables';
 import { freePort, IngesterProcess } from './support/ingester-process';
 
 jest.setTimeout(120_000);
@@ -113,6 +116,13 @@ describe('loadConfig', () => {
   });
 });
 
+/** This process's environment less KAFKA_BROKERS, which the test runner may export. */
+function withoutBrokers(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.KAFKA_BROKERS;
+  return env;
+}
+
 /** The built app, started with a bad environment: one line on stderr, a non-zero exit, no stack. */
 async function runToExit(env: Record<string, string>) {
   const app = new IngesterProcess({ INGESTER_HTTP_PORT: '0', INGESTER_HTTP_HOST: '127.0.0.1', ...env });
@@ -128,6 +138,27 @@ describe('ingester process with bad configuration', () => {
     expect(lines).toEqual([
       'tickhub-ingester: invalid configuration: KAFKA_COMPRESSION must be one of none|gzip, got "snappy"',
     ]);
+  });
+
+  it('exits 2 naming every bad variable on a line of its own', async () => {
+    const { code, lines } = await runToExit({ KAFKA_COMPRESSION: 'snappy', KAFKA_ACKS: '2' });
+    expect(code).toBe(2);
+    expect(lines).toEqual([
+      'tickhub-ingester: invalid configuration: KAFKA_BROKERS is required: comma-separated host:port list, e.g. 127.0.0.1:19092',
+      'tickhub-ingester: invalid configuration: KAFKA_ACKS must be one of -1|all|1|0, got "2"',
+      'tickhub-ingester: invalid configuration: KAFKA_COMPRESSION must be one of none|gzip, got "snappy"',
+    ]);
+  });
+
+  it('--help prints every variable with its default and doc, and the values set', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(__dirname, '..', 'dist', 'main.js'), '--help'],
+      { env: { ...withoutBrokers(), TICK_RATE: '123' } },
+    );
+    for (const name of Object.keys(INGESTER_VARIABLES)) expect(stdout).toContain(`  ${name}`);
+    expect(stdout).toContain('TICK_RATE=123   (default 2000; integer 1–10000000)');
+    expect(stdout).toContain('  KAFKA_BROKERS   (required; host:port list)');
   });
 
   it('exits 2 when KAFKA_BROKERS is missing', async () => {

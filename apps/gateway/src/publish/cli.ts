@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
+import { parseVariables } from '@tickhub/config';
 import { createUniverse } from '@tickhub/market-sim';
 import { Kafka, logLevel } from 'kafkajs';
+import { GATEWAY_VARIABLES } from '../variables';
 import { OrderBlotter } from './blotter';
 import type { HubMessage, PublishTarget } from './hub-message';
 import { parseHubMessage } from './hub-message';
-import { publishConfig } from './publish-config';
 import { signPublishToken } from './publish-token';
 
 const USAGE = `Sends one server-published message to a hub's clients, over the REST API or Kafka.
@@ -115,7 +116,11 @@ async function openSender(
   if (values.via === 'kafka') {
     const brokers = (values.brokers ?? env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
     if (brokers.length === 0) throw new Error('KAFKA_BROKERS (or --brokers) is needed for --via kafka');
-    return kafkaSender(brokers, publishConfig({ ...env, KAFKA_BROKERS: brokers.join(',') }).kafkaTopic);
+    const { PUBLISH_KAFKA_TOPIC: topic } = parseVariables(
+      { PUBLISH_KAFKA_TOPIC: GATEWAY_VARIABLES.PUBLISH_KAFKA_TOPIC },
+      env,
+    );
+    return kafkaSender(brokers, topic);
   }
   throw new Error('--via must be rest or kafka');
 }

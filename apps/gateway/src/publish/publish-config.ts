@@ -1,4 +1,5 @@
-import { bool, ConfigError, type Env, num, str } from '../config';
+import type { ConfigProblem, ValuesOf } from '@tickhub/config';
+import type { GATEWAY_VARIABLES } from '../variables';
 
 export interface PublishConfig {
   /**
@@ -16,45 +17,28 @@ export interface PublishConfig {
   kafkaReplicationFactor: number;
 }
 
-// Azure SignalR Service keys are 44 characters; a shorter HS256 key is guessable offline from one token.
-const MIN_KEY_BYTES = 32;
+type Values = ValuesOf<typeof GATEWAY_VARIABLES>;
 
-function accessKey(env: Env, name: string): string | undefined {
-  const key = env[name]?.trim() || undefined;
-  if (key !== undefined && Buffer.byteLength(key) < MIN_KEY_BYTES) {
-    throw new ConfigError(`${name} must be at least ${MIN_KEY_BYTES} bytes long`);
-  }
-  return key;
-}
-
-/** The PUBLISH_* settings of the server publish API (REST and Kafka ingress). */
-export function publishConfig(env: Env): PublishConfig {
-  const primary = accessKey(env, 'PUBLISH_ACCESS_KEY');
-  const secondary = accessKey(env, 'PUBLISH_ACCESS_KEY_SECONDARY');
+/** The PUBLISH_* settings of the server publish API (REST and Kafka ingress), checked against each other. */
+export function publishConfig(v: Values, problems: ConfigProblem[]): PublishConfig {
+  const primary = v.PUBLISH_ACCESS_KEY;
+  const secondary = v.PUBLISH_ACCESS_KEY_SECONDARY;
   if (secondary && !primary) {
-    throw new ConfigError('PUBLISH_ACCESS_KEY_SECONDARY needs PUBLISH_ACCESS_KEY');
+    problems.push({
+      variable: 'PUBLISH_ACCESS_KEY_SECONDARY',
+      message: 'PUBLISH_ACCESS_KEY_SECONDARY needs PUBLISH_ACCESS_KEY',
+    });
   }
-  const kafkaTopic = str(env, 'PUBLISH_KAFKA_TOPIC', 'hub.messages');
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(kafkaTopic)) {
-    throw new ConfigError('PUBLISH_KAFKA_TOPIC is not a valid topic name');
+  const brokersWrong = problems.some((p) => p.variable === 'KAFKA_BROKERS');
+  if (v.PUBLISH_KAFKA && !v.KAFKA_BROKERS?.length && !brokersWrong) {
+    problems.push({ variable: 'PUBLISH_KAFKA', message: 'PUBLISH_KAFKA=true needs KAFKA_BROKERS' });
   }
-  const kafka = bool(env, 'PUBLISH_KAFKA', false);
-  if (kafka && !env.KAFKA_BROKERS?.trim()) throw new ConfigError('PUBLISH_KAFKA=true needs KAFKA_BROKERS');
   return {
     accessKeys: [primary, secondary].filter((key): key is string => key !== undefined),
-    // Azure SignalR Service refuses messages above 1 MB.
-    maxBodyBytes: num(env, 'PUBLISH_MAX_BODY_BYTES', 1024 * 1024, {
-      min: 1024,
-      max: 16 * 1024 * 1024,
-      integer: true,
-    }),
-    kafka,
-    kafkaTopic,
-    kafkaPartitions: num(env, 'PUBLISH_KAFKA_PARTITIONS', 6, { min: 1, max: 10_000, integer: true }),
-    kafkaReplicationFactor: num(env, 'PUBLISH_KAFKA_REPLICATION_FACTOR', 1, {
-      min: 1,
-      max: 100,
-      integer: true,
-    }),
+    maxBodyBytes: v.PUBLISH_MAX_BODY_BYTES,
+    kafka: v.PUBLISH_KAFKA,
+    kafkaTopic: v.PUBLISH_KAFKA_TOPIC,
+    kafkaPartitions: v.PUBLISH_KAFKA_PARTITIONS,
+    kafkaReplicationFactor: v.PUBLISH_KAFKA_REPLICATION_FACTOR,
   };
 }
