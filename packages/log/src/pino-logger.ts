@@ -31,20 +31,21 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
     },
     format === 'pretty'
-      ? readable(options.destination)
+      ? readable(options.destination, Object.keys(options.fields ?? {}))
       : (options.destination ?? pino.destination({ fd: 1, sync: true })),
   );
   return new PinoLogger(root, RANK[level], 'main', {});
 }
 
 /** pino-pretty in this thread (not a worker transport): lines are written before the process can exit. */
-function readable(destination: DestinationStream | undefined): DestinationStream {
+function readable(destination: DestinationStream | undefined, appFields: string[]): DestinationStream {
   return pretty({
     sync: true,
     destination: destination ?? 1,
     colorize: destination === undefined && process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'app,component',
+    // What every line of the terminal would repeat says nothing there.
+    ignore: ['app', 'component', ...appFields].join(','),
     messageFormat: '{component}: {msg}',
     singleLine: true,
   });

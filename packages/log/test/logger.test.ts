@@ -122,6 +122,18 @@ describe('createLogger, readable lines', () => {
     expect(out.text[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: ws: slow consumer \{"connection":7\}$/);
   });
 
+  it('leaves out what every line repeats: the app and its app-wide fields', () => {
+    const out = new Lines();
+    const logger = createLogger({
+      app: 'gateway',
+      format: 'pretty',
+      destination: out,
+      fields: { gateway: 'gw-1' },
+    });
+    logger.info('listening', { port: 8080 });
+    expect(out.text[0]).toMatch(/INFO: main: listening \{"port":8080\}$/);
+  });
+
   it('writes an error with its stack', () => {
     const out = new Lines();
     const logger = createLogger({ app: 'ingester', format: 'pretty', destination: out });
