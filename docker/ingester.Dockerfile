@@ -13,6 +13,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -30,6 +31,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -49,6 +51,8 @@ COPY --from=build --chown=node:node /src/packages/protocol/package.json packages
 COPY --from=build --chown=node:node /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build --chown=node:node /src/packages/market-sim/package.json packages/market-sim/
 COPY --from=build --chown=node:node /src/packages/market-sim/dist packages/market-sim/dist
+COPY --from=build --chown=node:node /src/packages/log/package.json packages/log/
+COPY --from=build --chown=node:node /src/packages/log/dist packages/log/dist
 COPY --from=build --chown=node:node /src/apps/ingester/package.json apps/ingester/
 COPY --from=build --chown=node:node /src/apps/ingester/dist apps/ingester/dist
 COPY --from=build --chown=node:node /src/apps/ingester/samples apps/ingester/samples

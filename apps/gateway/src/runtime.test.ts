@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
 import { RedisBackplane } from '@tickhub/backplane-redis';
+import { createLogger } from '@tickhub/log';
 import { loadConfig } from './config';
-import { Logger } from './logger';
 import { createBackplane, GatewayRuntime } from './runtime';
 
 /** A loopback port where nothing listens: Redis there is "down". */
@@ -17,11 +17,11 @@ function closedPort(): Promise<number> {
   });
 }
 
-const quiet = new Logger('error');
+const quiet = createLogger({ app: 'gateway', level: 'error' });
 
 describe('createBackplane', () => {
   it('uses the in-memory backplane without REDIS_URL and Redis with it', async () => {
-    const memory = createBackplane(loadConfig({ GATEWAY_ID: 'gw-m' }));
+    const memory = createBackplane(loadConfig({ GATEWAY_ID: 'gw-m' }), quiet);
     expect(memory).toBeInstanceOf(MemoryBackplane);
     const redis = createBackplane(
       loadConfig({ GATEWAY_ID: 'gw-r', REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: 'app1:' }),

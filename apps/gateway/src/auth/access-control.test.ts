@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { createLogger } from '@tickhub/log';
 import { loadConfig } from '../config';
-import { Logger } from '../logger';
 import { AccessControl } from './access-control';
 import type { UpgradeContext } from './upgrade-context';
 
@@ -12,7 +12,10 @@ function requestFrom(ip: string): { req: IncomingMessage; close: () => void } {
 }
 
 function accessControl(maxPerIp: string): AccessControl {
-  return new AccessControl(loadConfig({ MAX_CONNECTIONS_PER_IP: maxPerIp }), new Logger('error'));
+  return new AccessControl(
+    loadConfig({ MAX_CONNECTIONS_PER_IP: maxPerIp }),
+    createLogger({ app: 'gateway', level: 'error' }),
+  );
 }
 
 describe('AccessControl cluster counts', () => {

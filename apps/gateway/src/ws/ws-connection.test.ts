@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
+import { createLogger } from '@tickhub/log';
 import { DEFAULT_LIMITS, jsonCodec } from '@tickhub/protocol';
 import { WebSocketServer } from 'ws';
 import { Client } from '../../test/support/gateway';
 import { realClock } from '../core/clock';
 import { EdgeStage } from '../core/edge-stage';
-import { Logger } from '../logger';
 import { WsConnection, WsCounters } from './ws-connection';
 
 describe('WsConnection', () => {
@@ -34,7 +34,7 @@ describe('WsConnection', () => {
           heartbeatMs: 15000,
           symbols: [],
           counters,
-          logger: new Logger('error'),
+          logger: createLogger({ app: 'gateway', level: 'error' }),
           abuseMaxRejections: 100,
           abuseWindowMs: 3000,
           maxBufferedBytes: 4 * 1024 * 1024,
