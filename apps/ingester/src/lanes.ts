@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type LogFormat, type Logger, logFormat } from '@tickhub/log';
+import { LOG_LEVELS, type LogFormat, type Logger, logFormat } from '@tickhub/log';
 import { TICK_HEADER_PRODUCED_AT } from '@tickhub/protocol';
 import {
   CompressionTypes,
@@ -294,6 +294,6 @@ export function createLane(
   onDisconnect: () => void,
 ): ProducerLane {
   if (!inWorker) return new LocalLane(config, log, onDisconnect);
-  const level: LogLevel = log.enabled('debug') ? 'debug' : log.enabled('info') ? 'info' : 'warn';
+  const level = LOG_LEVELS.find((l) => log.enabled(l)) ?? 'error';
   return new WorkerLane({ config, logLevel: level, logFormat: logFormat(), lane }, log, onDisconnect);
 }
