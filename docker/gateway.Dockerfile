@@ -14,6 +14,7 @@ COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -35,6 +36,7 @@ COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -61,6 +63,8 @@ COPY --from=build --chown=node:node /src/packages/backplane/package.json package
 COPY --from=build --chown=node:node /src/packages/backplane/dist packages/backplane/dist
 COPY --from=build --chown=node:node /src/packages/backplane-redis/package.json packages/backplane-redis/
 COPY --from=build --chown=node:node /src/packages/backplane-redis/dist packages/backplane-redis/dist
+COPY --from=build --chown=node:node /src/packages/log/package.json packages/log/
+COPY --from=build --chown=node:node /src/packages/log/dist packages/log/dist
 COPY --from=build --chown=node:node /src/apps/gateway/package.json apps/gateway/
 COPY --from=build --chown=node:node /src/apps/gateway/dist apps/gateway/dist
 COPY --from=build --chown=node:node /src/apps/dashboard/dist apps/dashboard/dist

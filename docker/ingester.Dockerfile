@@ -14,6 +14,7 @@ COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -32,6 +33,7 @@ COPY packages/config/package.json packages/config/
 COPY packages/market-sim/package.json packages/market-sim/
 COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
+COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
@@ -53,6 +55,8 @@ COPY --from=build --chown=node:node /src/packages/config/package.json packages/c
 COPY --from=build --chown=node:node /src/packages/config/dist packages/config/dist
 COPY --from=build --chown=node:node /src/packages/market-sim/package.json packages/market-sim/
 COPY --from=build --chown=node:node /src/packages/market-sim/dist packages/market-sim/dist
+COPY --from=build --chown=node:node /src/packages/log/package.json packages/log/
+COPY --from=build --chown=node:node /src/packages/log/dist packages/log/dist
 COPY --from=build --chown=node:node /src/apps/ingester/package.json apps/ingester/
 COPY --from=build --chown=node:node /src/apps/ingester/dist apps/ingester/dist
 COPY --from=build --chown=node:node /src/apps/ingester/samples apps/ingester/samples

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import type { Logger } from '@tickhub/log';
 import { AccessControl } from './auth/access-control';
 import type { GatewayConfig } from './config';
 import { CandlesController } from './http/candles.controller';
@@ -9,7 +10,6 @@ import {
   SymbolsController,
 } from './http/http.controllers';
 import { MetricsService } from './http/metrics.service';
-import type { Logger } from './logger';
 import { GatewayRuntime } from './runtime';
 import { DASHBOARD_DIR, GATEWAY_CONFIG, GATEWAY_LOGGER } from './tokens';
 import { UpgradeRouter } from './ws/upgrade-router';

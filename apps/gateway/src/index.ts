@@ -1,7 +1,7 @@
+export type { Logger } from '@tickhub/log';
 export { AppModule } from './app.module';
 export { type GatewayConfig, loadConfig } from './config';
 export * from './core';
-export { Logger } from './logger';
 export { createGateway, type Gateway, startGateway } from './main';
 export { createBackplane, GatewayRuntime } from './runtime';
 export { GATEWAY_CONFIG, GATEWAY_LOGGER } from './tokens';

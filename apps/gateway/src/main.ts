@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createLogger, type Logger, NestLogBridge } from '@tickhub/log';
 import { CloseCode } from '@tickhub/protocol';
 import { AppModule, type AppModuleDeps } from './app.module';
 import { AccessControl } from './auth/access-control';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
 import { securityHeaders } from './http/security-headers';
 import { HalfOpenSocketCap } from './http/socket-caps';
-import { Logger, NestLogger } from './logger';
 import { PublishModule } from './publish/publish.module';
 import { GatewayRuntime } from './runtime';
 import { gatewayHubsModule } from './signalr/gateway-hubs.module';
@@ -40,7 +40,7 @@ export async function createGateway(
   config: GatewayConfig,
   options: CreateGatewayOptions = {},
 ): Promise<Gateway> {
-  const logger = options.logger ?? new Logger(config.logLevel, { gateway: config.gatewayId });
+  const logger = options.logger ?? gatewayLogger(config);
   const runtime = new GatewayRuntime(config, logger);
   const router = new UpgradeRouter(config.allowedOrigins, (error) =>
     logger.warn('upgrade failed', { error: String(error) }),
@@ -59,7 +59,7 @@ export async function createGateway(
       imports: options.imports,
     }),
     // No route reads a parsed body: the hubs and the publish API read theirs with their own limits.
-    { logger: new NestLogger(logger), abortOnError: false, bodyParser: false },
+    { logger: new NestLogBridge(logger.child('nest')), abortOnError: false, bodyParser: false },
   );
   app.useWebSocketAdapter(
     new TickhubWsAdapter(app, { router, maxPayloadBytes: config.limits.maxPayloadBytes }),
@@ -120,6 +120,11 @@ export async function createGateway(
   return { app, runtime, router, connections, port, drain };
 }
 
+/** The gateway's root logger: every line names the pod, so lines of several pods can be merged. */
+function gatewayLogger(config: GatewayConfig): Logger {
+  return createLogger({ app: 'gateway', level: config.logLevel, fields: { gateway: config.gatewayId } });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -138,9 +143,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     process.exitCode = 1;
     return undefined;
   }
-  const logger = new Logger(config.logLevel, { gateway: config.gatewayId });
+  const logger = gatewayLogger(config);
   process.on('uncaughtException', (error) => logger.error('uncaught exception', { error }));
-  process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error: String(error) }));
+  process.on('unhandledRejection', (error) => logger.error('unhandled rejection', { error }));
   // Handlers go in before start-up so that a signal arriving while the gateway starts is not lost:
   // nothing is serving yet, so there is nothing to drain and the process simply exits.
   let gateway: Gateway | undefined;

@@ -2,6 +2,7 @@ import { type Backplane, type BackplaneState, MemoryBackplane } from '@tickhub/b
 import { RedisBackplane, type RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { CandleAggregator, type CandleStore, MemoryCandleStore } from '@tickhub/candles';
 import { RedisCandleStore } from '@tickhub/candles-redis';
+import type { Logger } from '@tickhub/log';
 import { createUniverse } from '@tickhub/market-sim';
 import type { SymbolInfo } from '@tickhub/protocol';
 import { CandleHistory } from './candles/candle-history';
@@ -13,22 +14,20 @@ import { KafkaTickSource } from './core/kafka-tick-source';
 import { SimTickSource } from './core/sim-tick-source';
 import { SourceStage } from './core/source-stage';
 import type { TickSource } from './core/tick-source';
-import type { Logger } from './logger';
 
 /**
  * The one place that chooses the backplane implementation from the configuration: Redis when
  * `REDIS_URL` is set (pods share updates, last values and hub messages), else the in-memory twin
  * (embedded mode, one pod).
  */
-export function createBackplane(config: GatewayConfig, logger?: Logger): Backplane {
+export function createBackplane(config: GatewayConfig, logger: Logger): Backplane {
   if (config.redisUrl) {
-    const log = logger?.child({ component: 'backplane' });
     return new RedisBackplane({
       url: config.redisUrl,
       podId: config.gatewayId,
       keyPrefix: config.redisKeyPrefix,
       cluster: config.redisCluster,
-      ...(log ? { logger: log } : {}),
+      logger: logger.child('backplane'),
     });
   }
   return new MemoryBackplane({ podId: config.gatewayId });
@@ -123,7 +122,7 @@ export function createStandbyTickSource(
   clock: Clock = realClock,
 ): TickSource | undefined {
   if (!config.kafkaBrokers || !config.kafkaStandby) return undefined;
-  const log = logger.child({ group: 'standby' });
+  const log = logger.child('standby');
   return new KafkaTickSource({
     brokers: config.kafkaBrokers,
     topic: config.kafkaTopic,

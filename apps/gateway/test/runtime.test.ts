@@ -1,15 +1,15 @@
 import { MemoryBackplane } from '@tickhub/backplane';
 import { RedisBackplane } from '@tickhub/backplane-redis';
+import { createLogger } from '@tickhub/log';
 import { freePort } from '@tickhub/testkit';
 import { loadConfig } from '../src/config';
-import { Logger } from '../src/logger';
 import { createBackplane, GatewayRuntime } from '../src/runtime';
 
-const quiet = new Logger('error');
+const quiet = createLogger({ app: 'gateway', level: 'error' });
 
 describe('createBackplane', () => {
   it('uses the in-memory backplane without REDIS_URL and Redis with it', async () => {
-    const memory = createBackplane(loadConfig({ GATEWAY_ID: 'gw-m' }));
+    const memory = createBackplane(loadConfig({ GATEWAY_ID: 'gw-m' }), quiet);
     expect(memory).toBeInstanceOf(MemoryBackplane);
     const redis = createBackplane(
       loadConfig({ GATEWAY_ID: 'gw-r', REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: 'app1:' }),

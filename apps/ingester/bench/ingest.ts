@@ -11,10 +11,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '@tickhub/log';
 import { Market } from '@tickhub/market-sim';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, type IngesterConfig, loadConfig } from '../src/config';
-import { errorText, Logger } from '../src/logger';
+import { errorText } from '../src/error-text';
 import { IngesterMetrics } from '../src/metrics';
 import { IngestPipeline } from '../src/pipeline';
 import type { BatchAck } from '../src/publisher';
@@ -94,7 +95,7 @@ async function phase(
   seconds: number,
   rate: number,
 ): Promise<PhaseResult> {
-  const log = new Logger(config.logLevel);
+  const log = createLogger({ app: 'ingester', level: config.logLevel });
   const metrics = new IngesterMetrics({ defaultMetrics: false });
   const source: TickSource =
     rate > 0

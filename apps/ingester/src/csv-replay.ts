@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { Logger } from '@tickhub/log';
 import { MAX_SYMBOL_LENGTH, type Quote } from '@tickhub/protocol';
-import { errorText, type Logger } from './logger';
+import { errorText } from './error-text';
 import type { TickSink, TickSource } from './source';
 
 export const REQUIRED_COLUMNS = ['symbol', 'timestamp', 'bid', 'ask', 'last', 'size'] as const;

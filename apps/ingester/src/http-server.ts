@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '@tickhub/log';
 import type { Registry } from 'prom-client';
-import { errorText, type Logger } from './logger';
+import { errorText } from './error-text';
 
 export interface DependencyHealth {
   up: boolean;

@@ -12,7 +12,6 @@ export { OpsHttpServer } from './http-server';
 export { IngesterModule, ingesterModule } from './ingester.module';
 export { IngesterService } from './ingester.service';
 export { createLane, type LaneSlice, LocalLane, type ProducerLane, WorkerLane } from './lanes';
-export { Logger } from './logger';
 export { IngesterMetrics, METRIC_PREFIX } from './metrics';
 export { IngestPipeline, type PipelineSummary } from './pipeline';
 export { KafkaTickPublisher, StartupError } from './publisher';

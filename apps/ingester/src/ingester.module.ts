@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from '@tickhub/log';
 import type { IngesterConfig } from './config';
 import { INGESTER_CONFIG, INGESTER_LOGGER, INGESTER_METRICS, IngesterService } from './ingester.service';
-import type { Logger } from './logger';
 import { IngesterMetrics } from './metrics';
 
 @Module({})

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from '@tickhub/log';
 import type { IngesterConfig } from './config';
 import { CsvReplaySource } from './csv-replay';
 import { OpsHttpServer } from './http-server';
-import type { Logger } from './logger';
 import type { IngesterMetrics } from './metrics';
 import { IngestPipeline, type PipelineSummary } from './pipeline';
 import { SimulatedMarketSource } from './sim-source';

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { LOG_LEVELS, type LogFormat, type Logger, logFormat } from '@tickhub/log';
 import { TICK_HEADER_PRODUCED_AT } from '@tickhub/protocol';
 import {
   CompressionTypes,
@@ -11,7 +12,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { IngesterConfig, LogLevel } from './config';
-import { errorText, Logger } from './logger';
+import { errorText } from './error-text';
 
 export type LaneConfig = Pick<
   IngesterConfig,
@@ -61,6 +62,7 @@ export function kafkaClient(config: LaneConfig, log: Logger): Kafka {
     logLevel: KafkaLogLevel.WARN,
     // kafkajs reports every broken connection loudly; the publisher logs outages itself, once.
     logCreator: () => (entry: LogEntry) => {
+      if (!kafkaLog.enabled('debug')) return;
       const { message, ...rest } = entry.log;
       kafkaLog.debug(message, { namespace: entry.namespace, kafkaLevel: entry.label, ...rest });
     },
@@ -180,6 +182,8 @@ export class LocalLane implements ProducerLane {
 export interface WorkerInit {
   config: LaneConfig;
   logLevel: LogLevel;
+  /** The main thread's: a worker's stdout is never a terminal, so it cannot tell by itself. */
+  logFormat: LogFormat;
   lane: number;
 }
 
@@ -290,8 +294,6 @@ export function createLane(
   onDisconnect: () => void,
 ): ProducerLane {
   if (!inWorker) return new LocalLane(config, log, onDisconnect);
-  const level: LogLevel = log.enabled('debug') ? 'debug' : log.enabled('info') ? 'info' : 'warn';
-  return new WorkerLane({ config, logLevel: level, lane }, log, onDisconnect);
+  const level = LOG_LEVELS.find((l) => log.enabled(l)) ?? 'error';
+  return new WorkerLane({ config, logLevel: level, logFormat: logFormat(), lane }, log, onDisconnect);
 }
-
-export { Logger };

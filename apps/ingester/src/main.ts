@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { createLogger, NestLogBridge } from '@tickhub/log';
 import { ConfigError, loadConfig } from './config';
 import { checkReplayFile, ReplayFileError } from './csv-replay';
+import { errorText } from './error-text';
 import { ingesterModule } from './ingester.module';
 import { IngesterService } from './ingester.service';
-import { errorText, Logger } from './logger';
 import { StartupError } from './publisher';
 import { ingesterHelp } from './variables';
 
@@ -17,19 +17,6 @@ export const EXIT_FAILURE = 1;
 function fail(message: string | string[], code: number): never {
   for (const line of [message].flat()) process.stderr.write(`tickhub-ingester: ${line}\n`);
   process.exit(code);
-}
-
-/** Nest's own lifecycle chatter goes to the structured log at debug level; its errors stay errors. */
-function nestLogger(log: Logger): LoggerService {
-  const text = (m: unknown) => (typeof m === 'string' ? m : errorText(m));
-  return {
-    log: (m: unknown) => log.debug(text(m)),
-    debug: (m: unknown) => log.debug(text(m)),
-    verbose: (m: unknown) => log.debug(text(m)),
-    warn: (m: unknown) => log.warn(text(m)),
-    error: (m: unknown) => log.error(text(m)),
-    fatal: (m: unknown) => log.error(text(m)),
-  };
 }
 
 async function main(): Promise<void> {
@@ -51,7 +38,7 @@ async function main(): Promise<void> {
       fail(`invalid configuration: REPLAY_FILE ${err.message}`, EXIT_CONFIG);
     throw err;
   }
-  const log = new Logger(config.logLevel);
+  const log = createLogger({ app: 'ingester', level: config.logLevel });
 
   // A broker going away surfaces as rejected promises deep inside kafkajs: log them, keep running.
   process.on('unhandledRejection', (reason) => {
@@ -62,14 +49,14 @@ async function main(): Promise<void> {
       log.error('Kafka client error', { error: errorText(err) });
       return;
     }
-    log.error('uncaught exception, exiting', { error: errorText(err), stack: err.stack });
+    log.error('uncaught exception, exiting', { error: err });
     process.exit(EXIT_FAILURE);
   });
 
   let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
   try {
     app = await NestFactory.createApplicationContext(ingesterModule(config, log), {
-      logger: nestLogger(log.child('nest')),
+      logger: new NestLogBridge(log.child('nest')),
       abortOnError: false,
     });
   } catch (err) {

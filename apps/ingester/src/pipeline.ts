@@ -1,7 +1,7 @@
+import type { Logger } from '@tickhub/log';
 import type { Quote } from '@tickhub/protocol';
 import type { IngesterConfig } from './config';
 import type { DependencyHealth } from './http-server';
-import type { Logger } from './logger';
 import type { IngesterMetrics } from './metrics';
 import { KafkaTickPublisher } from './publisher';
 import type { TickSink, TickSource } from './source';

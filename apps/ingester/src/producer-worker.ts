@@ -1,11 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { LocalLane, Logger, type WorkerInit, type WorkerReply, type WorkerRequest } from './lanes';
-import { errorText } from './logger';
+import { createLogger } from '@tickhub/log';
+import { errorText } from './error-text';
+import { LocalLane, type WorkerInit, type WorkerReply, type WorkerRequest } from './lanes';
 
 // One kafkajs producer in a worker thread, driven by a WorkerLane in the main thread.
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = new Logger(init.logLevel, `producer-lane-${init.lane}`);
+const log = createLogger({ app: 'ingester', level: init.logLevel, format: init.logFormat }).child(
+  `producer-lane-${init.lane}`,
+);
 const lane = new LocalLane(init.config, log, () =>
   port.postMessage({ event: 'disconnect' } satisfies WorkerReply),
 );

@@ -1,8 +1,9 @@
+import type { Logger } from '@tickhub/log';
 import { encodeTickRecord, type Quote, type QuoteUpdate } from '@tickhub/protocol';
 import { type Admin, type Kafka, Partitioners, type PartitionMetadata } from 'kafkajs';
 import type { IngesterConfig } from './config';
+import { errorText } from './error-text';
 import { createLane, kafkaClient, type LaneSlice, type ProducerLane } from './lanes';
-import { errorText, type Logger } from './logger';
 import type { IngesterMetrics } from './metrics';
 import { type ConflatingTickBuffer, TickBatch } from './tick-buffer';
 

@@ -1,6 +1,7 @@
+import type { Logger } from '@tickhub/log';
 import { type BurstProfile, Market, TickPacer } from '@tickhub/market-sim';
 import type { Quote } from '@tickhub/protocol';
-import { errorText, type Logger } from './logger';
+import { errorText } from './error-text';
 import type { TickSink, TickSource } from './source';
 
 export interface SimOptions {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createLogger } from '@tickhub/log';
 import type { Quote } from '@tickhub/protocol';
 import {
   CsvReplaySource,
@@ -9,7 +10,6 @@ import {
   parseHeader,
   ReplayFileError,
 } from '../src/csv-replay';
-import { Logger } from '../src/logger';
 import type { TickSink } from '../src/source';
 import { ConflatingTickBuffer, TickBatch } from '../src/tick-buffer';
 
@@ -44,7 +44,7 @@ class BufferSink implements TickSink {
   }
 }
 
-const quiet = new Logger('error', 'test', () => undefined);
+const quiet = createLogger({ app: 'ingester', level: 'error' });
 
 describe('CSV header and lines', () => {
   it('finds columns by name in any order, case-insensitively, ignoring unknown ones', () => {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CandleAggregator, MemoryCandleStore } from '@tickhub/candles';
+import { createLogger } from '@tickhub/log';
 import type { Quote } from '@tickhub/protocol';
 import { CsvReplaySource } from '../src/csv-replay';
 import { writeDayCsv } from '../src/day-csv';
-import { Logger } from '../src/logger';
 import type { TickSink } from '../src/source';
 
 jest.setTimeout(120_000);
@@ -43,7 +43,7 @@ it('replays a recorded day at full speed into a day of candles', async () => {
     };
     const replay = new CsvReplaySource(
       { file, speed: 0, loop: false, timestamps: 'recorded', firstSeq: 1 },
-      new Logger('error'),
+      createLogger({ app: 'ingester', level: 'error' }),
     );
     const started = Date.now();
     replay.start(sink);

@@ -1,2 +1,2 @@
-export type { BackplaneLogger, RedisBackplaneOptions, RedisBackplaneStats } from './redis-backplane';
+export type { RedisBackplaneOptions, RedisBackplaneStats } from './redis-backplane';
 export { RedisBackplane } from './redis-backplane';

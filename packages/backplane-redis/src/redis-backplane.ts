@@ -10,14 +10,9 @@ import type {
   SymbolUpdateHandler,
 } from '@tickhub/backplane';
 import { sumPresence, validateMessage, validatePayload, validateSymbol } from '@tickhub/backplane';
+import type { Logger } from '@tickhub/log';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
-
-export interface BackplaneLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
 
 export interface RedisBackplaneOptions {
   /** `redis://[user:pass@]host:port[/db]`; in cluster mode a comma-separated list of seed nodes. */
@@ -30,8 +25,8 @@ export interface RedisBackplaneOptions {
   presenceTtlMs?: number;
   /** Redis Cluster with sharded pub/sub (SSUBSCRIBE/SPUBLISH). */
   cluster?: boolean;
-  /** Default: warnings and errors as JSON lines on stderr. */
-  logger?: BackplaneLogger;
+  /** Where the backplane reports outages and dropped input (the app's logger or a child of it). */
+  logger: Logger;
   /**
    * Bound on writes queued or awaiting a reply. Past it, publishes and messages are dropped (and
    * counted): they are conflated updates, and the next one supersedes them. Default 50 000.
@@ -62,12 +57,6 @@ const MAX_CACHED_CHANNELS = 100_000;
 const CHUNK = 500;
 const RETRY_MAX_DELAY_MS = 1_000;
 
-const defaultLogger: BackplaneLogger = {
-  info: () => {},
-  warn: (message, fields) => console.error(JSON.stringify({ level: 'warn', msg: message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', msg: message, ...fields })),
-};
-
 type Connection = Redis | Cluster;
 
 /**
@@ -81,7 +70,7 @@ export class RedisBackplane implements Backplane {
   readonly presenceTtlMs: number;
   readonly clusterMode: boolean;
 
-  private readonly logger: BackplaneLogger;
+  private readonly logger: Logger;
   private readonly maxPendingWrites: number;
   private readonly connectTimeoutMs: number;
   private readonly pub: Connection;
@@ -149,7 +138,7 @@ export class RedisBackplane implements Backplane {
     this.maxPendingWrites = options.maxPendingWrites ?? 50_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.clusterMode = options.cluster === true;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = options.logger;
 
     const p = this.keyPrefix;
     this.lastValueHash = `${p}lv`;

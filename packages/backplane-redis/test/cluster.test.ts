@@ -1,4 +1,5 @@
 import { describeBackplaneContract } from '@tickhub/backplane/contract';
+import { createLogger } from '@tickhub/log';
 import { Cluster } from 'ioredis';
 import { RedisBackplane } from '../src/index';
 import { RedisClusterProcesses, runId, waitFor } from './helpers';
@@ -6,7 +7,7 @@ import { RedisClusterProcesses, runId, waitFor } from './helpers';
 // Redis Cluster mode (sharded pub/sub) against three real cluster masters started for this file.
 const cluster = new RedisClusterProcesses();
 const PRESENCE_TTL_MS = 300;
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = createLogger({ app: 'backplane-redis-test', level: 'error' });
 let sequence = 0;
 
 beforeAll(async () => {

@@ -1,5 +1,6 @@
 import type { BackplaneState } from '@tickhub/backplane';
 import { describeBackplaneContract } from '@tickhub/backplane/contract';
+import { createLogger } from '@tickhub/log';
 import { Redis } from 'ioredis';
 import { decodeEnvelope, encodeEnvelope } from '../src/envelope';
 import { RedisBackplane } from '../src/index';
@@ -7,7 +8,7 @@ import { freePort, RedisProcess, requireRedisUrl, runId, waitFor } from './helpe
 
 const REDIS_URL = requireRedisUrl();
 const PRESENCE_TTL_MS = 300;
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = createLogger({ app: 'backplane-redis-test', level: 'error' });
 
 let clusterSequence = 0;
 function prefix(): string {
@@ -215,8 +216,10 @@ describe('RedisBackplane on Redis', () => {
   }, 30_000);
 
   it('rejects a missing url and reports an unreachable Redis clearly', async () => {
-    expect(() => new RedisBackplane({ url: '' })).toThrow(/REDIS_URL/);
-    expect(() => new RedisBackplane({ url: REDIS_URL, keyPrefix: 'a{b}' })).toThrow(/hash tags/);
+    expect(() => new RedisBackplane({ url: '', logger: quiet })).toThrow(/REDIS_URL/);
+    expect(() => new RedisBackplane({ url: REDIS_URL, keyPrefix: 'a{b}', logger: quiet })).toThrow(
+      /hash tags/,
+    );
     const port = await freePort();
     const pod = new RedisBackplane({
       url: `redis://127.0.0.1:${port}`,

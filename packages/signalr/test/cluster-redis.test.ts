@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RedisBackplane } from '@tickhub/backplane-redis';
+import { createLogger } from '@tickhub/log';
 import { clusterSuite } from './cluster-suite';
 
 jest.setTimeout(60_000);
@@ -14,9 +15,10 @@ if (!REDIS_URL) {
 clusterSuite('two pods on the Redis backplane', async () => {
   // A prefix of its own per run: other tests share this Redis.
   const keyPrefix = `tickhub-signalr-test-${randomBytes(4).toString('hex')}:`;
+  const logger = createLogger({ app: 'signalr-test', level: 'error' });
   const backplanes = [
-    new RedisBackplane({ url: REDIS_URL, podId: 'pod-a', keyPrefix }),
-    new RedisBackplane({ url: REDIS_URL, podId: 'pod-b', keyPrefix }),
+    new RedisBackplane({ url: REDIS_URL, podId: 'pod-a', keyPrefix, logger }),
+    new RedisBackplane({ url: REDIS_URL, podId: 'pod-b', keyPrefix, logger }),
   ];
   await Promise.all(backplanes.map((bp) => bp.connect()));
   return { backplanes, close: async () => void (await Promise.all(backplanes.map((bp) => bp.close()))) };

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Logger } from '@tickhub/log';
 import type { SymbolInfo } from '@tickhub/protocol';
 import type {
   ConnectionPrincipal,
@@ -8,7 +9,6 @@ import type {
 } from '@tickhub/signalr';
 import type { GatewayConfig } from '../config';
 import { type Entitlements, entitledDirectory, entitlementsFor } from '../core/entitlements';
-import type { Logger } from '../logger';
 import { AuthError, type AuthPrincipal, JwtVerifier, tokenOf } from './jwt';
 import type { UpgradeContext, UpgradeRefusal } from './upgrade-context';
 

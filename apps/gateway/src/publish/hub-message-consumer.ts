@@ -1,5 +1,5 @@
+import type { Logger } from '@tickhub/log';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
-import type { Logger } from '../logger';
 import type { HubDirectory } from './hub-directory';
 import { HubMessageError, parseHubMessage } from './hub-message';
 import { publish } from './hub-publisher';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../logger';
+import type { Logger } from '@tickhub/log';
 import type { ConnectionProbe } from './connection-probe';
 import { ProbeOverloadError } from './connection-probe';
 import type { HubDirectory } from './hub-directory';

@@ -9,11 +9,11 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { Logger } from '@tickhub/log';
 import { SignalRHubs } from '@tickhub/signalr';
 import { Counter, Gauge } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import { MetricsService } from '../http/metrics.service';
-import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { ConnectionProbe, DEFAULT_PROBE_OPTIONS } from './connection-probe';
@@ -78,7 +78,7 @@ export class PublishService implements OnModuleInit, OnApplicationBootstrap, OnA
       partitions: config.publish.kafkaPartitions,
       replicationFactor: config.publish.kafkaReplicationFactor,
       hubs,
-      logger: this.logger.child({ component: 'hub-messages' }),
+      logger: this.logger.child('hub-messages'),
       onRecord: (outcome) => records.inc({ outcome }),
     });
     new Gauge({
@@ -114,7 +114,7 @@ export class PublishService implements OnModuleInit, OnApplicationBootstrap, OnA
         ...DEFAULT_PROBE_OPTIONS,
         ownerOf: podOfConnection,
       }),
-      logger: this.logger.child({ component: 'publish' }),
+      logger: this.logger.child('publish'),
       onResponse: (status) => requests.inc({ status: String(status) }),
     });
   }

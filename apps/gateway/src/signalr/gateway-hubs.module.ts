@@ -1,9 +1,9 @@
 import type { DynamicModule } from '@nestjs/common';
+import type { Logger } from '@tickhub/log';
 import { SignalRModule } from '@tickhub/signalr';
 import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
-import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { UpgradeRouter, upgradeContextOf } from '../ws/upgrade-router';

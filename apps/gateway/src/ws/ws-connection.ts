@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from '@tickhub/log';
 import {
   type ClientRequest,
   CloseCode,
@@ -25,7 +26,6 @@ import {
   type UpdateEncoding,
 } from '../core/encodings';
 import type { Entitlements } from '../core/entitlements';
-import type { Logger } from '../logger';
 import {
   FRAME_HEADROOM,
   frameInPlace,

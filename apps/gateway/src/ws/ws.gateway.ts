@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { Inject } from '@nestjs/common';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
+import type { Logger } from '@tickhub/log';
 import { codecForSubprotocol, jsonCodec } from '@tickhub/protocol';
 import type { WebSocket } from 'ws';
 import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import { entitledDirectory } from '../core/entitlements';
-import type { Logger } from '../logger';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG, GATEWAY_LOGGER } from '../tokens';
 import { selectSubprotocol } from './subprotocol';

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import { createLogger } from '@tickhub/log';
 import { AccessControl } from '../../src/auth/access-control';
 import type { UpgradeContext } from '../../src/auth/upgrade-context';
 import { loadConfig } from '../../src/config';
-import { Logger } from '../../src/logger';
 
 /** A request whose socket can be closed by the test: the guard counts it until `close`. */
 function requestFrom(ip: string): { req: IncomingMessage; close: () => void } {
@@ -12,7 +12,10 @@ function requestFrom(ip: string): { req: IncomingMessage; close: () => void } {
 }
 
 function accessControl(maxPerIp: string): AccessControl {
-  return new AccessControl(loadConfig({ MAX_CONNECTIONS_PER_IP: maxPerIp }), new Logger('error'));
+  return new AccessControl(
+    loadConfig({ MAX_CONNECTIONS_PER_IP: maxPerIp }),
+    createLogger({ app: 'gateway', level: 'error' }),
+  );
 }
 
 describe('AccessControl cluster counts', () => {

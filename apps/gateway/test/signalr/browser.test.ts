@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createLogger } from '@tickhub/log';
 import { type HubHost, startHubHost, waitFor } from '@tickhub/signalr/testing';
 import { type Browser, chromium } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { type Entitlements, entitlementsFor } from '../../src/core/entitlements';
-import { Logger } from '../../src/logger';
 import { GatewayRuntime } from '../../src/runtime';
 import { ChatHub } from '../../src/signalr/hubs/chat.hub';
 import { MarketHub } from '../../src/signalr/hubs/market.hub';
@@ -62,7 +62,7 @@ describe('the official browser client in headless Chromium falls back on its own
 
   beforeAll(async () => {
     const config = loadConfig({ LOG_LEVEL: 'error', SIM_SYMBOLS: '20', SIM_RATE: '400' });
-    const logger = new Logger('error');
+    const logger = createLogger({ app: 'gateway', level: 'error' });
     runtime = new GatewayRuntime(config, logger);
     await runtime.start();
     const feed = {

@@ -1,5 +1,5 @@
+import { createLogger } from '@tickhub/log';
 import { loadConfig } from '../../src/config';
-import { Logger } from '../../src/logger';
 import { createGateway, type Gateway } from '../../src/main';
 import { gatewayHubsModule } from '../../src/signalr/gateway-hubs.module';
 
@@ -17,7 +17,7 @@ export async function startGatewayWithHubs(
     ...env,
   });
   const gateway = await createGateway(config, {
-    logger: new Logger('error', { test: 'signalr' }),
+    logger: createLogger({ app: 'gateway', level: 'error', fields: { test: 'signalr' } }),
     imports: [gatewayHubsModule()],
   });
   return { gateway, baseUrl: `http://127.0.0.1:${gateway.port}` };

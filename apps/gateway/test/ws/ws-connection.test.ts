@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { MemoryBackplane } from '@tickhub/backplane';
+import { createLogger } from '@tickhub/log';
 import { DEFAULT_LIMITS, jsonCodec } from '@tickhub/protocol';
 import { WebSocketServer } from 'ws';
 import { realClock } from '../../src/core/clock';
 import { EdgeStage } from '../../src/core/edge-stage';
-import { Logger } from '../../src/logger';
 import { WsConnection, WsCounters } from '../../src/ws/ws-connection';
 import { Client } from '../support/gateway';
 
@@ -34,7 +34,7 @@ describe('WsConnection', () => {
           heartbeatMs: 15000,
           symbols: [],
           counters,
-          logger: new Logger('error'),
+          logger: createLogger({ app: 'gateway', level: 'error' }),
           abuseMaxRejections: 100,
           abuseWindowMs: 3000,
           maxBufferedBytes: 4 * 1024 * 1024,

@@ -1,0 +1,5 @@
+export { errorFields } from './error-fields';
+export { type LogFormat, logFormat } from './format';
+export { LOG_LEVELS, type LogFields, type Logger, type LogLevel } from './logger';
+export { NestLogBridge } from './nest-bridge';
+export { createLogger, type LoggerOptions } from './pino-logger';
