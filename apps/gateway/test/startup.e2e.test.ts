@@ -1,7 +1,7 @@
-import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import { GATEWAY_VARIABLES } from '../src/variables';
 import { loggedLine } from './support/auth';
 
