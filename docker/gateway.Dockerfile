@@ -16,6 +16,10 @@ COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
 COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
+COPY packages/candles/package.json packages/candles/
+COPY packages/candles-redis/package.json packages/candles-redis/
+COPY packages/signalr/package.json packages/signalr/
+COPY packages/testkit/package.json packages/testkit/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
 COPY apps/dashboard/package.json apps/dashboard/
@@ -38,6 +42,10 @@ COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
 COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
+COPY packages/candles/package.json packages/candles/
+COPY packages/candles-redis/package.json packages/candles-redis/
+COPY packages/signalr/package.json packages/signalr/
+COPY packages/testkit/package.json packages/testkit/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
 COPY apps/dashboard/package.json apps/dashboard/
@@ -65,6 +73,12 @@ COPY --from=build --chown=node:node /src/packages/backplane-redis/package.json p
 COPY --from=build --chown=node:node /src/packages/backplane-redis/dist packages/backplane-redis/dist
 COPY --from=build --chown=node:node /src/packages/log/package.json packages/log/
 COPY --from=build --chown=node:node /src/packages/log/dist packages/log/dist
+COPY --from=build --chown=node:node /src/packages/candles/package.json packages/candles/
+COPY --from=build --chown=node:node /src/packages/candles/dist packages/candles/dist
+COPY --from=build --chown=node:node /src/packages/candles-redis/package.json packages/candles-redis/
+COPY --from=build --chown=node:node /src/packages/candles-redis/dist packages/candles-redis/dist
+COPY --from=build --chown=node:node /src/packages/signalr/package.json packages/signalr/
+COPY --from=build --chown=node:node /src/packages/signalr/dist packages/signalr/dist
 COPY --from=build --chown=node:node /src/apps/gateway/package.json apps/gateway/
 COPY --from=build --chown=node:node /src/apps/gateway/dist apps/gateway/dist
 COPY --from=build --chown=node:node /src/apps/dashboard/dist apps/dashboard/dist

@@ -16,6 +16,10 @@ COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
 COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
+COPY packages/candles/package.json packages/candles/
+COPY packages/candles-redis/package.json packages/candles-redis/
+COPY packages/signalr/package.json packages/signalr/
+COPY packages/testkit/package.json packages/testkit/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
 COPY apps/dashboard/package.json apps/dashboard/
@@ -35,6 +39,10 @@ COPY packages/backplane/package.json packages/backplane/
 COPY packages/backplane-redis/package.json packages/backplane-redis/
 COPY packages/log/package.json packages/log/
 COPY packages/client/package.json packages/client/
+COPY packages/candles/package.json packages/candles/
+COPY packages/candles-redis/package.json packages/candles-redis/
+COPY packages/signalr/package.json packages/signalr/
+COPY packages/testkit/package.json packages/testkit/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/ingester/package.json apps/ingester/
 COPY apps/dashboard/package.json apps/dashboard/

@@ -5,7 +5,7 @@
 // `nginx -t`; the Kubernetes manifests let the gateway drain.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -244,6 +244,43 @@ describe('docker/ images', () => {
       // Every file the runtime stage copies out of the build stage is produced by the build.
       for (const m of image.text.matchAll(/COPY --from=build \S+ \/src\/(\S+)/g)) {
         expect(existsSync(path.join(ROOT, m[1]!))).toBe(true);
+      }
+    },
+  );
+
+  // The images list workspaces by hand: a package added to the repository, or to an app's
+  // dependencies, must be added there too, or `npm ci` fails on the lock file, or the image starts
+  // without a module it requires.
+  it.each([
+    ['gateway', gatewayImage],
+    ['ingester', ingesterImage],
+  ])(
+    '%s: every workspace manifest before each npm ci, every runtime package of the app in the image',
+    (name, image) => {
+      const workspaces = ['packages', 'apps']
+        .flatMap((dir) => readdirSync(path.join(ROOT, dir)).map((w) => `${dir}/${w}`))
+        .filter((w) => existsSync(path.join(ROOT, w, 'package.json')))
+        .concat('test');
+      const stages = image.text.split(/^FROM\s/m).slice(1);
+      for (const stage of stages.filter((st) => /\bnpm ci\b/.test(st))) {
+        const copied = [...stage.matchAll(/^COPY (\S+)\/package\.json \1\/$/gm)].map((m) => m[1]);
+        expect([...copied].sort()).toEqual([...workspaces].sort());
+      }
+      const byName = new Map(
+        workspaces.map((w) => [JSON.parse(readFileSync(path.join(ROOT, w, 'package.json'), 'utf8')).name, w]),
+      );
+      const runtime = new Set<string>();
+      const visit = (w: string): void => {
+        if (runtime.has(w)) return;
+        runtime.add(w);
+        const deps = JSON.parse(readFileSync(path.join(ROOT, w, 'package.json'), 'utf8')).dependencies ?? {};
+        for (const dep of Object.keys(deps)) if (byName.has(dep)) visit(byName.get(dep)!);
+      };
+      visit(`apps/${name}`);
+      const last = stages[stages.length - 1]!;
+      for (const w of runtime) {
+        expect(last).toContain(`/src/${w}/package.json ${w}/`);
+        expect(last).toContain(`/src/${w}/dist ${w}/dist`);
       }
     },
   );
