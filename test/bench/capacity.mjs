@@ -1,5 +1,6 @@
 // Capacity model: how many gateway pods, and how much backplane traffic, a deployment needs, from the
-// figures a benchmark run measured (docs/benchmarks-dashboard.json by default). Prints one table.
+// figures a benchmark run measured (docs/benchmarks-dashboard.json by default; a saturation run's
+// docs/benchmarks-saturation.json gives its highest sustained step). Prints one table.
 // Usage: node test/bench/capacity.mjs [--from FILE] [--server tickhub-aligned|tickhub]
 //          [--core-target 0.6] [--ticks-per-symbol 50] [--source-hz 50] [--rss-per-conn-kib 6]
 //          [--redis-shard-msgs 1000000]
@@ -31,24 +32,57 @@ for (let i = 0; i < argv.length; i += 2) {
   opts[key] = typeof opts[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
 }
 
+/**
+ * The measured figures the model needs, from a run.mjs run (its steady window) or a saturation.mjs run
+ * (its highest sustained step, where the CPU per update is that of a busy process).
+ */
+function measured(run, server) {
+  const row = run.results.find((r) => r.name === server);
+  const w = run.workload;
+  if (run.criteria) {
+    const step = row?.highest;
+    if (!step) throw new Error(`${opts.from} has no sustained step for ${server}`);
+    // The whole CPU per update, the no-client cost included: a no-client figure taken seconds after
+    // start-up on a busy machine is not steady enough to subtract.
+    return {
+      row,
+      what: `highest sustained step, ${step.connected} connections; CPU per update gross`,
+      updatesPerSec: step.updatesPerSec,
+      cpuSecondsPerMillionUpdates: step.cpuSecondsPerMillionUpdates,
+      connections: step.connected,
+      noClientCpuPercent: 0,
+    };
+  }
+  if (!row?.load) throw new Error(`${opts.from} has no measured row ${server}`);
+  return {
+    row,
+    what: `${w.clients} connections`,
+    updatesPerSec: row.load.steady.updatesPerSec,
+    cpuSecondsPerMillionUpdates: row.load.steady.netCpuSecondsPerMillionUpdates,
+    connections: w.clients,
+    noClientCpuPercent: row.idle.baseline.noClientCpuPercent,
+  };
+}
+
 const run = JSON.parse(readFileSync(opts.from, 'utf8'));
-const row = run.results.find((r) => r.name === opts.server);
-if (!row?.load) throw new Error(`${opts.from} has no measured row ${opts.server}`);
-const steady = row.load.steady;
+const { row, what, updatesPerSec, cpuSecondsPerMillionUpdates, connections, noClientCpuPercent } = measured(
+  run,
+  opts.server,
+);
 const w = run.workload;
 // Per connection of that profile: delivered updates/s, as the clients counted them.
-const perConn = steady.updatesPerSec / w.clients;
+const perConn = updatesPerSec / connections;
 // CPU per delivered update, without the fixed cost a process pays with no client (simulated market,
 // source stage, timers), which is counted per pod below.
-const cpuPerUpdate = steady.netCpuSecondsPerMillionUpdates / 1e6;
-const baseCores = row.idle.baseline.noClientCpuPercent / 100;
+const cpuPerUpdate = cpuSecondsPerMillionUpdates / 1e6;
+const baseCores = noClientCpuPercent / 100;
 const baseTicks = w.ticksPerSec;
 
 const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [];
 lines.push(
-  `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}": ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
+  `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}" (${what}): ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
   `  ${fmt(perConn)} delivered updates/s per connection, ${fmt(cpuPerUpdate * 1e6)} µs of CPU per update net of the no-client ${fmt(baseCores * 100)}% (at ${baseTicks} ticks/s);`,
   `  pods sized to ${opts.coreTarget} of a core; ${opts.ticksPerSymbol} ticks/s per symbol, pre-conflated to ${opts.sourceHz} Hz;`,
   `  ${opts.rssPerConnKib} KiB RSS per connection; a Redis shard delivers ${fmt(opts.redisShardMsgs)} messages/s (assumed).`,

@@ -10,6 +10,10 @@ const num = (v, digits = 0) =>
     : Number(v).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pct = (ratio) => (ratio === null || ratio === undefined ? '—' : `${Math.round(ratio * 100)}%`);
 
+/** The marks of a step whose limit may not have been the server's own. */
+const flags = (step) =>
+  `${step?.loadgenBound ? ' ⚠ load generator' : ''}${step?.machineBound ? ' ⚠ machine' : ''}`;
+
 function stopText(r) {
   if (r.error) return `failed: ${r.error.replace(/\|/g, '/').slice(0, 120)}`;
   if (r.stoppedBy === 'failing step') return `${r.stop.clients} clients: ${r.stop.reasons.join('; ')}`;
@@ -35,9 +39,22 @@ export function saturationSection(report) {
     "simulator's Zipf law over the symbols gives that probability, so a server that conflates or drops",
     'under load shows it here), or when a client cannot connect. Servers, load generators and whatever else',
     "runs on the machine share its cores: each step also lists the load generators' CPU (a generator near a",
-    "full core may be the limit, not the server; such a step is marked ⚠) and the machine's busy share.",
+    `full core, ≥ ${c.loadgenBoundPercent}%, may be the limit, not the server: marked ⚠ load generator) and the machine's busy`,
+    `share with what other processes used (≥ ${c.machineBoundPercent}% busy: the server had no idle CPU to grow into, so`,
+    'other work on the machine may be the limit: marked ⚠ machine). A server that fails a step while using',
+    'far less than a core was starved, not saturated: read its figures as a lower bound. The CPU figures include',
+    'what the server pays with no client (the simulated market, its timers), which weighs most at small steps.',
     '',
   );
+  const steps = report.results.flatMap((r) => r.steps ?? []);
+  if (steps.length) {
+    const others = steps.reduce((sum, s) => sum + s.otherCpuPercent, 0) / steps.length;
+    const starved = steps.filter((s) => s.machineBound).length;
+    lines.push(
+      `While this run measured, other processes on the machine used ${Math.round(others)}% of a core on average (of ${m.cores * 100}%); ${starved} of ${steps.length} steps found the machine ≥ ${c.machineBoundPercent}% busy.`,
+      '',
+    );
+  }
   lines.push(
     `Run \`${report.runId}\` (${report.date}), **${report.mode}**: \`${report.command}\`. Machine: ${m.cores} cores (${m.cpuModel}), Node ${m.node}, ${m.loadGenerators} load-generator processes; ${m.note}.`,
     '',
@@ -50,7 +67,7 @@ export function saturationSection(report) {
     const h = r.highest;
     const perCore = h && h.serverCpuSeconds > 0 ? h.connected / (h.serverCpuSeconds / h.windowSeconds) : null;
     lines.push(
-      `| ${r.label} | ${h ? num(h.connected) : '—'} | ${h ? `${num(h.updatesPerSec)} (${pct(h.deliveredRatio)})` : '—'} | ${num(h?.latency?.p99Ms)} | ${h ? `${h.serverCpuPercent}%` : '—'} | ${num(h?.cpuSecondsPerMillionUpdates, 2)} | ${num(h?.updatesPerCpuSecond)} | ${num(perCore)} | ${stopText(r)}${r.stop?.loadgenBound ? ' ⚠' : ''} |`,
+      `| ${r.label} | ${h ? num(h.connected) : '—'} | ${h ? `${num(h.updatesPerSec)} (${pct(h.deliveredRatio)})` : '—'} | ${num(h?.latency?.p99Ms)} | ${h ? `${h.serverCpuPercent}%` : '—'} | ${num(h?.cpuSecondsPerMillionUpdates, 2)} | ${num(h?.updatesPerCpuSecond)} | ${num(perCore)} | ${stopText(r)}${flags(r.stop)} |`,
     );
   }
   lines.push(
@@ -63,7 +80,7 @@ export function saturationSection(report) {
   for (const r of report.results) {
     for (const s of r.steps ?? []) {
       lines.push(
-        `| ${r.name} | ${num(s.connected)} | ${num(s.updatesPerSec)} | ${pct(s.deliveredRatio)} | ${num(s.latency.p99Ms)} | ${s.serverCpuPercent}% | ${num(s.updatesPerCpuSecond)} | ${s.loadgenCpuPercent.map((p) => `${p}%`).join(' / ')}${s.loadgenBound ? ' ⚠' : ''} | ${s.machineBusyPercent}% (${s.otherCpuPercent}% of a core) | ${s.pass ? 'pass' : `fail: ${s.reasons.join('; ')}`} |`,
+        `| ${r.name} | ${num(s.connected)} | ${num(s.updatesPerSec)} | ${pct(s.deliveredRatio)} | ${num(s.latency.p99Ms)} | ${s.serverCpuPercent}% | ${num(s.updatesPerCpuSecond)} | ${s.loadgenCpuPercent.map((p) => `${p}%`).join(' / ')} | ${s.machineBusyPercent}% (${s.otherCpuPercent}% of a core) | ${s.pass ? 'pass' : `fail: ${s.reasons.join('; ')}`}${flags(s)} |`,
       );
     }
   }

@@ -27,17 +27,19 @@ const { sleep, procCpuSeconds, machineCpuTicks } = harness;
 
 /** A load generator using this share of one core or more during a step may be what limited it. */
 const LOADGEN_BOUND_PERCENT = 90;
+/** A machine this busy over a step had no CPU left for the server: other work may be what limited it. */
+const MACHINE_BOUND_PERCENT = 95;
 
 const PRESETS = {
   // ≤ ~10 minutes on 2 cores when every server reaches the ceiling; a failing step ends a server sooner.
   default: {
-    steps: [100, 200, 350, 500, 700, 1000, 1400, 2000, 2800, 4000],
+    steps: [25, 50, 100, 200, 350, 500, 700, 1000, 1400, 2000, 2800, 4000],
     seconds: 5,
     settle: 2,
     budgetSeconds: 110,
   },
   // ≤ ~3 minutes.
-  quick: { steps: [100, 300, 700, 1500], seconds: 3, settle: 1.5, budgetSeconds: 32 },
+  quick: { steps: [50, 150, 400, 1000], seconds: 3, settle: 1.5, budgetSeconds: 32 },
 };
 
 /** Rising client counts, e.g. `100,200,400`. */
@@ -176,6 +178,7 @@ async function ramp(def, server, workers, noClientCpu, deadline) {
       );
     if (server.child.exitCode !== null) reasons.push(`server exited with ${server.child.exitCode}`);
     const loadgenBound = Math.max(...m.loadgenCpuPercent) >= LOADGEN_BOUND_PERCENT;
+    const machineBound = m.machineBusyPercent >= MACHINE_BOUND_PERCENT;
     const step = {
       clients,
       connected,
@@ -193,6 +196,7 @@ async function ramp(def, server, workers, noClientCpu, deadline) {
       updatesPerFrame: w.frames > 0 ? Math.round((w.updates / w.frames) * 10) / 10 : null,
       loadgenCpuPercent: m.loadgenCpuPercent,
       loadgenBound,
+      machineBound,
       machineBusyPercent: m.machineBusyPercent,
       otherCpuPercent: m.otherCpuPercent,
       windowSeconds: w.seconds,
@@ -201,7 +205,7 @@ async function ramp(def, server, workers, noClientCpu, deadline) {
     };
     steps.push(step);
     log(
-      `${def.name}: ${connected} clients: ${w.updatesPerSec} updates/s (${Math.round((deliveredRatio ?? 0) * 100)}% of ${step.allowedUpdatesPerSec} allowed), p99 ${p99} ms, server CPU ${w.serverCpuPercent}%, ${step.updatesPerCpuSecond} updates/CPU-s, load generators ${m.loadgenCpuPercent.join('/')}% CPU, machine ${m.machineBusyPercent}% busy (others ${m.otherCpuPercent}% of a core): ${step.pass ? 'pass' : `FAIL (${reasons.join('; ')})`}${loadgenBound ? ' [a load generator was near a full core]' : ''}`,
+      `${def.name}: ${connected} clients: ${w.updatesPerSec} updates/s (${Math.round((deliveredRatio ?? 0) * 100)}% of ${step.allowedUpdatesPerSec} allowed), p99 ${p99} ms, server CPU ${w.serverCpuPercent}%, ${step.updatesPerCpuSecond} updates/CPU-s, load generators ${m.loadgenCpuPercent.join('/')}% CPU, machine ${m.machineBusyPercent}% busy (others ${m.otherCpuPercent}% of a core): ${step.pass ? 'pass' : `FAIL (${reasons.join('; ')})`}${loadgenBound ? ' [a load generator was near a full core]' : ''}${machineBound ? ' [the machine had no idle CPU]' : ''}`,
     );
     if (!step.pass) return { steps, stoppedBy: 'failing step' };
   }
@@ -234,7 +238,7 @@ async function main() {
       server.phase = 'no clients';
       stopWatch = harness.watchSourceFlow(def, server, log);
       entry.notes = server.notes;
-      entry.noClientCpuPercent = await harness.noClientCpuPercent(server.child.pid, 1, 1.5);
+      entry.noClientCpuPercent = await harness.noClientCpuPercent(server.child.pid, 2, 1.5);
       const { steps, stoppedBy } = await ramp(
         def,
         server,
@@ -272,6 +276,7 @@ async function main() {
       p99LimitMs,
       minDelivered: opts.minDelivered,
       loadgenBoundPercent: LOADGEN_BOUND_PERCENT,
+      machineBoundPercent: MACHINE_BOUND_PERCENT,
       text: criteria.text,
     },
     workload: {
