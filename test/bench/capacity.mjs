@@ -1,5 +1,6 @@
 // Capacity model: how many gateway pods, and how much backplane traffic, a deployment needs, from the
-// figures a benchmark run measured (docs/benchmarks-dashboard.json by default). Prints one table.
+// figures a benchmark run measured (docs/benchmarks-dashboard.json by default; a saturation run's
+// docs/benchmarks-saturation.json gives its highest sustained step). Prints one table.
 // Usage: node test/bench/capacity.mjs [--from FILE] [--server tickhub-aligned|tickhub]
 //          [--core-target 0.6] [--ticks-per-symbol 50] [--source-hz 50] [--rss-per-conn-kib 6]
 //          [--redis-from docs/benchmarks-redis-shard.json] [--redis-core-target 0.6] [--redis-shard-msgs N]
@@ -36,7 +37,43 @@ for (let i = 0; i < argv.length; i += 2) {
   opts[key] = typeof opts[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
 }
 
+/**
+ * The measured figures the model needs, from a run.mjs run (its steady window) or a saturation.mjs run
+ * (its highest sustained step, where the CPU per update is that of a busy process).
+ */
+function measured(run, server) {
+  const row = run.results.find((r) => r.name === server);
+  const w = run.workload;
+  if (run.criteria) {
+    const step = row?.highest;
+    if (!step) throw new Error(`${opts.from} has no sustained step for ${server}`);
+    // The whole CPU per update, the no-client cost included: a no-client figure taken seconds after
+    // start-up on a busy machine is not steady enough to subtract.
+    return {
+      row,
+      what: `highest sustained step, ${step.connected} connections; CPU per update gross`,
+      updatesPerSec: step.updatesPerSec,
+      cpuSecondsPerMillionUpdates: step.cpuSecondsPerMillionUpdates,
+      connections: step.connected,
+      noClientCpuPercent: 0,
+      updatesPerFrame: step.updatesPerFrame,
+    };
+  }
+  if (!row?.load) throw new Error(`${opts.from} has no measured row ${server}`);
+  return {
+    row,
+    what: `${w.clients} connections`,
+    updatesPerSec: row.load.steady.updatesPerSec,
+    cpuSecondsPerMillionUpdates: row.load.steady.netCpuSecondsPerMillionUpdates,
+    connections: w.clients,
+    noClientCpuPercent: row.idle.baseline.noClientCpuPercent,
+    updatesPerFrame: row.load.steady.updates / Math.max(1, row.load.steady.frames),
+  };
+}
+
 const run = JSON.parse(readFileSync(opts.from, 'utf8'));
+const { row, what, updatesPerSec, cpuSecondsPerMillionUpdates, connections, noClientCpuPercent, updatesPerFrame } =
+  measured(run, opts.server);
 let redisSource = 'given';
 if (!opts.redisShardMsgs) {
   if (!existsSync(opts.redisFrom)) {
@@ -46,22 +83,19 @@ if (!opts.redisShardMsgs) {
   opts.redisShardMsgs = shard.deliveriesPerRedisCpuSecond * opts.redisCoreTarget;
   redisSource = `measured: ${shard.deliveriesPerRedisCpuSecond.toLocaleString('en-US')} deliveries per Redis CPU-second (${relative(root, opts.redisFrom)}, Redis ${shard.redis}, ${shard.options.payloadBytes}-byte messages), sized to ${opts.redisCoreTarget} of its core`;
 }
-const row = run.results.find((r) => r.name === opts.server);
-if (!row?.load) throw new Error(`${opts.from} has no measured row ${opts.server}`);
-const steady = row.load.steady;
 const w = run.workload;
 // Per connection of that profile: delivered updates/s, as the clients counted them.
-const perConn = steady.updatesPerSec / w.clients;
+const perConn = updatesPerSec / connections;
 // CPU per delivered update, without the fixed cost a process pays with no client (simulated market,
 // source stage, timers), which is counted per pod below.
-const cpuPerUpdate = steady.netCpuSecondsPerMillionUpdates / 1e6;
-const baseCores = row.idle.baseline.noClientCpuPercent / 100;
+const cpuPerUpdate = cpuSecondsPerMillionUpdates / 1e6;
+const baseCores = noClientCpuPercent / 100;
 const baseTicks = w.ticksPerSec;
 
 // Bytes on the wire per delivered update: a `ticks` frame of as many updates as the benchmark's frames
 // carried, in JSON (the larger encoding), plus its WebSocket header, shared by its updates.
 const { jsonCodec } = createRequire(import.meta.url)(join(root, 'packages', 'protocol', 'dist', 'index.js'));
-const perFrame = Math.max(1, Math.round(steady.updates / Math.max(1, steady.frames)));
+const perFrame = Math.max(1, Math.round(updatesPerFrame ?? 1));
 const sampleUpdate = (i) => ({
   symbol: `SYM${i}`,
   seq: 48_213_907 + i,
@@ -87,7 +121,7 @@ const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [];
 lines.push(
-  `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}": ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
+  `inputs: ${relative(root, opts.from)} (run ${run.runId}), row "${row.label}" (${what}): ${w.symbolsPerClient} symbols per connection at ${w.maxHz} Hz,`,
   `  ${fmt(perConn)} delivered updates/s per connection, ${fmt(cpuPerUpdate * 1e6)} µs of CPU per update net of the no-client ${fmt(baseCores * 100)}% (at ${baseTicks} ticks/s);`,
   `  pods sized to ${opts.coreTarget} of a core; ${opts.ticksPerSymbol} ticks/s per symbol, pre-conflated to ${opts.sourceHz} Hz;`,
   `  ${fmt(bytesPerUpdate)} bytes on the wire per update (JSON frames of ${perFrame} updates, as the benchmark's);`,

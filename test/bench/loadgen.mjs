@@ -4,6 +4,7 @@
 // exactly one answer carrying the command's id.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { clientSymbols } from './workload.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -143,8 +144,7 @@ async function connect(cmd) {
   const pending = [];
   for (let j = 0; j < count; j++) {
     const i = firstIndex + j;
-    const mine = [];
-    for (let k = 0; k < perClient; k++) mine.push(symbols[(i * 7 + k) % symbols.length]);
+    const mine = clientSymbols(i, symbols, perClient);
     const localAddress = localAddresses[i % localAddresses.length];
     const p =
       kind === 'socketio'

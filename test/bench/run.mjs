@@ -9,16 +9,14 @@
 // Writes bench-results/bench-<run>.json, each server's output to bench-results/<run>/<server>.log,
 // docs/benchmarks.md and docs/benchmarks.svg.
 // A measurement, not a test: nothing here asserts a speed.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as harness from './harness.mjs';
 import { writeReports } from './report.mjs';
+import { WORKLOADS } from './workload.mjs';
 
 const require = createRequire(import.meta.url);
-const hdr = require('hdr-histogram-js');
 const { createUniverse } = require('@tickhub/market-sim');
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,41 +55,6 @@ const PRESETS = {
     idleTickhubExtra: ['max'],
     workers: 2,
     slowEvery: 10,
-  },
-};
-
-/**
- * Named workloads (`--workload`): the sizes of a run, on top of the mode's phases. Flags given after
- * it still override single values.
- */
-const WORKLOADS = {
-  // The sizes of the earlier rounds' table: few symbols per connection, at 10 Hz.
-  small: {
-    clients: 200,
-    symbols: 100,
-    perClient: 10,
-    hz: 10,
-    rate: 5000,
-    seconds: 10,
-    warmup: 3,
-    settleSeconds: 3,
-    idleCpuSeconds: 2,
-    idle: [],
-    idleTickhubExtra: [],
-  },
-  // A trading dashboard: a watchlist of 40 symbols per connection at 4 Hz, a busier market.
-  dashboard: {
-    clients: 500,
-    symbols: 200,
-    perClient: 40,
-    hz: 4,
-    rate: 10000,
-    seconds: 10,
-    warmup: 3,
-    settleSeconds: 3,
-    idleCpuSeconds: 2,
-    idle: [],
-    idleTickhubExtra: [],
   },
 };
 
@@ -163,146 +126,25 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const t0 = Date.now();
-const log = (msg) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
-const CLK_TCK = 100; // USER_HZ of /proc/<pid>/stat on Linux
-const LOCAL_ADDRESSES = [
-  '127.0.0.2',
-  '127.0.0.3',
-  '127.0.0.4',
-  '127.0.0.5',
-  '127.0.0.6',
-  '127.0.0.7',
-  '127.0.0.8',
-  '127.0.0.9',
-];
-const FD_LIMIT = 'ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)"';
+const {
+  EMBEDDED_NOTES,
+  metricsValue,
+  procCpuSeconds,
+  procFdLimit,
+  procOpenFds,
+  procRssBytes,
+  sleep,
+  sourceTickCounts,
+  stopChild,
+} = harness;
+const log = harness.createLog('bench');
+const runId = harness.newRunId();
+const LOCAL_ADDRESSES = harness.LOCAL_ADDRESSES;
 
 // ---- processes -------------------------------------------------------------------------------------
 
-const children = new Set();
-function killAll() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-const GC_PRELOAD = join(here, 'gc-on-signal.cjs');
 const logDir = () => join(opts.outDir, runId);
-
-/**
- * Starts `node <script>` through a shell that raises the fd limit; `exec` keeps the pid the node's.
- * Every server gets the same GC preload (`gcNow`), and its stdout and stderr go to
- * bench-results/<run>/<logName>.log as well.
- */
-function startNode(script, env, readyPattern, timeoutMs = 60_000, logName = undefined) {
-  const node = `"${process.execPath}" --expose-gc --require "${GC_PRELOAD}" "${script}"`;
-  const child = spawn('bash', ['-c', `${FD_LIMIT}; exec ${node}`], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let logFile;
-  if (logName) {
-    mkdirSync(logDir(), { recursive: true });
-    logFile = createWriteStream(join(logDir(), `${logName}.log`));
-    child.on('close', () => logFile.end());
-  }
-  let out = '';
-  let err = '';
-  let gcAcks = 0;
-  const gcWaiters = [];
-  child.stderr.on('data', (d) => {
-    logFile?.write(d);
-    err = (err + d).slice(-4000);
-    const acks = String(d).match(/^bench-gc \d/gm)?.length ?? 0;
-    for (let i = 0; i < acks; i++) {
-      gcAcks++;
-      gcWaiters.shift()?.();
-    }
-  });
-  const ready = new Promise((resolveReady, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${script} not ready in ${timeoutMs} ms: ${err}`)),
-      timeoutMs,
-    );
-    // Keep draining stdout so a chatty process never blocks on a full pipe.
-    child.stdout.on('data', (d) => {
-      logFile?.write(d);
-      out = (out + d).slice(-20000);
-      const m = readyPattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveReady(m);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code}: ${err.slice(-1500)}`));
-    });
-  });
-  /** Full GC in the server (SIGUSR2 → global.gc()); resolves true once the server acknowledged it. */
-  const gcNow = (timeoutMs = 10_000) =>
-    new Promise((resolveGc) => {
-      const done = (ok) => {
-        clearTimeout(timer);
-        resolveGc(ok);
-      };
-      const timer = setTimeout(() => {
-        const at = gcWaiters.indexOf(onAck);
-        if (at >= 0) gcWaiters.splice(at, 1);
-        done(false);
-      }, timeoutMs);
-      const onAck = () => done(true);
-      gcWaiters.push(onAck);
-      child.kill('SIGUSR2');
-    });
-  return { child, ready, stderr: () => err, stdout: () => out, gcNow, gcAcks: () => gcAcks };
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([gone, sleep(12_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-function procCpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function procRssBytes(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : Number.NaN;
-}
-
-/** The process's own RLIMIT_NOFILE, from /proc/<pid>/limits: { soft, hard } (Infinity if unlimited). */
-function procFdLimit(pid) {
-  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('Max open files'));
-  const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/);
-  const n = (v) => (v === 'unlimited' ? Number.POSITIVE_INFINITY : Number(v));
-  return { soft: n(soft), hard: n(hard) };
-}
-
-const procOpenFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+const { startNode, startWorker } = harness.createProcesses({ logDir });
 
 /** The connection count the target asks one gateway process to hold. */
 const TARGET_CONNECTIONS = 20_000;
@@ -321,39 +163,6 @@ function idleTargetFromFdLimit(pid) {
 }
 
 // ---- load generators ---------------------------------------------------------------------------------
-
-let nextId = 1;
-/** A load generator: node over IPC, through the same fd-limit-raising shell as the servers. */
-function startWorker() {
-  const child = spawn(
-    'bash',
-    ['-c', `${FD_LIMIT}; exec "${process.execPath}" "${join(here, 'loadgen.mjs')}"`],
-    {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  children.add(child);
-  const waiting = new Map();
-  child.on('message', (m) => {
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.error) w.reject(new Error(m.error));
-    else w.resolve(m);
-  });
-  child.on('exit', () => {
-    children.delete(child);
-    for (const w of waiting.values()) w.reject(new Error('load generator exited'));
-    waiting.clear();
-  });
-  const call = (cmd) =>
-    new Promise((res, rej) => {
-      const id = nextId++;
-      waiting.set(id, { resolve: res, reject: rej });
-      child.send({ id, ...cmd });
-    });
-  return { child, call };
-}
 
 const workers = Array.from({ length: opts.workers }, startWorker);
 const all = (cmd) => Promise.all(workers.map((w) => w.call(cmd)));
@@ -377,139 +186,18 @@ const symbolNames = createUniverse(opts.symbols).map((s) => s.symbol);
  * otherwise); `perClient` 0 makes idle connections.
  */
 async function connectClients(server, count, perClient, pool = workers.slice(0, opts.workers)) {
-  const per = Math.ceil(count / pool.length);
-  const answers = await Promise.all(
-    pool.map((w, wi) => {
-      const n = Math.max(0, Math.min(per, count - wi * per));
-      return w.call({
-        op: 'connect',
-        kind: server.kind,
-        subscribe: server.subscribe,
-        url: server.url,
-        count: n,
-        firstIndex: wi * per,
-        symbols: symbolNames,
-        perClient,
-        hz: opts.hz,
-        localAddresses: LOCAL_ADDRESSES,
-        concurrency: 100,
-        sampleEvery: 4,
-      });
-    }),
-  );
-  const connected = answers.reduce((s, a) => s + a.connected, 0);
-  const failed = answers.reduce((s, a) => s + a.failed, 0);
-  return { connected, failed };
+  return harness.connectClients(pool, server, count, perClient, { symbols: symbolNames, hz: opts.hz });
 }
-
-function mergeHistograms(encoded) {
-  const h = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  for (const e of encoded) h.add(hdr.decodeFromCompressedBase64(e));
-  return h;
-}
-
-const ms = (h, p) => (h.totalCount === 0 ? null : Math.round(h.getValueAtPercentile(p) / 10) / 100);
-const latencyOf = (h) => ({
-  samples: h.totalCount,
-  p50Ms: ms(h, 50),
-  p99Ms: ms(h, 99),
-  p999Ms: ms(h, 99.9),
-  maxMs: ms(h, 100),
-});
 
 // ---- servers under test ------------------------------------------------------------------------------
 
-const simEnv = {
-  SIM_RATE: String(opts.rate),
-  SIM_SEED: '42',
-  SIM_SYMBOLS: String(opts.symbols),
-  LOG_LEVEL: 'warn',
-  KAFKAJS_NO_PARTITIONER_WARNING: '1',
-};
+const starters = harness.createStarters({ ...opts, startNode, runId });
+const { simEnv, gatewayEnv } = starters;
 const gatewayMain = opts.gatewayMain ?? join(root, 'apps', 'gateway', 'dist', 'main.js');
 const ingesterMain = join(root, 'apps', 'ingester', 'dist', 'main.js');
 
-async function metricsValues(port, names) {
-  const lines = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
-  // Lines look like `name{gateway="gw-…"} 123` or `name 123`.
-  return names.map((name) => {
-    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-    return line ? Number(line.split(' ').pop()) : Number.NaN;
-  });
-}
-
-const metricsValue = async (port, name) => (await metricsValues(port, [name]))[0];
-
-/** Source ticks the gateway received, and those it kept (not dropped as stale: seq not above the last known). */
-async function sourceTickCounts(port) {
-  const [received, stale] = await metricsValues(port, [
-    'tickhub_gateway_source_ticks_total',
-    'tickhub_gateway_source_ticks_stale_total',
-  ]);
-  return { received, accepted: received - (stale || 0) };
-}
-
-function gatewayEnv(extra) {
-  const env = {
-    ...simEnv,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    MAX_HZ: String(Math.max(50, opts.hz)),
-    MAX_INBOUND_PER_SEC: '1000',
-    ...extra,
-  };
-  return env;
-}
-
-/** The embedded gateway of `main` (a build's apps/gateway/dist/main.js). */
-async function startEmbeddedGateway(main, logName, notes) {
-  const env = gatewayEnv({});
-  const p = startNode(
-    main,
-    { ...env, KAFKA_BROKERS: '', REDIS_URL: '' },
-    /"msg":"listening"[^\n]*"port":(\d+)/,
-    60_000,
-    logName,
-  );
-  const port = Number((await p.ready)[1]);
-  return {
-    child: p.child,
-    gcNow: p.gcNow,
-    url: `ws://127.0.0.1:${port}/ws`,
-    heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
-    sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
-    sourceTicks: () => sourceTickCounts(port),
-    notes,
-  };
-}
-
-const EMBEDDED_NOTES = 'tick source: in-process simulator; backplane: in-memory';
-
 const SERVERS = [
-  {
-    name: 'tickhub',
-    label: 'tickhub gateway (embedded)',
-    kind: 'tickhub',
-    start: () => startEmbeddedGateway(gatewayMain, 'tickhub', EMBEDDED_NOTES),
-  },
-  {
-    // The same gateway; its clients subscribe with `"leading": false` (one frame per interval).
-    name: 'tickhub-aligned',
-    label: 'tickhub gateway (embedded), leading: false',
-    kind: 'tickhub',
-    subscribe: { leading: false },
-    start: () =>
-      startEmbeddedGateway(
-        gatewayMain,
-        'tickhub-aligned',
-        `${EMBEDDED_NOTES}; clients subscribe with "leading": false`,
-      ),
-  },
+  ...harness.embeddedServers(starters, gatewayMain),
   {
     name: 'tickhub-base',
     label: 'tickhub gateway (embedded), baseline build',
@@ -589,32 +277,7 @@ const SERVERS = [
       };
     },
   },
-  {
-    name: 'socketio',
-    label: process.env.REDIS_URL
-      ? 'Socket.IO + redis-adapter'
-      : 'Socket.IO (in-memory adapter: no REDIS_URL)',
-    kind: 'socketio',
-    async start() {
-      return startPeer('socketio');
-    },
-  },
-  {
-    name: 'naive',
-    label: 'ws, frame per update (naive)',
-    kind: 'ws',
-    async start() {
-      return startPeer('naive');
-    },
-  },
-  {
-    name: 'preframed',
-    label: 'ws, pre-framed once (floor)',
-    kind: 'ws',
-    async start() {
-      return startPeer('preframed');
-    },
-  },
+  ...harness.peerServers(starters),
 ];
 
 async function deleteTopic(topic) {
@@ -651,97 +314,9 @@ async function deleteRedisKeys(prefix) {
   }
 }
 
-async function startPeer(peer) {
-  const p = startNode(
-    join(here, 'peer-server.mjs'),
-    { ...simEnv, PEER: peer, PORT: '0', MAX_HZ: String(opts.hz), REDIS_KEY: `bench-sio-${runId}` },
-    /"msg":"listening"[^\n]*"port":(\d+)/,
-    60_000,
-    peer,
-  );
-  const port = Number((await p.ready)[1]);
-  const path = peer === 'socketio' ? '' : '/';
-  return {
-    child: p.child,
-    gcNow: p.gcNow,
-    url: `${peer === 'socketio' ? 'http' : 'ws'}://127.0.0.1:${port}${path}`,
-    heap: async () => (await (await fetch(`http://127.0.0.1:${port}/debug/memory`)).json()).heapUsed,
-    notes:
-      peer === 'socketio'
-        ? process.env.REDIS_URL
-          ? 'rooms per symbol; @socket.io/redis-adapter on REDIS_URL'
-          : 'rooms per symbol; in-memory adapter (REDIS_URL unset)'
-        : '',
-  };
-}
-
 // ---- phases ------------------------------------------------------------------------------------------
 
-const STALL_SECONDS = 3;
-
-/**
- * Polls a server's count of accepted source ticks once a second for its whole run; a stretch of
- * STALL_SECONDS or more without a new one (a lost consumer-group session, a blocked event loop, ticks
- * dropped as stale) is logged and recorded with the phase it began in, so a stall is never mistaken
- * for a slow server.
- */
-function watchSourceFlow(def, server) {
-  const stalls = [];
-  if (!server.sourceTicks) return () => stalls;
-  let last;
-  let receivedAtLast = 0;
-  let lastChange = Date.now();
-  let open;
-  let polling = false;
-  // Ticks that arrive but are all dropped as stale point at seq state, none at all at the source.
-  const close = (now, received, ended) => {
-    open.seconds = Math.round((now - lastChange) / 100) / 10;
-    open.endedAt = ended ? new Date(now).toISOString() : null;
-    open.ticksReceivedMeanwhile = received - receivedAtLast;
-    open.cause =
-      open.ticksReceivedMeanwhile > 0
-        ? 'ticks arrived but were dropped as stale (seq not above the last known)'
-        : 'no ticks arrived from the source';
-    stalls.push(open);
-    open = undefined;
-  };
-  let lastReceived = 0;
-  const timer = setInterval(async () => {
-    if (polling) return;
-    polling = true;
-    try {
-      const { received, accepted } = await server.sourceTicks();
-      if (!Number.isFinite(accepted)) return;
-      lastReceived = received;
-      const now = Date.now();
-      if (last === undefined || accepted > last) {
-        if (open) {
-          const phase = open.phase;
-          close(now, received, true);
-          const st = stalls.at(-1);
-          log(
-            `${def.name}: source ticks accepted again after ${st.seconds} s (stopped during ${phase}; ${st.cause})`,
-          );
-        }
-        last = accepted;
-        receivedAtLast = received;
-        lastChange = now;
-      } else if (!open && now - lastChange >= STALL_SECONDS * 1000) {
-        open = { phase: server.phase, startedAt: new Date(lastChange).toISOString() };
-        log(`${def.name}: no source tick accepted for ${STALL_SECONDS} s (during ${server.phase})`);
-      }
-    } catch {
-      // A busy server may not answer a scrape in time; the next poll tells.
-    } finally {
-      polling = false;
-    }
-  }, 1000);
-  return () => {
-    clearInterval(timer);
-    if (open) close(Date.now(), lastReceived, false);
-    return stalls;
-  };
-}
+const watchSourceFlow = (def, server) => harness.watchSourceFlow(def, server, log);
 
 const GC_SAMPLES = 3;
 
@@ -766,11 +341,11 @@ async function idlePhase(def, server) {
   const extra = def.name === 'tickhub' ? opts.idleTickhubExtra : [];
   // CPU with no client at all: the simulated market and the server's own timers, paid by every server;
   // measured once start-up has settled and before any forced GC so that neither is in it.
-  await sleep(opts.settleSeconds * 1000);
-  const c0 = procCpuSeconds(server.child.pid);
-  await sleep(opts.idleCpuSeconds * 1000);
-  const noClientCpuPercent =
-    Math.round(((procCpuSeconds(server.child.pid) - c0) / opts.idleCpuSeconds) * 1000) / 10;
+  const noClientCpuPercent = await harness.noClientCpuPercent(
+    server.child.pid,
+    opts.settleSeconds,
+    opts.idleCpuSeconds,
+  );
   const base = await memorySnapshot(server);
   // The fd budget is read once the server is up and idle: its own limit, less what it has open.
   const fd = idleTargetFromFdLimit(server.child.pid);
@@ -846,42 +421,8 @@ async function waitQuiet(server, noClientCpuPercent) {
   }
 }
 
-async function measureWindow(server, noClientCpuPercent) {
-  await all({ op: 'reset' });
-  const c0 = procCpuSeconds(server.child.pid);
-  const s0 = server.sent ? await server.sent() : null;
-  const w0 = Date.now();
-  const tick = setInterval(() => log(`  … ${((Date.now() - w0) / 1000).toFixed(0)} s`), 5000);
-  await sleep(opts.seconds * 1000);
-  clearInterval(tick);
-  const answers = await all({ op: 'collect' });
-  const elapsed = (Date.now() - w0) / 1000;
-  const cpu = procCpuSeconds(server.child.pid) - c0;
-  const s1 = server.sent ? await server.sent() : null;
-  const updates = answers.reduce((s, a) => s + a.updates, 0);
-  const slowUpdates = answers.reduce((s, a) => s + a.slowUpdates, 0);
-  const frames = answers.reduce((s, a) => s + a.frames, 0);
-  return {
-    seconds: Math.round(elapsed * 100) / 100,
-    updates,
-    slowUpdates,
-    frames,
-    updatesPerSec: Math.round((updates + slowUpdates) / elapsed),
-    serverReportedUpdatesPerSec: s0 === null ? null : Math.round((s1 - s0) / elapsed),
-    serverCpuSeconds: Math.round(cpu * 100) / 100,
-    serverCpuPercent: Math.round((cpu / elapsed) * 100),
-    netCpuSecondsPerMillionUpdates:
-      updates + slowUpdates > 0
-        ? Math.round(
-            (Math.max(0, cpu - (noClientCpuPercent / 100) * elapsed) / (updates + slowUpdates)) * 1e6 * 1000,
-          ) / 1000
-        : null,
-    cpuSecondsPerMillionUpdates:
-      updates + slowUpdates > 0 ? Math.round((cpu / (updates + slowUpdates)) * 1e6 * 1000) / 1000 : null,
-    latency: latencyOf(mergeHistograms(answers.map((a) => a.histogram))),
-    slowLatency: latencyOf(mergeHistograms(answers.map((a) => a.slowHistogram))),
-  };
-}
+const measureWindow = (server, noClientCpuPercent) =>
+  harness.measureWindow(workers, server, opts.seconds, noClientCpuPercent, log);
 
 async function loadPhase(def, server, noClientCpuPercent) {
   const r = await connectClients(server, opts.clients, opts.perClient);
@@ -975,21 +516,13 @@ async function main() {
   }
   await all({ op: 'exit' });
 
-  const cpuList = cpus();
   const report = {
     runId,
     date: new Date().toISOString(),
     mode: opts.mode,
     workloadName: opts.workload ?? null,
     command: `node test/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: {
-      cores: cpuList.length,
-      cpuModel: cpuList[0]?.model ?? 'unknown',
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      loadGenerators: opts.workers,
-      note: 'servers and load generators share the same cores',
-    },
+    machine: harness.machineInfo(opts.workers),
     workload: {
       clients: opts.clients,
       symbols: opts.symbols,
