@@ -72,8 +72,15 @@ function measured(run, server) {
 }
 
 const run = JSON.parse(readFileSync(opts.from, 'utf8'));
-const { row, what, updatesPerSec, cpuSecondsPerMillionUpdates, connections, noClientCpuPercent, updatesPerFrame } =
-  measured(run, opts.server);
+const {
+  row,
+  what,
+  updatesPerSec,
+  cpuSecondsPerMillionUpdates,
+  connections,
+  noClientCpuPercent,
+  updatesPerFrame,
+} = measured(run, opts.server);
 let redisSource = 'given';
 if (!opts.redisShardMsgs) {
   if (!existsSync(opts.redisFrom)) {
