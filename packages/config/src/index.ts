@@ -1,5 +1,21 @@
 export { formatHelp, formatMarkdownTable } from './format';
 export {
+  boolean,
+  booleanValue,
+  listValue,
+  matching,
+  type NumberCheck,
+  number,
+  numberAccepts,
+  numberValue,
+  numberWanted,
+  oneOf,
+  oneOfValue,
+  text,
+  urlValue,
+  type ValueOptions,
+} from './values';
+export {
   BadValue,
   bad,
   ConfigError,
