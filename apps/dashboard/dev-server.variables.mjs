@@ -1,6 +1,6 @@
 // The environment variables of the dashboard's Vite dev server (`npm run dev`), read by vite.config.mts.
 // The built dashboard has none: it finds its gateway from the page's own origin or `?gateway=`.
-import { describeVariables, formatHelp, number, parseVariables, urlValue, variable } from '@tickhub/config';
+import { helpFor, number, parseVariables, urlValue, variable } from '@tickhub/config';
 
 export const DASHBOARD_VARIABLES = {
   DASHBOARD_DEV_PORT: number(
@@ -20,10 +20,7 @@ export function devServerConfig(env = process.env) {
   return parseVariables(DASHBOARD_VARIABLES, env);
 }
 
-export function dashboardHelp(env = process.env) {
-  return formatHelp(
-    "tickhub dashboard's dev server (npm --workspace apps/dashboard run dev): Vite, proxying to a gateway.",
-    describeVariables(DASHBOARD_VARIABLES),
-    env,
-  );
-}
+export const dashboardHelp = helpFor(
+  "tickhub dashboard's dev server (npm --workspace apps/dashboard run dev): Vite, proxying to a gateway.",
+  DASHBOARD_VARIABLES,
+);

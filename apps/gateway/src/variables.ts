@@ -1,14 +1,10 @@
 import {
   bad,
   boolean,
-  describeVariables,
-  type Env,
-  formatHelp,
+  helpFor,
   listValue,
   matching,
   number,
-  numberAccepts,
-  numberValue,
   oneOfValue,
   parsed,
   text,
@@ -155,11 +151,9 @@ export const GATEWAY_VARIABLES = {
     doc: 'highest rate per subscription; also the source pre-conflation rate',
     default: DEFAULT_LIMITS.maxHz,
   }),
-  DEFAULT_HZ: variable({
+  DEFAULT_HZ: number(HZ_RANGE, {
     doc: 'rate of a subscription that asks for none (from `MIN_HZ` to `MAX_HZ`)',
-    accepts: numberAccepts(HZ_RANGE),
     defaultText: `${DEFAULT_LIMITS.defaultHz} (at most MAX_HZ)`,
-    value: numberValue(HZ_RANGE),
   }),
   MAX_INBOUND_PER_SEC: number(
     { min: 1, max: 1_000_000 },
@@ -386,11 +380,8 @@ export const GATEWAY_VARIABLES = {
 } as const;
 
 /** `node apps/gateway/dist/main.js --help`: every variable, its default and doc, and its value in `env`. */
-export function gatewayHelp(env: Env): string {
-  return formatHelp(
-    'tickhub gateway (node apps/gateway/dist/main.js; `npm start` at the repository root): the native\n' +
-      'WebSocket /ws, the SignalR hubs, the HTTP API and the dashboard. Configured by the environment.',
-    describeVariables(GATEWAY_VARIABLES),
-    env,
-  );
-}
+export const gatewayHelp = helpFor(
+  'tickhub gateway (node apps/gateway/dist/main.js; `npm start` at the repository root): the native\n' +
+    'WebSocket /ws, the SignalR hubs, the HTTP API and the dashboard. Configured by the environment.',
+  GATEWAY_VARIABLES,
+);

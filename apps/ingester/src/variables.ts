@@ -1,17 +1,4 @@
-import {
-  bad,
-  boolean,
-  describeVariables,
-  type Env,
-  formatHelp,
-  listValue,
-  matching,
-  number,
-  numberValue,
-  oneOf,
-  parsed,
-  variable,
-} from '@tickhub/config';
+import { bad, boolean, helpFor, listValue, matching, number, oneOf, parsed, variable } from '@tickhub/config';
 import { LOG_VARIABLES } from '@tickhub/log';
 import { DEFAULT_UNIVERSE_SIZE, MAX_UNIVERSE_SIZE, parseBurstProfile } from '@tickhub/market-sim';
 import { firstSeqAt } from '@tickhub/protocol';
@@ -26,7 +13,8 @@ const BROKER = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
 const TOPIC = /^(?!\.\.?$)[A-Za-z0-9._-]{1,249}$/;
 
 /** The HTTP server's port: INGESTER_HTTP_PORT, or its older name METRICS_PORT. */
-const HTTP_PORT = { min: 0, max: 65535, default: 9464 } as const;
+const HTTP_PORT = { min: 0, max: 65535, integer: true } as const;
+const HTTP_PORT_DEFAULT = 9464;
 
 export const INGESTER_VARIABLES = {
   KAFKA_BROKERS: variable({
@@ -46,17 +34,11 @@ export const INGESTER_VARIABLES = {
   }),
   KAFKA_PARTITIONS: number(
     { min: 1, max: 10000, integer: true },
-    {
-      doc: 'partitions of the topic when the ingester creates it',
-      default: 12,
-    },
+    { doc: 'partitions of the topic when the ingester creates it', default: 12 },
   ),
   KAFKA_REPLICATION_FACTOR: number(
     { min: 1, max: 100, integer: true },
-    {
-      doc: 'replication factor when the ingester creates the topic',
-      default: 1,
-    },
+    { doc: 'replication factor when the ingester creates the topic', default: 1 },
   ),
   KAFKA_ACKS: oneOf(['-1', 'all', '1', '0'], {
     doc: '`-1`/`all`, `1` or `0`; idempotent producer only with `-1`',
@@ -82,10 +64,7 @@ export const INGESTER_VARIABLES = {
   }),
   TICK_RATE: number(
     { min: 1, max: 10_000_000, integer: true },
-    {
-      doc: 'simulated ticks per second in total (all symbols)',
-      default: 2000,
-    },
+    { doc: 'simulated ticks per second in total (all symbols)', default: 2000 },
   ),
   BURSTS: variable({
     doc: 'burst profile, e.g. `10x30s@0s` (market open: 10x for 30 s) or `5x10s@60s/300s` (5x for 10 s every 5 min from 60 s); comma-separated list',
@@ -100,17 +79,11 @@ export const INGESTER_VARIABLES = {
   }),
   SIM_SEED: number(
     { min: 0, max: 2 ** 32 - 1, integer: true },
-    {
-      doc: 'seed of the simulated market (same seed, same ticks)',
-      default: 42,
-    },
+    { doc: 'seed of the simulated market (same seed, same ticks)', default: 42 },
   ),
   SIM_SYMBOLS: number(
     { min: 1, max: MAX_UNIVERSE_SIZE, integer: true },
-    {
-      doc: 'number of simulated symbols',
-      default: DEFAULT_UNIVERSE_SIZE,
-    },
+    { doc: 'number of simulated symbols', default: DEFAULT_UNIVERSE_SIZE },
   ),
   SEQ_START: variable({
     doc: "`seq` of each symbol's first tick: `clock` (start time in µs, so a restart continues above the last run) or an integer ≥ 1",
@@ -130,10 +103,7 @@ export const INGESTER_VARIABLES = {
   }),
   REPLAY_SPEED: number(
     { min: 0, max: 1_000_000 },
-    {
-      doc: '`1` = recorded speed, `10` = ten times faster, `0` = as fast as Kafka takes them',
-      default: 1,
-    },
+    { doc: '`1` = recorded speed, `10` = ten times faster, `0` = as fast as Kafka takes them', default: 1 },
   ),
   REPLAY_LOOP: boolean({
     doc: 'start over at the end of the file (seq and timestamps keep increasing)',
@@ -145,10 +115,7 @@ export const INGESTER_VARIABLES = {
   }),
   BATCH_MAX_MESSAGES: number(
     { min: 1, max: 1_000_000, integer: true },
-    {
-      doc: 'most records per batch (split over the lanes)',
-      default: 1000,
-    },
+    { doc: 'most records per batch (split over the lanes)', default: 1000 },
   ),
   BATCH_LINGER_MS: number(
     { min: 0, max: 10_000, integer: true },
@@ -156,24 +123,16 @@ export const INGESTER_VARIABLES = {
   ),
   BUFFER_MAX_TICKS: number(
     { min: 1, max: 10_000_000, integer: true },
-    {
-      doc: 'ticks kept in order before folding per symbol',
-      default: 200_000,
-    },
+    { doc: 'ticks kept in order before folding per symbol', default: 200_000 },
   ),
-  INGESTER_HTTP_PORT: variable({
+  INGESTER_HTTP_PORT: number(HTTP_PORT, {
     doc: 'port of `/health/*` and `/metrics` (`0` = any free port, logged)',
-    accepts: `integer ${HTTP_PORT.min}–${HTTP_PORT.max}`,
-    defaultText: `METRICS_PORT, else ${HTTP_PORT.default}`,
-    value: numberValue({ min: HTTP_PORT.min, max: HTTP_PORT.max, integer: true }),
+    defaultText: `METRICS_PORT, else ${HTTP_PORT_DEFAULT}`,
   }),
-  METRICS_PORT: number(
-    { min: HTTP_PORT.min, max: HTTP_PORT.max, integer: true },
-    {
-      doc: 'the older name of `INGESTER_HTTP_PORT`, used when that is unset',
-      default: HTTP_PORT.default,
-    },
-  ),
+  METRICS_PORT: number(HTTP_PORT, {
+    doc: 'the older name of `INGESTER_HTTP_PORT`, used when that is unset',
+    default: HTTP_PORT_DEFAULT,
+  }),
   INGESTER_HTTP_HOST: variable({
     doc: 'address of that server: loopback, so a shared host does not expose it; the images set `0.0.0.0` for Prometheus',
     accepts: 'address',
@@ -182,27 +141,18 @@ export const INGESTER_VARIABLES = {
   }),
   STARTUP_TIMEOUT_MS: number(
     { min: 0, max: 3_600_000, integer: true },
-    {
-      doc: 'how long to retry an unreachable broker at start',
-      default: 30_000,
-    },
+    { doc: 'how long to retry an unreachable broker at start', default: 30_000 },
   ),
   SHUTDOWN_TIMEOUT_MS: number(
     { min: 0, max: 600_000, integer: true },
-    {
-      doc: 'how long shutdown may spend flushing',
-      default: 10_000,
-    },
+    { doc: 'how long shutdown may spend flushing', default: 10_000 },
   ),
   ...LOG_VARIABLES,
 } as const;
 
 /** `node apps/ingester/dist/main.js --help`: every variable, its default and doc, and its value in `env`. */
-export function ingesterHelp(env: Env): string {
-  return formatHelp(
-    'tickhub ingester (node apps/ingester/dist/main.js): a simulated market, or a CSV replay, published\n' +
-      'to Kafka. Configured by the environment; exits 2 naming each variable to fix.',
-    describeVariables(INGESTER_VARIABLES),
-    env,
-  );
-}
+export const ingesterHelp = helpFor(
+  'tickhub ingester (node apps/ingester/dist/main.js): a simulated market, or a CSV replay, published\n' +
+    'to Kafka. Configured by the environment; exits 2 naming each variable to fix.',
+  INGESTER_VARIABLES,
+);

@@ -1,9 +1,10 @@
-export { formatHelp, formatMarkdownTable } from './format';
+export { formatHelp, formatMarkdownTable, helpFor } from './format';
 export {
   boolean,
   booleanValue,
   listValue,
   matching,
+  type NoDefaultOptions,
   type NumberCheck,
   number,
   numberAccepts,

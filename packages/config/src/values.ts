@@ -13,6 +13,13 @@ export interface ValueOptions<T> {
   group?: string;
 }
 
+/** A variable without a default: undefined when unset (off, or the app computes it: `defaultText` says how). */
+export interface NoDefaultOptions {
+  doc: string;
+  defaultText?: string;
+  group?: string;
+}
+
 export interface NumberCheck {
   min?: number;
   max?: number;
@@ -48,7 +55,12 @@ export function numberAccepts({ min, max, integer }: NumberCheck): string {
   return kind;
 }
 
-export function number(check: NumberCheck, options: ValueOptions<number>): Variable<number> {
+export function number(check: NumberCheck, options: ValueOptions<number>): Variable<number>;
+export function number(check: NumberCheck, options: NoDefaultOptions): Variable<number | undefined>;
+export function number(
+  check: NumberCheck,
+  options: ValueOptions<number> | NoDefaultOptions,
+): Variable<number | undefined> {
   return variable({ ...options, accepts: numberAccepts(check), value: numberValue(check) });
 }
 
@@ -78,7 +90,15 @@ export function oneOfValue<const T extends string>(allowed: readonly T[]): z.Zod
   });
 }
 
-export function oneOf<const T extends string>(allowed: readonly T[], options: ValueOptions<T>): Variable<T> {
+export function oneOf<const T extends string>(allowed: readonly T[], options: ValueOptions<T>): Variable<T>;
+export function oneOf<const T extends string>(
+  allowed: readonly T[],
+  options: NoDefaultOptions,
+): Variable<T | undefined>;
+export function oneOf<const T extends string>(
+  allowed: readonly T[],
+  options: ValueOptions<T> | NoDefaultOptions,
+): Variable<T | undefined> {
   return variable({ ...options, accepts: allowed.join(', '), value: oneOfValue(allowed) });
 }
 

@@ -2,6 +2,7 @@ import {
   boolean,
   ConfigError,
   describeVariables,
+  helpFor,
   listValue,
   matching,
   number,
@@ -72,5 +73,16 @@ describe('value kinds', () => {
     expect(read(hosts, 'a:1,b')).toBe('X must be host:port[,host:port], got "b"');
     expect(read(hosts, ', ,')).toBe('X must be host:port[,host:port], got ", ,"');
     expect(read(value(listValue('origins')), 'x, y')).toEqual(['x', 'y']);
+  });
+
+  it('a number or one-of without a default: undefined when unset, `defaultText` shown', () => {
+    const vars = {
+      HZ: number({ min: 1 }, { doc: 'rate', defaultText: '4 (at most MAX)' }),
+      FORMAT: oneOf(['json', 'pretty'], { doc: 'lines' }),
+    };
+    expect(parseVariables(vars, {})).toEqual({ HZ: undefined, FORMAT: undefined });
+    expect(parseVariables(vars, { HZ: '2', FORMAT: 'JSON' })).toEqual({ HZ: 2, FORMAT: 'json' });
+    expect(describeVariables(vars).map((v) => v.default)).toEqual(['4 (at most MAX)', undefined]);
+    expect(helpFor('the app', vars)({ HZ: '2' })).toContain('  HZ=2   (default 4 (at most MAX); number ≥ 1)');
   });
 });

@@ -1,4 +1,4 @@
-import { oneOf, oneOfValue, variable } from '@tickhub/config';
+import { oneOf } from '@tickhub/config';
 import { LOG_FORMATS } from './format';
 import { LOG_LEVELS } from './logger';
 
@@ -8,9 +8,7 @@ import { LOG_LEVELS } from './logger';
  */
 export const LOG_VARIABLES = {
   LOG_LEVEL: oneOf(LOG_LEVELS, { doc: 'least severe level of the lines written', default: 'info' }),
-  LOG_FORMAT: variable({
+  LOG_FORMAT: oneOf(LOG_FORMATS, {
     doc: '`json`: one JSON object per line; `pretty`: readable lines; unset: readable on a terminal, JSON otherwise (a container, a pipe)',
-    accepts: LOG_FORMATS.join(', '),
-    value: oneOfValue(LOG_FORMATS),
   }),
 };
