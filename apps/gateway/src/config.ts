@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { ConfigError, type ConfigProblem, type Env, readVariables, type ValuesOf } from '@tickhub/config';
+import {
+  ConfigError,
+  type ConfigProblem,
+  type Env,
+  numberWanted,
+  readVariables,
+  type ValuesOf,
+} from '@tickhub/config';
+import type { LogLevel } from '@tickhub/log';
 import { DEFAULT_LIMITS, type Limits } from '@tickhub/protocol';
 import type { AuthConfig } from './auth/jwt';
 import { type PublishConfig, publishConfig } from './publish/publish-config';
-import { GATEWAY_VARIABLES, HZ_RANGE, type LOG_LEVELS } from './variables';
-
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { GATEWAY_VARIABLES, HZ_RANGE } from './variables';
 
 export interface GatewayConfig {
   port: number;
@@ -87,7 +93,7 @@ function rateLimits(v: Values, problems: ConfigProblem[]): Pick<Limits, 'minHz' 
   const outside = (name: string, value: number, min: number, max: number) =>
     problems.push({
       variable: name,
-      message: `${name} must be a number >= ${min} and <= ${max}, got ${JSON.stringify(String(value))}`,
+      message: `${name} must be ${numberWanted({ min, max })}, got ${JSON.stringify(String(value))}`,
     });
   if (minHz > maxHz) outside('MIN_HZ', minHz, HZ_RANGE.min, maxHz);
   const defaultHz = v.DEFAULT_HZ ?? Math.min(DEFAULT_LIMITS.defaultHz, maxHz);

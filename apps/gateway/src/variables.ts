@@ -1,4 +1,17 @@
-import { bad, describeVariables, type Env, formatHelp, parsed, variable } from '@tickhub/config';
+import {
+  bad,
+  boolean,
+  helpFor,
+  listValue,
+  matching,
+  number,
+  oneOfValue,
+  parsed,
+  text,
+  urlValue,
+  variable,
+} from '@tickhub/config';
+import { LOG_VARIABLES } from '@tickhub/log';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS } from '@tickhub/protocol';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import { z } from 'zod';
@@ -11,76 +24,8 @@ import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
  * variables are generated from them (`npm run docs:config`).
  */
 
-interface NumberCheck {
-  min?: number;
-  max?: number;
-  integer?: boolean;
-}
-
-/** A number within bounds; the message says what it must be, as `PORT must be an integer >= 0 …`. */
-export function numberValue({ min, max, integer }: NumberCheck = {}) {
-  const wanted = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` >= ${min}` : ''}${
-    max !== undefined ? ` and <= ${max}` : ''
-  }`;
-  return parsed((raw) => {
-    const value = Number(raw);
-    const ok =
-      Number.isFinite(value) &&
-      (!integer || Number.isInteger(value)) &&
-      (min === undefined || value >= min) &&
-      (max === undefined || value <= max);
-    return ok ? value : bad(`must be ${wanted}, got ${JSON.stringify(raw)}`);
-  });
-}
-
-function accepts({ min, max, integer }: NumberCheck): string {
-  const kind = integer ? 'integer' : 'number';
-  if (min !== undefined && max !== undefined) return `${kind} ${min}–${max}`;
-  if (min !== undefined) return `${kind} ≥ ${min}`;
-  if (max !== undefined) return `${kind} ≤ ${max}`;
-  return kind;
-}
-
-function number(check: NumberCheck, options: { doc: string; default: number; group?: string }) {
-  return variable({ ...options, accepts: accepts(check), value: numberValue(check) });
-}
-
-const booleanValue = parsed((raw) => {
-  const lower = raw.toLowerCase();
-  if (lower === 'true' || lower === '1') return true;
-  if (lower === 'false' || lower === '0') return false;
-  return bad(`must be true or false, got ${JSON.stringify(raw)}`);
-});
-
-function boolean(options: { doc: string; default: boolean; group?: string }) {
-  return variable({ ...options, accepts: 'true or false (1, 0)', value: booleanValue });
-}
-
-function text(options: { doc: string; default: string; group?: string }) {
-  return variable({ ...options, accepts: 'text', value: z.string() });
-}
-
-/** A value matching `pattern`; anything else gets `message`. */
-function matching(pattern: RegExp, message: string) {
-  return parsed((raw) => (pattern.test(raw) ? raw : bad(message)));
-}
-
-/** A comma-separated list, blanks dropped. */
-function listOf(check: (item: string) => string | undefined = () => undefined) {
-  return parsed((raw) => {
-    const items = raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    for (const item of items) {
-      const problem = check(item);
-      if (problem !== undefined) return bad(problem);
-    }
-    return items;
-  });
-}
-
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const TOPIC = /^(?!\.\.?$)[A-Za-z0-9._-]{1,249}$/;
+const TOPIC_RULE = '1-249 characters of letters, digits, ".", "_" or "-"';
 
 // Azure SignalR Service keys are 44 characters; a shorter HS256 key is guessable offline from one token.
 const MIN_KEY_BYTES = 32;
@@ -89,8 +34,6 @@ const accessKey = parsed((raw) =>
   Buffer.byteLength(raw) >= MIN_KEY_BYTES ? raw : bad(`must be at least ${MIN_KEY_BYTES} bytes long`),
 );
 
-/** The log levels of LOG_LEVEL. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const AUTH_MODES = ['off', 'hs256', 'jwks'] as const;
 
 /** Each limit per subscription also bounds the others: loadConfig checks MIN_HZ ≤ DEFAULT_HZ ≤ MAX_HZ. */
@@ -106,20 +49,18 @@ export const GATEWAY_VARIABLES = {
     doc: 'pod id: `server` in the welcome, backplane pod id, Kafka client id',
     accepts: '1-64 of A-Z a-z 0-9 . _ -',
     defaultText: 'gw-<random>',
-    value: matching(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"'),
+    value: matching(/^[A-Za-z0-9._-]{1,64}$/, '1-64 characters of letters, digits, ".", "_" or "-"'),
   }),
   KAFKA_BROKERS: variable({
     doc: '`host:port[,host:port]`; unset = embedded mode',
     accepts: 'host:port list',
-    value: listOf((b) =>
-      /^[^\s:]+:\d{1,5}$/.test(b) ? undefined : `must be host:port[,host:port], got "${b}"`,
-    ),
+    value: listValue('host:port[,host:port]', (b) => /^[^\s:]+:\d{1,5}$/.test(b)),
   }),
   KAFKA_TOPIC: variable({
     doc: 'topic of tick records',
     accepts: 'Kafka topic name',
     default: 'md.ticks',
-    value: matching(TOPIC, 'is not a valid topic name'),
+    value: matching(TOPIC, TOPIC_RULE),
   }),
   KAFKA_GROUP_ID: text({ doc: 'consumer group: each pod owns some partitions', default: 'gateway' }),
   KAFKA_CLIENT_ID: variable({
@@ -153,7 +94,7 @@ export const GATEWAY_VARIABLES = {
   REDIS_URL: variable({
     doc: '`redis://[user:pass@]host:port[/db]`: the Redis backplane (unset = in-memory); with `REDIS_CLUSTER`, a comma list of seed nodes',
     accepts: 'redis:// or rediss:// URL',
-    value: matching(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+    value: urlValue(['redis', 'rediss']),
   }),
   REDIS_CLUSTER: boolean({
     doc: 'Redis Cluster: sharded pub/sub, one last-value key per symbol',
@@ -163,10 +104,7 @@ export const GATEWAY_VARIABLES = {
     doc: 'prefix of every backplane key and channel; the pods of one deployment share it',
     accepts: '1-64 of A-Z a-z 0-9 . _ : -',
     default: 'tickhub:',
-    value: matching(
-      /^[A-Za-z0-9._:-]{1,64}$/,
-      'must be 1-64 characters of letters, digits, ".", "_", ":" or "-"',
-    ),
+    value: matching(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 characters of letters, digits, ".", "_", ":" or "-"'),
   }),
   SIM_RATE: number(
     { min: 0, max: 1_000_000 },
@@ -213,11 +151,9 @@ export const GATEWAY_VARIABLES = {
     doc: 'highest rate per subscription; also the source pre-conflation rate',
     default: DEFAULT_LIMITS.maxHz,
   }),
-  DEFAULT_HZ: variable({
+  DEFAULT_HZ: number(HZ_RANGE, {
     doc: 'rate of a subscription that asks for none (from `MIN_HZ` to `MAX_HZ`)',
-    accepts: accepts(HZ_RANGE),
     defaultText: `${DEFAULT_LIMITS.defaultHz} (at most MAX_HZ)`,
-    value: numberValue(HZ_RANGE),
   }),
   MAX_INBOUND_PER_SEC: number(
     { min: 1, max: 1_000_000 },
@@ -263,14 +199,12 @@ export const GATEWAY_VARIABLES = {
   ALLOWED_ORIGINS: variable({
     doc: 'comma list of allowed `Origin`s; others are closed with 1008 (requests without `Origin` are not browsers and pass); unset = all',
     accepts: 'comma list of origins',
-    value: listOf(),
+    value: listValue('a comma list of origins'),
   }),
   ENTITLED_SYMBOLS: variable({
     doc: "symbol patterns (`AAPL`, `EUR*`) any connection may see and subscribe to; a token's `symbols` claim narrows them further, never widens; others get `FORBIDDEN`; unset = all",
     accepts: 'comma list of symbols or prefixes with *',
-    value: listOf((p) =>
-      /^[A-Za-z0-9._:/-]*\*?$/.test(p) ? undefined : `has an invalid symbol pattern "${p}"`,
-    ),
+    value: listValue('a comma list of symbols or prefixes with *', (p) => /^[A-Za-z0-9._:/-]*\*?$/.test(p)),
   }),
   DRAIN_GRACE_MS: number(
     { min: 0, max: 600_000, integer: true },
@@ -282,21 +216,7 @@ export const GATEWAY_VARIABLES = {
     defaultText: 'apps/dashboard/dist',
     value: z.string(),
   }),
-  LOG_LEVEL: variable({
-    doc: 'least severe log level written',
-    accepts: LOG_LEVELS.join(', '),
-    default: 'info',
-    value: parsed((raw) =>
-      (LOG_LEVELS as readonly string[]).includes(raw)
-        ? (raw as (typeof LOG_LEVELS)[number])
-        : bad(`must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`),
-    ),
-  }),
-  LOG_FORMAT: variable({
-    doc: 'log lines: JSON objects, or readable lines when stdout is a terminal unless this is `json`',
-    accepts: '`json`, anything else: readable on a terminal',
-    value: z.string(),
-  }),
+  ...LOG_VARIABLES,
   STATEFUL_RECONNECT_BUFFER_BYTES: number(
     { min: 0, max: 64 * 1024 * 1024, integer: true },
     {
@@ -310,12 +230,7 @@ export const GATEWAY_VARIABLES = {
     accepts: AUTH_MODES.join(', '),
     default: 'off',
     group: 'auth',
-    value: parsed((raw) => {
-      const mode = raw.toLowerCase();
-      return (AUTH_MODES as readonly string[]).includes(mode)
-        ? (mode as (typeof AUTH_MODES)[number])
-        : bad(`must be one of ${AUTH_MODES.join(', ')}, got ${JSON.stringify(raw)}`);
-    }),
+    value: oneOfValue(AUTH_MODES),
   }),
   AUTH_HS256_SECRET: variable({
     doc: 'the shared secret, at least 32 bytes; required with `hs256`',
@@ -334,7 +249,7 @@ export const GATEWAY_VARIABLES = {
     doc: 'a JWKS URL; cached, fetched again when a token names an unknown `kid` (at most once a second), and every 10 minutes',
     accepts: 'http:// or https:// URL',
     group: 'auth',
-    value: matching(/^https?:\/\//, 'must start with http:// or https://'),
+    value: urlValue(['http', 'https']),
   }),
   AUTH_ISSUER: variable({
     doc: 'required `iss`, when set',
@@ -452,7 +367,7 @@ export const GATEWAY_VARIABLES = {
     accepts: 'Kafka topic name',
     default: 'hub.messages',
     group: 'publish',
-    value: matching(TOPIC, 'is not a valid topic name'),
+    value: matching(TOPIC, TOPIC_RULE),
   }),
   PUBLISH_KAFKA_PARTITIONS: number(
     { min: 1, max: 10_000, integer: true },
@@ -465,11 +380,8 @@ export const GATEWAY_VARIABLES = {
 } as const;
 
 /** `node apps/gateway/dist/main.js --help`: every variable, its default and doc, and its value in `env`. */
-export function gatewayHelp(env: Env): string {
-  return formatHelp(
-    'tickhub gateway (node apps/gateway/dist/main.js; `npm start` at the repository root): the native\n' +
-      'WebSocket /ws, the SignalR hubs, the HTTP API and the dashboard. Configured by the environment.',
-    describeVariables(GATEWAY_VARIABLES),
-    env,
-  );
-}
+export const gatewayHelp = helpFor(
+  'tickhub gateway (node apps/gateway/dist/main.js; `npm start` at the repository root): the native\n' +
+    'WebSocket /ws, the SignalR hubs, the HTTP API and the dashboard. Configured by the environment.',
+  GATEWAY_VARIABLES,
+);

@@ -41,6 +41,17 @@ describe('loadConfig', () => {
     expect(c.entitledSymbols).toEqual(['AAPL', 'EUR*']);
   });
 
+  it('reads booleans as true/1/yes/on and false/0/no/off', () => {
+    expect(loadConfig({ KAFKA_FROM_BEGINNING: 'yes', KAFKA_STANDBY: 'off' })).toMatchObject({
+      kafkaFromBeginning: true,
+      kafkaStandby: false,
+    });
+    expect(loadConfig({ KAFKA_FROM_BEGINNING: 'ON', KAFKA_STANDBY: 'no' })).toMatchObject({
+      kafkaFromBeginning: true,
+      kafkaStandby: false,
+    });
+  });
+
   it.each([
     ['PORT', '99999'],
     ['MAX_HZ', 'fast'],

@@ -1,4 +1,4 @@
-import type { Env, VariableDescription } from './variables';
+import { describeVariables, type Env, type VariableDescription, type Variables } from './variables';
 
 /**
  * `--help`: every variable with what it accepts, its default and its doc, and the value `env` sets
@@ -17,6 +17,12 @@ export function formatHelp(title: string, variables: readonly VariableDescriptio
     lines.push(`  ${v.name}${shown}   (${facts.join('; ')})`, `      ${v.doc}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** An app's `--help`: `formatHelp` of its table of variables, for the environment it is given. */
+export function helpFor(title: string, variables: Variables): (env: Env) => string {
+  const described = describeVariables(variables);
+  return (env) => formatHelp(title, described, env);
 }
 
 const HEADER = ['variable', 'default', 'accepts', 'meaning'];

@@ -1,4 +1,21 @@
-export { formatHelp, formatMarkdownTable } from './format';
+export { formatHelp, formatMarkdownTable, helpFor } from './format';
+export {
+  boolean,
+  booleanValue,
+  listValue,
+  matching,
+  type NoDefaultOptions,
+  type NumberCheck,
+  number,
+  numberAccepts,
+  numberValue,
+  numberWanted,
+  oneOf,
+  oneOfValue,
+  text,
+  urlValue,
+  type ValueOptions,
+} from './values';
 export {
   BadValue,
   bad,

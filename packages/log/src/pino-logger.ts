@@ -9,7 +9,7 @@ export interface LoggerOptions {
   app: string;
   /** Lines below it are dropped before anything is built. Default `info`. */
   level?: LogLevel;
-  /** Default: `logFormat()` (readable on a terminal unless LOG_FORMAT=json). */
+  /** Default: `logFormat()` (LOG_FORMAT, else readable on a terminal and JSON elsewhere). */
   format?: LogFormat;
   /** Fields on every line of this app (a pod's id, …). */
   fields?: LogFields;

@@ -1,4 +1,5 @@
-import { createLogger, logFormat } from '../src';
+import { parseVariables } from '@tickhub/config';
+import { createLogger, LOG_VARIABLES, logFormat } from '../src';
 import { Lines } from './lines';
 
 function jsonLogger(level?: 'debug' | 'info' | 'warn' | 'error') {
@@ -154,5 +155,27 @@ describe('logFormat', () => {
   it('follows LOG_FORMAT when it is set', () => {
     expect(logFormat({ LOG_FORMAT: 'json' }, true)).toBe('json');
     expect(logFormat({ LOG_FORMAT: 'pretty' }, false)).toBe('pretty');
+  });
+
+  it('reads LOG_FORMAT as LOG_VARIABLES checks it: any case, blanks around', () => {
+    expect(logFormat({ LOG_FORMAT: ' JSON ' }, true)).toBe('json');
+    expect(parseVariables(LOG_VARIABLES, { LOG_FORMAT: ' JSON ' }).LOG_FORMAT).toBe('json');
+  });
+});
+
+describe('LOG_VARIABLES', () => {
+  it('reads the level and the format, unset format left to the terminal', () => {
+    expect(parseVariables(LOG_VARIABLES, {})).toEqual({ LOG_LEVEL: 'info', LOG_FORMAT: undefined });
+    expect(parseVariables(LOG_VARIABLES, { LOG_LEVEL: 'Warn', LOG_FORMAT: 'pretty' })).toEqual({
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'pretty',
+    });
+  });
+
+  it('names a bad level or format with what it takes', () => {
+    expect(() => parseVariables(LOG_VARIABLES, { LOG_LEVEL: 'loud', LOG_FORMAT: 'text' })).toThrow(
+      'LOG_LEVEL must be one of debug, info, warn, error, got "loud"\n' +
+        'LOG_FORMAT must be one of json, pretty, got "text"',
+    );
   });
 });
