@@ -4,7 +4,12 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS, type Limits } from '@tickhub/prot
 import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import type { AuthConfig } from './auth/jwt';
 import { DEFAULT_COALESCE_MS } from './core/edge-stage';
-import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
+import {
+  DEFAULT_KAFKA_FETCH_MAX_WAIT_MS,
+  DEFAULT_KAFKA_FETCH_MIN_BYTES,
+  DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+  MAX_KAFKA_FETCH_MAX_WAIT_MS,
+} from './core/kafka-tick-source';
 import { type PublishConfig, publishConfig } from './publish/publish-config';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -19,6 +24,9 @@ export interface GatewayConfig {
   kafkaClientId: string;
   kafkaFromBeginning: boolean;
   kafkaSessionTimeoutMs: number;
+  /** A fetch is answered once the broker has this many bytes or kafkaFetchMaxWaitMs has passed. */
+  kafkaFetchMinBytes: number;
+  kafkaFetchMaxWaitMs: number;
   /**
    * A second consumer group puts every partition on a standby pod too, which publishes what the primary
    * leaves unpublished for `kafkaTakeoverMs` (docs/architecture.md, "When a pod dies").
@@ -241,6 +249,16 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     kafkaSessionTimeoutMs: num(env, 'KAFKA_SESSION_TIMEOUT_MS', DEFAULT_KAFKA_SESSION_TIMEOUT_MS, {
       min: 1000,
       max: 300_000,
+      integer: true,
+    }),
+    kafkaFetchMinBytes: num(env, 'KAFKA_FETCH_MIN_BYTES', DEFAULT_KAFKA_FETCH_MIN_BYTES, {
+      min: 1,
+      max: 1_048_576,
+      integer: true,
+    }),
+    kafkaFetchMaxWaitMs: num(env, 'KAFKA_FETCH_MAX_WAIT_MS', DEFAULT_KAFKA_FETCH_MAX_WAIT_MS, {
+      min: 1,
+      max: MAX_KAFKA_FETCH_MAX_WAIT_MS,
       integer: true,
     }),
     kafkaStandby: bool(env, 'KAFKA_STANDBY', true),
