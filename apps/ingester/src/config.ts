@@ -193,7 +193,9 @@ export function loadConfig(env: Env = process.env): IngesterConfig {
     replayLoop: bool(env, 'REPLAY_LOOP', false),
     replayTimestamps: oneOf(env, 'REPLAY_TIMESTAMPS', ['now', 'recorded'] as const, 'now'),
     batchMaxMessages: integer(env, 'BATCH_MAX_MESSAGES', 1000, 1, 1_000_000),
-    batchLingerMs: integer(env, 'BATCH_LINGER_MS', 5, 0, 10_000),
+    // A tick waits at most this long for others to fill its batch; the gateways read it in fetches of
+    // their own (KAFKA_FETCH_MIN_BYTES), so a longer wait here only adds latency.
+    batchLingerMs: integer(env, 'BATCH_LINGER_MS', 1, 0, 10_000),
     bufferMaxTicks: integer(env, 'BUFFER_MAX_TICKS', 200_000, 1, 10_000_000),
     httpPort: integer(env, httpPort, 9464, 0, 65535),
     httpHost: raw(env, 'INGESTER_HTTP_HOST') ?? '127.0.0.1',
