@@ -2,10 +2,11 @@
 // Usage: node test/bench/run.mjs [--quick|--full] [--clients N] [--symbols S] [--per-client K] [--hz H]
 //          [--rate R] [--seconds T] [--idle 1000,10000] [--idle-tickhub-extra max|N,...] [--workers W]
 //          [--out-dir DIR] [--docs-dir DIR]
-//          [--only tickhub,tickhub-aligned,tickhub-base,socketio,naive,preframed,tickhub-kafka]
+//          [--only tickhub,tickhub-aligned,tickhub-base,socketio,naive,preframed,tickhub-kafka,tickhub-kafka-base]
 //          [--workload small|dashboard]   (a named workload: clients, symbols, rates, windows)
 //          [--gateway-main PATH]   (another build's apps/gateway/dist/main.js, measured instead of this one)
-//          [--baseline-main PATH]  (another build measured too, in the same run, as `tickhub-base`)
+//          [--baseline-main PATH]  (another build measured too, in the same run, as `tickhub-base`, and on
+//                                   Kafka + Redis as `tickhub-kafka-base`)
 // Writes bench-results/bench-<run>.json, each server's output to bench-results/<run>/<server>.log,
 // docs/benchmarks.md and docs/benchmarks.svg.
 // A measurement, not a test: nothing here asserts a speed.
@@ -192,9 +193,71 @@ async function connectClients(server, count, perClient, pool = workers.slice(0, 
 // ---- servers under test ------------------------------------------------------------------------------
 
 const starters = harness.createStarters({ ...opts, startNode, runId });
-const { simEnv, gatewayEnv } = starters;
+const { simEnv, gatewayEnv, startEmbeddedGateway } = starters;
 const gatewayMain = opts.gatewayMain ?? join(root, 'apps', 'gateway', 'dist', 'main.js');
 const ingesterMain = join(root, 'apps', 'ingester', 'dist', 'main.js');
+
+/** The gateway build `main` fed by the ingester through Kafka, with the Redis backplane when REDIS_URL is set. */
+async function startKafkaGateway(main, name, ingesterEnv = {}, notes = '') {
+  const topic = `bench.ticks.${runId}.${name}`;
+  const redisKeyPrefix = `bench-${runId}-${name}:`;
+  const ing = startNode(
+    ingesterMain,
+    {
+      ...simEnv,
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      KAFKA_TOPIC: topic,
+      KAFKA_PARTITIONS: '3',
+      KAFKA_CLIENT_ID: `bench-ingester-${runId}-${name}`,
+      TICK_RATE: String(opts.rate),
+      INGESTER_HTTP_PORT: '0',
+      INGESTER_HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...ingesterEnv,
+    },
+    /"port":(\d+)/,
+    60_000,
+    `${name}-ingester`,
+  );
+  await ing.ready;
+  const env = gatewayEnv({
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: `bench-gw-${runId}-${name}`,
+    REDIS_URL: process.env.REDIS_URL ?? '',
+    // Runs never share the backplane's last values (seq per symbol); deleted after the run.
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+  });
+  const p = startNode(main, env, /"msg":"listening"[^\n]*"port":(\d+)/, 90_000, name);
+  const port = Number((await p.ready)[1]);
+  // Ready once the consumer group has its partitions and ticks flow.
+  for (let i = 0; i < 120; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+    if (r?.status === 200) break;
+    await sleep(500);
+  }
+  // Ready means connected; the group may still be joining. Wait until ticks reach the source stage.
+  for (let i = 0; i < 120; i++) {
+    if ((await metricsValue(port, 'tickhub_gateway_source_ticks_total').catch(() => 0)) > 0) break;
+    await sleep(500);
+  }
+  // The gateway names the backplane it chose in its "starting" log line.
+  const chosen = /"msg":"starting"[^\n]*"backplane":"([^"]+)"/.exec(p.stdout())?.[1] ?? 'unknown';
+  const backplane = `backplane: ${chosen}${process.env.REDIS_URL && !/redis/i.test(chosen) ? ' (REDIS_URL was set, but this gateway build does not use Redis yet)' : ''}`;
+  return {
+    child: p.child,
+    gcNow: p.gcNow,
+    extra: [ing.child],
+    topic,
+    redisKeyPrefix: process.env.REDIS_URL ? redisKeyPrefix : undefined,
+    url: `ws://127.0.0.1:${port}/ws`,
+    heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
+    sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
+    sourceTicks: () => sourceTickCounts(port),
+    notes: `${notes}tick source: ingester → Kafka topic ${topic}; ${backplane}; CPU and memory are the gateway process only (the ingester is the tick source)`,
+    stderr: p.stderr,
+  };
+}
 
 const SERVERS = [
   ...harness.embeddedServers(starters, gatewayMain),
@@ -217,64 +280,22 @@ const SERVERS = [
     label: 'tickhub gateway (Kafka + Redis)',
     kind: 'tickhub',
     enabled: () => Boolean(process.env.KAFKA_BROKERS),
-    async start() {
-      const topic = `bench.ticks.${runId}`;
-      const redisKeyPrefix = `bench-${runId}:`;
-      const ing = startNode(
-        ingesterMain,
-        {
-          ...simEnv,
-          KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-          KAFKA_TOPIC: topic,
-          KAFKA_PARTITIONS: '3',
-          KAFKA_CLIENT_ID: `bench-ingester-${runId}`,
-          TICK_RATE: String(opts.rate),
-          INGESTER_HTTP_PORT: '0',
-          INGESTER_HTTP_HOST: '127.0.0.1',
-          LOG_LEVEL: 'info',
-        },
-        /"port":(\d+)/,
-        60_000,
-        'tickhub-kafka-ingester',
+    start: () => startKafkaGateway(gatewayMain, 'tickhub-kafka'),
+  },
+  {
+    // The `--baseline-main` build on Kafka + Redis; its ingester lingers 5 ms, the default before 1 ms.
+    name: 'tickhub-kafka-base',
+    label: 'tickhub gateway (Kafka + Redis), baseline build',
+    kind: 'tickhub',
+    enabled: () => Boolean(process.env.KAFKA_BROKERS && opts.baselineMain),
+    start: () => {
+      if (!opts.baselineMain) throw new Error('tickhub-kafka-base needs --baseline-main PATH');
+      return startKafkaGateway(
+        opts.baselineMain,
+        'tickhub-kafka-base',
+        { BATCH_LINGER_MS: '5' },
+        `${opts.baselineMain}, ingester BATCH_LINGER_MS=5; `,
       );
-      await ing.ready;
-      const env = gatewayEnv({
-        KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-        KAFKA_TOPIC: topic,
-        KAFKA_GROUP_ID: `bench-gw-${runId}`,
-        REDIS_URL: process.env.REDIS_URL ?? '',
-        // Runs never share the backplane's last values (seq per symbol); deleted after the run.
-        REDIS_KEY_PREFIX: redisKeyPrefix,
-      });
-      const p = startNode(gatewayMain, env, /"msg":"listening"[^\n]*"port":(\d+)/, 90_000, 'tickhub-kafka');
-      const port = Number((await p.ready)[1]);
-      // Ready once the consumer group has its partitions and ticks flow.
-      for (let i = 0; i < 120; i++) {
-        const r = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
-        if (r?.status === 200) break;
-        await sleep(500);
-      }
-      // Ready means connected; the group may still be joining. Wait until ticks reach the source stage.
-      for (let i = 0; i < 120; i++) {
-        if ((await metricsValue(port, 'tickhub_gateway_source_ticks_total').catch(() => 0)) > 0) break;
-        await sleep(500);
-      }
-      // The gateway names the backplane it chose in its "starting" log line.
-      const chosen = /"msg":"starting"[^\n]*"backplane":"([^"]+)"/.exec(p.stdout())?.[1] ?? 'unknown';
-      const backplane = `backplane: ${chosen}${process.env.REDIS_URL && !/redis/i.test(chosen) ? ' (REDIS_URL was set, but this gateway build does not use Redis yet)' : ''}`;
-      return {
-        child: p.child,
-        gcNow: p.gcNow,
-        extra: [ing.child],
-        topic,
-        redisKeyPrefix: process.env.REDIS_URL ? redisKeyPrefix : undefined,
-        url: `ws://127.0.0.1:${port}/ws`,
-        heap: () => metricsValue(port, 'tickhub_gateway_nodejs_heap_size_used_bytes'),
-        sent: () => metricsValue(port, 'tickhub_gateway_updates_sent_total'),
-        sourceTicks: () => sourceTickCounts(port),
-        notes: `tick source: ingester → Kafka topic ${topic}; ${backplane}; CPU and memory are the gateway process only (the ingester is the tick source)`,
-        stderr: p.stderr,
-      };
     },
   },
   ...harness.peerServers(starters),

@@ -24,6 +24,9 @@ export interface GatewayConfig {
   kafkaClientId: string;
   kafkaFromBeginning: boolean;
   kafkaSessionTimeoutMs: number;
+  /** A fetch is answered once the broker has this many bytes or kafkaFetchMaxWaitMs has passed. */
+  kafkaFetchMinBytes: number;
+  kafkaFetchMaxWaitMs: number;
   /**
    * A second consumer group puts every partition on a standby pod too, which publishes what the primary
    * leaves unpublished for `kafkaTakeoverMs` (docs/architecture.md, "When a pod dies").
@@ -156,6 +159,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     kafkaClientId: v.KAFKA_CLIENT_ID ?? gatewayId,
     kafkaFromBeginning: v.KAFKA_FROM_BEGINNING,
     kafkaSessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT_MS,
+    kafkaFetchMinBytes: v.KAFKA_FETCH_MIN_BYTES,
+    kafkaFetchMaxWaitMs: v.KAFKA_FETCH_MAX_WAIT_MS,
     kafkaStandby: v.KAFKA_STANDBY,
     kafkaTakeoverMs: v.KAFKA_TAKEOVER_MS,
     redisUrl: v.REDIS_URL,

@@ -95,6 +95,8 @@ export function createTickSource(
       clientId: config.kafkaClientId,
       fromBeginning: config.kafkaFromBeginning,
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      fetchMinBytes: config.kafkaFetchMinBytes,
+      fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
       log: (level, msg, fields) => logger[level](msg, fields),
       now: () => clock.now(),
       ...(config.kafkaStandby ? { assigner: { podId: config.gatewayId, shift: 0 } } : {}),
@@ -120,6 +122,7 @@ export function createStandbyTickSource(
   config: GatewayConfig,
   logger: Logger,
   clock: Clock = realClock,
+  primary?: TickSource,
 ): TickSource | undefined {
   if (!config.kafkaBrokers || !config.kafkaStandby) return undefined;
   const log = logger.child('standby');
@@ -130,9 +133,17 @@ export function createStandbyTickSource(
     clientId: `${config.kafkaClientId}-standby`,
     fromBeginning: config.kafkaFromBeginning,
     sessionTimeoutMs: config.kafkaSessionTimeoutMs * 2,
+    fetchMinBytes: config.kafkaFetchMinBytes,
+    fetchMaxWaitMs: config.kafkaFetchMaxWaitMs,
     log: (level, msg, fields) => log[level](msg, fields),
     now: () => clock.now(),
     assigner: { podId: config.gatewayId, shift: 1 },
+    // With one pod (or for a moment during a rebalance) both groups give a partition to the same pod.
+    // The standby then leaves it to the primary while that reads it; during the primary's rebalances,
+    // or should it stall, the standby reads it again.
+    ...(primary instanceof KafkaTickSource
+      ? { skipPartition: (partition: number) => primary.isReading(partition, clock.now()) }
+      : {}),
   });
 }
 
@@ -218,7 +229,7 @@ export class GatewayRuntime {
       (s) => this.symbolIndex.has(s),
       (error) => candleWarn({ what: 'read', error: String(error) }, `read:${errorKind(error)}`),
     );
-    this.standbySource = createStandbyTickSource(config, logger, clock);
+    this.standbySource = createStandbyTickSource(config, logger, clock, this.tickSource);
     const watchPublications = this.standbySource !== undefined;
     const sourceOptions = {
       backplane: this.backplane,

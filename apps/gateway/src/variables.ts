@@ -16,7 +16,12 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_LIMITS } from '@tickhub/protocol';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import { z } from 'zod';
 import { DEFAULT_COALESCE_MS } from './core/edge-stage';
-import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from './core/kafka-tick-source';
+import {
+  DEFAULT_KAFKA_FETCH_MAX_WAIT_MS,
+  DEFAULT_KAFKA_FETCH_MIN_BYTES,
+  DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+  MAX_KAFKA_FETCH_MAX_WAIT_MS,
+} from './core/kafka-tick-source';
 
 /**
  * Every environment variable of the gateway: name, value, default and doc, in one place. loadConfig
@@ -78,6 +83,20 @@ export const GATEWAY_VARIABLES = {
     {
       doc: 'a pod silent this long loses its partitions to the other pods; the default is the lowest a stock broker accepts, the shipped brokers allow 3000 (compose, tests)',
       default: DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+    },
+  ),
+  KAFKA_FETCH_MIN_BYTES: number(
+    { min: 1, max: 1_048_576, integer: true },
+    {
+      doc: 'the broker answers a fetch once it has this many bytes for the pod (about 130 ticks) or after `KAFKA_FETCH_MAX_WAIT_MS`: fewer, larger fetches cost the pod less CPU per tick',
+      default: DEFAULT_KAFKA_FETCH_MIN_BYTES,
+    },
+  ),
+  KAFKA_FETCH_MAX_WAIT_MS: number(
+    { min: 1, max: MAX_KAFKA_FETCH_MAX_WAIT_MS, integer: true },
+    {
+      doc: 'the longest a tick waits for a fetch to fill; a quiet topic answers this often, which readiness reads as a sign of life',
+      default: DEFAULT_KAFKA_FETCH_MAX_WAIT_MS,
     },
   ),
   KAFKA_STANDBY: boolean({

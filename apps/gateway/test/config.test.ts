@@ -14,6 +14,7 @@ describe('loadConfig', () => {
     expect(c.highWaterMarkBytes).toBe(1024 * 1024);
     expect(c.slowConsumerTimeoutMs).toBe(10_000);
     expect(c.coalesceMs).toBe(10);
+    expect(c).toMatchObject({ kafkaFetchMinBytes: 16_384, kafkaFetchMaxWaitMs: 10 });
   });
 
   it('reads every variable', () => {
@@ -31,7 +32,10 @@ describe('loadConfig', () => {
       SIM_WARMUP_SECONDS: '600',
       SIM_WARMUP_RATE: '5',
       CANDLE_FLUSH_MS: '1000',
+      KAFKA_FETCH_MIN_BYTES: '1',
+      KAFKA_FETCH_MAX_WAIT_MS: '500',
     });
+    expect(c).toMatchObject({ kafkaFetchMinBytes: 1, kafkaFetchMaxWaitMs: 500 });
     expect(c.coalesceMs).toBe(0);
     expect(c).toMatchObject({ simWarmupSeconds: 600, simWarmupRate: 5, candleFlushMs: 1000 });
     expect(c.port).toBe(0);
@@ -66,6 +70,8 @@ describe('loadConfig', () => {
     ['KAFKA_SESSION_TIMEOUT_MS', '5'],
     ['KAFKA_STANDBY', 'maybe'],
     ['KAFKA_TAKEOVER_MS', '5'],
+    ['KAFKA_FETCH_MIN_BYTES', '0'],
+    ['KAFKA_FETCH_MAX_WAIT_MS', '501'],
     ['ENTITLED_SYMBOLS', 'A B'],
     ['COALESCE_MS', '-1'],
     ['SIM_WARMUP_SECONDS', '1.5'],

@@ -57,6 +57,17 @@ const MAX_CACHED_CHANNELS = 100_000;
 const CHUNK = 500;
 const RETRY_MAX_DELAY_MS = 1_000;
 
+/**
+ * Publishes a turn's updates in one command: ARGV holds channel, payload, channel, payload… Subscribers
+ * see the same PUBLISH per channel as before; the writer builds, sends and parses the reply of one
+ * command per turn instead of one per update.
+ */
+const PUBLISH_BATCH_LUA = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return #ARGV / 2`;
+const PUBLISH_BATCH = 'tickhubPublishBatch';
+
+type PublishBatch = Record<typeof PUBLISH_BATCH, (...args: Array<string | Buffer>) => unknown>;
+
 type Connection = Redis | Cluster;
 
 /**
@@ -152,6 +163,9 @@ export class RedisBackplane implements Backplane {
     this.watch(this.sub, 'subscriber');
     const onMessage = (channel: Buffer, message: Buffer) => this.onChannelMessage(channel, message);
     this.sub.on(this.clusterMode ? 'smessageBuffer' : 'messageBuffer', onMessage);
+    // A script's keys must share a slot in a cluster: there, publishes stay one command each.
+    if (!this.clusterMode)
+      (this.pub as Redis).defineCommand(PUBLISH_BATCH, { numberOfKeys: 0, lua: PUBLISH_BATCH_LUA });
   }
 
   // ---------------------------------------------------------------- naming
@@ -557,7 +571,15 @@ export class RedisBackplane implements Backplane {
       pipeline.set(this.presenceKey, presence, 'PX', this.presenceTtlMs);
       pipeline.sadd(this.presenceSetKey, this.podId);
     }
-    for (let i = 0; i < channels.length; i++) pipeline.publish(channels[i]!, payloads[i]!);
+    if (channels.length === 1) pipeline.publish(channels[0]!, payloads[0]!);
+    else if (channels.length > 1) {
+      const args: Array<string | Buffer> = new Array(channels.length * 2);
+      for (let i = 0; i < channels.length; i++) {
+        args[2 * i] = channels[i]!;
+        args[2 * i + 1] = payloads[i]!;
+      }
+      (pipeline as unknown as PublishBatch)[PUBLISH_BATCH](...args);
+    }
     pipeline
       .exec()
       .then((results) => {

@@ -37,6 +37,7 @@ export {
   decodeTickRecord,
   encodeTickRecord,
   MAX_TICK_RECORD_SYMBOL_BYTES,
+  readTickRecordSeq,
   TICK_HEADER_PRODUCED_AT,
   TICK_RECORD_VERSION,
   TickRecordError,

@@ -129,10 +129,10 @@ function readSymbol(bytes: Uint8Array, start: number, length: number): string {
 }
 
 /**
- * Decodes a tick record. Throws TickRecordError on a record of another version or a malformed one;
- * `n` is 1 when the record carries none.
+ * Checks a record's header and length; returns where its numbers start, negated when it carries `n`
+ * (a sign rather than an object, so that checking allocates nothing).
  */
-export function decodeTickRecord(bytes: Uint8Array): QuoteUpdate {
+function checkRecord(bytes: Uint8Array): number {
   if (!(bytes instanceof Uint8Array)) throw new TickRecordError('tick record must be bytes');
   if (bytes.length < HEADER_SIZE) throw new TickRecordError(`tick record too short (${bytes.length} bytes)`);
   const version = bytes[0]!;
@@ -147,6 +147,30 @@ export function decodeTickRecord(bytes: Uint8Array): QuoteUpdate {
   if (bytes.length !== expected) {
     throw new TickRecordError(`tick record has ${bytes.length} bytes, expected ${expected}`);
   }
+  const pos = HEADER_SIZE + symbolBytes;
+  return withN ? -pos : pos;
+}
+
+/**
+ * The seq of a tick record, without decoding the rest: a stage that only needs to know how far a
+ * symbol's publications went reads this instead of building a whole update. Throws TickRecordError as
+ * decodeTickRecord does on a record of another version or a malformed one.
+ */
+export function readTickRecordSeq(bytes: Uint8Array): number {
+  const pos = Math.abs(checkRecord(bytes));
+  const seq = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(pos, true);
+  if (!Number.isFinite(seq)) throw new TickRecordError('tick record holds a non-finite number');
+  return seq;
+}
+
+/**
+ * Decodes a tick record. Throws TickRecordError on a record of another version or a malformed one;
+ * `n` is 1 when the record carries none.
+ */
+export function decodeTickRecord(bytes: Uint8Array): QuoteUpdate {
+  const checked = checkRecord(bytes);
+  const withN = checked < 0;
+  const symbolBytes = Math.abs(checked) - HEADER_SIZE;
   const symbol = readSymbol(bytes, HEADER_SIZE, symbolBytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = HEADER_SIZE + symbolBytes;

@@ -3,6 +3,7 @@ import {
   decodeTickRecord,
   encodeTickRecord,
   type Quote,
+  readTickRecordSeq,
   TICK_HEADER_PRODUCED_AT,
   TICK_RECORD_VERSION,
   TickRecordError,
@@ -188,5 +189,36 @@ describe('tick record', () => {
     it('NaN n', () => {
       expect(() => encodeTickRecord({ ...aapl, n: Number.NaN })).toThrow(/"n"/);
     });
+  });
+});
+
+describe('readTickRecordSeq', () => {
+  it('reads the seq that decodeTickRecord reads, with or without n, from a view into a larger buffer', () => {
+    fc.assert(
+      fc.property(fc.oneof(quote, quoteUpdate), fc.nat(16), (q, before) => {
+        const record = encodeTickRecord(q);
+        const larger = new Uint8Array(before + record.length + 3);
+        larger.set(record, before);
+        const view = larger.subarray(before, before + record.length);
+        expect(readTickRecordSeq(view)).toBe(decodeTickRecord(view).seq);
+      }),
+    );
+  });
+
+  it('rejects what decodeTickRecord rejects in the header, the length and the seq', () => {
+    const good = encodeTickRecord(aapl);
+    const bad = [
+      new Uint8Array(0),
+      Uint8Array.from([2, ...good.subarray(1)]),
+      Uint8Array.from([1, 0x82, ...good.subarray(2)]),
+      good.subarray(0, good.length - 1),
+      Buffer.concat([good, Buffer.from([0])]),
+      (() => {
+        const b = Buffer.from(good);
+        b.writeDoubleLE(Number.NaN, 7);
+        return b;
+      })(),
+    ];
+    for (const bytes of bad) expect(() => readTickRecordSeq(bytes)).toThrow(TickRecordError);
   });
 });

@@ -1,5 +1,6 @@
 import { decodeTickRecord, type QuoteUpdate } from '@tickhub/protocol';
 import { type Consumer, Kafka, type KafkaConfig, type LogEntry, logLevel, PartitionAssigners } from 'kafkajs';
+import { OffsetCommitter } from './offset-committer';
 import { shiftedAssigner } from './shifted-assigner';
 import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
@@ -17,10 +18,23 @@ export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 6000;
 const HEARTBEAT_INTERVAL_MS = 500;
 
 /**
- * The broker answers a fetch on a quiet partition after this long, so even a topic without traffic gives
- * a sign of life twice a second: readiness can tell a quiet topic from a broker that is gone.
+ * The broker holds a fetch until it has this many bytes for the consumer (KAFKA_FETCH_MIN_BYTES) or
+ * DEFAULT_KAFKA_FETCH_MAX_WAIT_MS has passed. Every fetch costs kafkajs a request, a response and an
+ * offset commit per partition whatever it carries, so a busy topic is read in batches of about this
+ * size (16 KiB: some 130 tick records) rather than a few records at a time.
  */
-const FETCH_MAX_WAIT_MS = 500;
+export const DEFAULT_KAFKA_FETCH_MIN_BYTES = 16_384;
+
+/**
+ * How long the broker may hold a fetch that has less than the minimum bytes (KAFKA_FETCH_MAX_WAIT_MS):
+ * the most a tick waits for others to fill a batch when the topic is slow. It also makes even a topic
+ * without traffic answer many times a second, so readiness can tell a quiet topic from a broker that is
+ * gone (FETCH_STALE_MS).
+ */
+export const DEFAULT_KAFKA_FETCH_MAX_WAIT_MS = 10;
+
+/** The longest fetch wait allowed: readiness needs several answers within FETCH_STALE_MS. */
+export const MAX_KAFKA_FETCH_MAX_WAIT_MS = 500;
 
 /** No fetch answer for this long (six quiet-topic answers missed) means ticks cannot flow. */
 export const FETCH_STALE_MS = 3000;
@@ -33,6 +47,9 @@ export const FETCH_STALE_MS = 3000;
  * simply carries on once the coordinator is back. Readiness reports the outage meanwhile.
  */
 const RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 };
+
+/** How long stop() waits for the last offsets to be committed before it leaves the group anyway. */
+const FINAL_COMMIT_WAIT_MS = 2000;
 
 /** kafkajs reports a rebalance in progress as an error of the heartbeat or fetch that met it. */
 const REBALANCE = /rebalanc/i;
@@ -48,6 +65,10 @@ export interface KafkaTickSourceOptions {
   fromBeginning?: boolean;
   /** A pod silent for this long loses its partitions to the others (default DEFAULT_KAFKA_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs?: number;
+  /** Bytes the broker gathers before it answers a fetch (default DEFAULT_KAFKA_FETCH_MIN_BYTES). */
+  fetchMinBytes?: number;
+  /** The longest the broker holds a fetch short of fetchMinBytes (default DEFAULT_KAFKA_FETCH_MAX_WAIT_MS). */
+  fetchMaxWaitMs?: number;
   log?: (level: KafkaLogLevel, msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
   /**
@@ -56,6 +77,12 @@ export interface KafkaTickSourceOptions {
    * as a fallback for a group that still has members without it (a rolling deploy).
    */
   assigner?: { podId: string; shift: number };
+  /**
+   * Partitions whose records are consumed without being decoded or handed on, asked per fetched batch:
+   * for a standby source, those that the primary owner on the same pod reads already (a standby on
+   * the primary's own pod protects against nothing, and would decode every tick a second time).
+   */
+  skipPartition?: (partition: number) => boolean;
 }
 
 /**
@@ -69,14 +96,19 @@ export class KafkaTickSource implements TickSource {
   private readonly now: () => number;
   private readonly sessionTimeoutMs: number;
   private consumer: Consumer | undefined;
+  private committer: OffsetCommitter | undefined;
   private running = false;
   private crashed: string | undefined;
   private lastFetchAt = 0;
   private lastHeartbeatAt = 0;
   private readonly partitionsState = new Map<number, PartitionState>();
   private assigned: number[] = [];
+  /** Between a rebalance's start and the next assignment: owned partitions are not being read. */
+  private rebalancing = false;
   decodeErrors = 0;
   records = 0;
+  /** Records consumed without decoding (skipPartition). */
+  skipped = 0;
   rebalances = 0;
 
   constructor(private readonly options: KafkaTickSourceOptions) {
@@ -119,7 +151,11 @@ export class KafkaTickSource implements TickSource {
       // Market data goes stale fast: a crashed pod's partitions should move within seconds.
       sessionTimeout,
       heartbeatInterval: Math.min(HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeout / 3)),
-      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      minBytes: this.options.fetchMinBytes ?? DEFAULT_KAFKA_FETCH_MIN_BYTES,
+      maxWaitTimeInMs: Math.min(
+        this.options.fetchMaxWaitMs ?? DEFAULT_KAFKA_FETCH_MAX_WAIT_MS,
+        MAX_KAFKA_FETCH_MAX_WAIT_MS,
+      ),
       retry: RETRY,
       ...(this.options.assigner
         ? {
@@ -133,10 +169,17 @@ export class KafkaTickSource implements TickSource {
     this.consumer = consumer;
     this.running = true;
     this.crashed = undefined;
-    const { log } = this.options;
+    const { log, topic } = this.options;
+    const committer = new OffsetCommitter(
+      (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic, ...o }))),
+      (error) => log?.('warn', 'kafka offset commit failed', { error: String(error) }),
+    );
+    this.committer = committer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment[this.options.topic] ?? [];
       this.assigned = [...assignment].sort((a, b) => a - b);
+      this.rebalancing = false;
+      committer.keepOnly(this.assigned);
       for (const p of [...this.partitionsState.keys()])
         if (!assignment.includes(p)) this.partitionsState.delete(p);
       const now = this.now();
@@ -157,6 +200,7 @@ export class KafkaTickSource implements TickSource {
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.rebalances++;
+      this.rebalancing = true;
       log?.('info', 'kafka group rebalancing', { groupId: this.options.groupId });
       handler.onOwnershipChange?.();
     });
@@ -180,10 +224,22 @@ export class KafkaTickSource implements TickSource {
       fromBeginning: this.options.fromBeginning ?? false,
     });
     await consumer.run({
+      // Committed beside the fetch loop (OffsetCommitter), not after every batch inside it.
+      autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        const { messages } = batch;
+        if (this.options.skipPartition?.(batch.partition)) {
+          this.skipped += messages.length;
+          this.notePartition(batch.partition, messages.length, Number(batch.offsetLag()));
+          if (messages.length > 0) committer.note(batch.partition, nextOffset(messages.at(-1)!.offset));
+          await heartbeat();
+          return;
+        }
         const ticks: QuoteUpdate[] = [];
-        for (const message of batch.messages) {
+        let handled: string | undefined;
+        for (const message of messages) {
           if (!isRunning() || isStale()) break;
+          handled = message.offset;
           this.records++;
           if (!message.value) {
             this.decodeErrors++;
@@ -196,21 +252,29 @@ export class KafkaTickSource implements TickSource {
           }
         }
         if (ticks.length > 0) handler.onTicks(ticks);
-        const state = this.partitionsState.get(batch.partition);
-        if (state) {
-          if (batch.messages.length > 0) state.lastRecordAt = this.now();
-          const lag = Number(batch.offsetLag());
-          if (Number.isFinite(lag)) state.lag = lag;
-        }
+        this.notePartition(batch.partition, messages.length, Number(batch.offsetLag()));
+        if (handled !== undefined) committer.note(batch.partition, nextOffset(handled));
         await heartbeat();
       },
     });
+  }
+
+  private notePartition(partition: number, records: number, lag: number): void {
+    const state = this.partitionsState.get(partition);
+    if (!state) return;
+    if (records > 0) state.lastRecordAt = this.now();
+    if (Number.isFinite(lag)) state.lag = lag;
   }
 
   async stop(): Promise<void> {
     this.running = false;
     const consumer = this.consumer;
     this.consumer = undefined;
+    const committer = this.committer;
+    this.committer = undefined;
+    // The partitions' next owners start after what this pod handled; a batch still being handled while
+    // the consumer stops is read again there, and dropped by its seq.
+    if (committer) await withTimeout(committer.flush(), FINAL_COMMIT_WAIT_MS);
     // disconnect() leaves the group, so the partitions move to the other pods at once.
     if (consumer) await consumer.disconnect();
   }
@@ -239,7 +303,26 @@ export class KafkaTickSource implements TickSource {
     return [...this.partitionsState.values()];
   }
 
+  /** Whether this source owns `partition` and is reading it: joined, not rebalancing, fetches answered. */
+  isReading(partition: number, now: number): boolean {
+    return !this.rebalancing && this.assigned.includes(partition) && this.problem(now) === undefined;
+  }
+
   partitions(): number[] {
     return this.assigned;
   }
+}
+
+/** The offset after `offset` (kafkajs gives offsets as decimal strings of 64-bit integers). */
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([promise, timeout]);
+  clearTimeout(timer);
 }

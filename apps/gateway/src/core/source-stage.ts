@@ -1,6 +1,12 @@
 import type { Backplane } from '@tickhub/backplane';
 import type { CandleAggregator, CandleSeries } from '@tickhub/candles';
-import { decodeTickRecord, encodeTickRecord, type Quote, type QuoteUpdate } from '@tickhub/protocol';
+import {
+  decodeTickRecord,
+  encodeTickRecord,
+  type Quote,
+  type QuoteUpdate,
+  readTickRecordSeq,
+} from '@tickhub/protocol';
 import type { Clock } from './clock';
 import type { Stack } from './stack';
 import type { TickSourceHandler } from './tick-source';
@@ -120,9 +126,9 @@ export class SourceStage implements TickSourceHandler {
 
   /**
    * Forgets what is known per symbol: it is read again from the last-value cache (partition moves).
-   * A primary first publishes what it holds: the group commits each batch's offsets once it is handed
+   * A primary first publishes what it holds: each batch's offsets are committed once it is handed
    * over, so the partition's next owner starts after those ticks and nobody else would count them in
-   * `n`. A standby holds only what the primary has not published yet; the primary still will.
+   * `n` (a batch whose commit was still on its way is read again there, and its ticks dropped by seq). A standby holds only what the primary has not published yet; the primary still will.
    */
   onOwnershipChange(): void {
     if (this.holdMs === 0) {
@@ -149,7 +155,8 @@ export class SourceStage implements TickSourceHandler {
     if (!st) return;
     let seq: number;
     try {
-      seq = decodeTickRecord(payload).seq;
+      // Only how far the publications went matters here: the rest of the record is not decoded.
+      seq = readTickRecordSeq(payload);
     } catch (error) {
       this.options.onError?.(error, symbol);
       return;

@@ -3,6 +3,7 @@ import type { RedisBackplaneStats } from '@tickhub/backplane-redis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
+import { KafkaTickSource } from '../core/kafka-tick-source';
 import { GatewayRuntime } from '../runtime';
 import { GATEWAY_CONFIG } from '../tokens';
 import { UpgradeRouter } from '../ws/upgrade-router';
@@ -152,6 +153,12 @@ export class MetricsService {
       'standby_ticks_total',
       "Source ticks received by this pod as the standby owner of other pods' partitions",
       () => runtime.standby?.counters.ticksIn ?? 0,
+    );
+    counter(
+      r,
+      'standby_ticks_skipped_total',
+      'Source ticks of partitions this pod reads as their primary owner too, which its standby group skips',
+      () => (runtime.standbySource instanceof KafkaTickSource ? runtime.standbySource.skipped : 0),
     );
     gauge(r, 'backplane_ready', '1 while the backplane can carry traffic', () =>
       runtime.backplane.isReady() ? 1 : 0,
