@@ -16,6 +16,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const NGINX_DIR = path.join(ROOT, 'docker', 'nginx');
 const INGESTER_MAIN = path.join(ROOT, 'apps', 'ingester', 'dist', 'main.js');
 const KAFKA_LAUNCHER = path.join(ROOT, 'test', 'services', 'kafka.mjs');
+const REDIS_LAUNCHER = path.join(ROOT, 'test', 'services', 'redis.mjs');
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -67,9 +68,51 @@ async function stopProcess(proc: ChildProcess, graceMs = 10_000): Promise<void> 
   clearTimeout(timer);
 }
 
-/** A private redis-server without persistence that can be killed and started again on its port. */
+/**
+ * One of the project's service launchers (`test/services/<service>.mjs run …`) as a child process:
+ * `ready(marker)` resolves once it prints `marker` (its connection line) and rejects with its output
+ * if it exits first; `serverPid()` is the server's pid from its "started … (pid N" line.
+ */
+function launch(launcher: string, args: string[]) {
+  const proc = spawn(process.execPath, [launcher, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  let gone = false;
+  void exited(proc).then(() => {
+    gone = true;
+  });
+  return {
+    proc,
+    serverPid: () => Number(/started .*?\(pid (\d+)/.exec(out)?.[1] ?? 0),
+    async ready(marker: string, timeoutMs: number, what: string): Promise<void> {
+      await waitFor(() => gone || out.includes(marker), timeoutMs, what);
+      if (gone) throw new Error(`${path.basename(launcher)} ${args.join(' ')} exited:\n${out}`);
+    },
+  };
+}
+
+/** kill -9 of a server's process group (the launchers start each server in a group of its own). */
+function killGroup(pid: number): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * A private redis-server without persistence that can be killed and started again on its port:
+ * `redis.mjs run`, the project's one Redis launcher, so kill() is a crash (SIGKILL of redis-server).
+ */
 export class RedisServer {
-  proc: ChildProcess | undefined;
+  private launcher: ChildProcess | undefined;
+  private serverPid = 0;
   private constructor(
     readonly port: number,
     private readonly extraArgs: string[] = [],
@@ -99,33 +142,19 @@ export class RedisServer {
     throw new Error('no free port pair for a Redis Cluster node');
   }
 
+  /** Starts redis-server (again) on its port; resolves once it answers PING. */
   async startAgain(): Promise<void> {
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        ...this.extraArgs,
-      ],
-      { stdio: 'ignore' },
-    );
-    proc.once('error', () => undefined);
-    this.proc = proc;
-    await waitPort(this.port, 20_000, `redis-server on port ${this.port} (is redis-server on PATH?)`);
+    const run = launch(REDIS_LAUNCHER, ['run', '--port', String(this.port), '--', ...this.extraArgs]);
+    this.launcher = run.proc;
+    await run.ready('REDIS_URL=', 20_000, `redis-server on port ${this.port}`);
+    this.serverPid = run.serverPid();
   }
 
+  /** kill -9 of redis-server, then its launcher is stopped; a cluster node's state dir stays. */
   async kill(): Promise<void> {
-    const proc = this.proc;
-    if (!proc) return;
-    proc.kill('SIGKILL');
-    await exited(proc);
-    this.proc = undefined;
+    killGroup(this.serverPid);
+    this.serverPid = 0;
+    await this.stop();
   }
 
   /** One command through redis-cli (e.g. PUBSUB NUMSUB); the reply lines. */
@@ -136,8 +165,8 @@ export class RedisServer {
   }
 
   async stop(): Promise<void> {
-    if (this.proc) await stopProcess(this.proc, 5000);
-    this.proc = undefined;
+    if (this.launcher) await stopProcess(this.launcher, 10_000);
+    this.launcher = undefined;
   }
 }
 
@@ -176,24 +205,9 @@ export class PrivateKafka {
 
   /** Starts the broker (again) and resolves once it answers with its coordinators loaded. */
   async restart(timeoutMs = 90_000): Promise<void> {
-    const args = ['run', '--port', String(this.port), '--controller-port', String(this.controllerPort)];
-    const proc = spawn(process.execPath, [KAFKA_LAUNCHER, ...args, '--data-dir', this.dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.launcher = proc;
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    proc.stderr!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const pid = /started Kafka .* \(pid (\d+)\)/.exec(out);
-      if (pid) this.jvmPid = Number(pid[1]);
-    });
-    let gone = false;
-    void exited(proc).then(() => {
-      gone = true;
-    });
+    const ports = ['--port', String(this.port), '--controller-port', String(this.controllerPort)];
+    const run = launch(KAFKA_LAUNCHER, ['run', ...ports, '--data-dir', this.dataDir]);
+    this.launcher = run.proc;
     this.listeningAt = 0;
     void waitPort(this.port, timeoutMs, 'the broker port').then(
       () => {
@@ -201,13 +215,13 @@ export class PrivateKafka {
       },
       () => undefined,
     );
-    await waitFor(() => gone || out.includes('KAFKA_BROKERS='), timeoutMs, `the broker at ${this.brokers}`);
-    if (gone) throw new Error(`kafka.mjs run exited:\n${out}`);
+    await run.ready('KAFKA_BROKERS=', timeoutMs, `the broker at ${this.brokers}`);
+    this.jvmPid = run.serverPid();
   }
 
   /** kill -9 of the broker's JVM; its launcher is then stopped, the data dir stays. */
   async kill(): Promise<void> {
-    if (this.jvmPid) process.kill(-this.jvmPid, 'SIGKILL');
+    killGroup(this.jvmPid);
     this.jvmPid = 0;
     if (this.launcher) await stopProcess(this.launcher, 20_000);
     this.launcher = undefined;

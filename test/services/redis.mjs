@@ -79,9 +79,9 @@ export async function redisServerPid(url, timeoutMs = 2000) {
 
 /**
  * Starts a private redis-server on a free loopback port (or `port`) with persistence off, in its
- * own temp dir. Resolves once it answers PING.
+ * own temp dir, `args` appended to its command line. Resolves once it answers PING.
  */
-export async function startRedis({ port, timeoutMs = 20_000, signal, persistent = false } = {}) {
+export async function startRedis({ port, timeoutMs = 20_000, signal, persistent = false, args = [] } = {}) {
   const server = which('redis-server');
   if (!server) {
     throw new ServiceError(
@@ -116,6 +116,8 @@ export async function startRedis({ port, timeoutMs = 20_000, signal, persistent 
         'yes',
         '--loglevel',
         'warning',
+        // Given last, so that they win over the settings above (e.g. a `--dir` that outlives the server).
+        ...args,
       ],
       { cwd: dir, detached: true, stdio: ['ignore', out, out] },
     );
@@ -221,7 +223,7 @@ export async function ensureRedis({ url = process.env.REDIS_URL, tryDefault = tr
   }
 }
 
-async function cli([command, arg]) {
+async function cli([command, arg, ...rest]) {
   if (command === 'ping') {
     const url = arg ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
     const ok = await redisAnswers(url);
@@ -229,7 +231,16 @@ async function cli([command, arg]) {
     return ok ? 0 : 1;
   }
   if (command === 'run') {
-    const redis = await startRedis();
+    // run [--port P] [-- redis-server arguments…]
+    const argv = [arg, ...rest].filter((a) => a !== undefined);
+    const cut = argv.indexOf('--');
+    const own = cut < 0 ? argv : argv.slice(0, cut);
+    const port = own[0] === '--port' ? Number(own[1]) : undefined;
+    if (own.length > 0 && (own[0] !== '--port' || !Number.isInteger(port) || own.length !== 2)) {
+      process.stderr.write('usage: node test/services/redis.mjs run [--port P] [-- redis-server args]\n');
+      return 2;
+    }
+    const redis = await startRedis({ port, args: cut < 0 ? [] : argv.slice(cut + 1) });
     log(`redis: started redis-server at ${redis.url} (pid ${redis.pid}) in ${seconds(redis.startMs)}`);
     process.stdout.write(`REDIS_URL=${redis.url}\n`);
     await untilStopSignal();
@@ -237,7 +248,9 @@ async function cli([command, arg]) {
     log('redis: stopped');
     return 0;
   }
-  process.stderr.write('usage: node test/services/redis.mjs run | ping [url]\n');
+  process.stderr.write(
+    'usage: node test/services/redis.mjs run [--port P] [-- redis-server args] | ping [url]\n',
+  );
   return 2;
 }
 
