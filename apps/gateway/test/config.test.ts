@@ -13,7 +13,7 @@ describe('loadConfig', () => {
     expect(c.allowedOrigins).toEqual([]);
     expect(c.highWaterMarkBytes).toBe(1024 * 1024);
     expect(c.slowConsumerTimeoutMs).toBe(10_000);
-    expect(c.coalesceMs).toBe(10);
+    expect(c.coalesceMs).toBe(25);
     expect(c).toMatchObject({ kafkaFetchMinBytes: 16_384, kafkaFetchMaxWaitMs: 10 });
   });
 

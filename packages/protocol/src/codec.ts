@@ -122,8 +122,11 @@ function writeJsonNumber(out: Buffer, pos: number, value: number): number {
     }
     return at + digits;
   }
-  // Fractions need JavaScript's shortest round-trip digits: one short string, written as ASCII.
-  return pos + out.write(num(value), pos, 'latin1');
+  // Fractions need JavaScript's shortest round-trip digits: one short string, written as ASCII by a
+  // byte loop (Buffer#write costs a call into C++ for a handful of characters).
+  const text = num(value);
+  for (let i = 0; i < text.length; i++) out[pos + i] = text.charCodeAt(i);
+  return pos + text.length;
 }
 
 // `{"symbol":` and then, before each later field, its key: `,"seq":` … `,"low":`.

@@ -110,12 +110,20 @@ class SymbolEntry {
   constructor(readonly symbol: string) {}
 }
 
-export const DEFAULT_COALESCE_MS = 10;
+/**
+ * How much later than its interval's end a trailing edge may go out to share a frame (and a tenth of
+ * the interval at most, so 10 ms at 10 Hz, 25 ms at 4 Hz): with the leading edge, a dashboard's 40
+ * symbols at 4 Hz went out in about 11 trailing frames per interval at 10 ms, about 9 at 25 ms.
+ */
+export const DEFAULT_COALESCE_MS = 25;
 /** A trailing edge waits at most this fraction of its interval to share a frame. */
 const MAX_COALESCE_FRACTION = 0.1;
 /** Slots remembered per connection; distinct phases beyond it are simply not joined. */
 const MAX_UPCOMING_SLOTS = 16;
-/** Rates whose grid origin a connection remembers (a client may ask for any number of rates). */
+/**
+ * Grids without pairs a connection keeps (so that a rate it comes back to keeps its origin): a client
+ * may ask for any number of rates. Grids with pairs are always kept.
+ */
 const MAX_GRIDS_PER_CONNECTION = 16;
 
 /**
@@ -132,17 +140,19 @@ class Pair implements WheelEntry {
    * the timer fired), so that a late timer never moves the pair off its connection's grid.
    */
   lastSentAt = Number.NEGATIVE_INFINITY;
-  /** Grid pairs: the grid time of the slot the pair is scheduled in. */
+  /** Grid pairs: the grid time of the point the pair goes out at (or went out at, once sent). */
   dueAt = 0;
   /**
    * True: docs/protocol.md rule 2, an update after a quiet interval goes out at once, and the pair's
    * trailing edges follow from there (each pair on its own phase). False: the pair goes out only at
-   * the points of its connection's grid for its rate (`gridOrigin + k × intervalMs`), so every symbol
+   * the points of its connection's grid for its rate (`grid.origin + k × grid.step`), so every symbol
    * of that connection and rate that has something new shares one frame per interval; a tick on a
    * quiet symbol waits for the next grid point, at most one interval.
    */
   leading = true;
-  gridOrigin = 0;
+  /** Grid pairs: the grid they belong to, and their place in its list. */
+  grid: Grid | undefined = undefined;
+  gridIndex = -1;
   lastSentSeq = -1;
   /** `entry.ticks` and `entry.updates` when this pair last sent (or was snapshotted). */
   ticksBase = 0;
@@ -162,13 +172,33 @@ class Pair implements WheelEntry {
   ) {}
 }
 
+/**
+ * The clock of one connection at one rate, for its grid pairs (`leading: false`): one timer entry that
+ * fires at every point of the grid and sends each of its pairs that has something new. A tick on such
+ * a symbol costs nothing per subscriber, and the pairs need no timer of their own.
+ */
+class Grid implements WheelEntry {
+  dueSlot = -1;
+  /** The grid time of the point it is scheduled for. */
+  dueAt = 0;
+  readonly pairs: Pair[] = [];
+  constructor(
+    readonly session: Session,
+    readonly intervalMs: number,
+    /**
+     * A moment of this connection's own (its first grid pair's subscribe at that rate), so that
+     * different connections' frames spread over the interval.
+     */
+    readonly origin: number,
+    /** The interval rounded up to whole slots: every point falls on a slot boundary. */
+    readonly step: number,
+  ) {}
+}
+
 class Session implements FeedSession {
   readonly pairs = new Map<string, Pair>();
-  /**
-   * Origin of this connection's grid per interval (ms), set by the first grid pair at that rate: a
-   * moment of this connection's own, so that different connections' frames spread over the interval.
-   */
-  readonly gridOrigins = new Map<number, number>();
+  /** This connection's grids, per interval (ms). */
+  readonly grids = new Map<number, Grid>();
   /**
    * Wheel slots this connection's trailing edges were recently scheduled in (a short list, pruned as
    * they pass): a trailing edge due a little before one of them waits for it and shares its frame.
@@ -229,7 +259,7 @@ export interface EdgeStageOptions {
   slotMs?: number;
   /**
    * How much later than its interval's end a trailing edge may go out to share the frame of another
-   * trailing edge of the same connection: at most this (default 10 ms) and a tenth of the interval.
+   * trailing edge of the same connection: at most this (default 25 ms) and a tenth of the interval.
    * Joined pairs stay in step while their symbols keep ticking, so a connection's busy symbols end up
    * in a few frames per interval instead of one frame each. 0 turns it off.
    */
@@ -291,7 +321,7 @@ export function snapshotMessage(q: Quote): SnapshotMessage {
 export class EdgeStage {
   private readonly entries = new Map<string, SymbolEntry>();
   private readonly sessions = new Set<Session>();
-  private readonly wheel: TimerWheel<Pair>;
+  private readonly wheel: TimerWheel<Pair | Grid>;
   private flushQueue = new Stack<Session>();
   private flushScheduled = false;
   private readonly paused = new Set<Session>();
@@ -335,7 +365,7 @@ export class EdgeStage {
     this.slowTimeoutMs = options.slowConsumerTimeoutMs ?? 10_000;
     this.guardIntervalMs = options.guardIntervalMs ?? 50;
     this.coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
-    this.wheel = new TimerWheel<Pair>(options.clock, options.slotMs ?? 5, this.onDue);
+    this.wheel = new TimerWheel<Pair | Grid>(options.clock, options.slotMs ?? 5, this.onDue);
     options.backplane.onUpdate((symbol, payload) => this.onUpdate(symbol, payload));
   }
 
@@ -494,6 +524,7 @@ export class EdgeStage {
   private removePair(pair: Pair): void {
     pair.active = false;
     this.wheel.cancel(pair);
+    this.leaveGrid(pair);
     const { entry, session } = pair;
     if (pair.idle) {
       pair.idle = false;
@@ -528,19 +559,51 @@ export class EdgeStage {
 
   private setMode(pair: Pair, leading: boolean, now: number): void {
     pair.leading = leading;
-    if (leading) return;
+    if (leading) {
+      this.leaveGrid(pair);
+      return;
+    }
     // A pair already queued when it joins the grid goes out in this turn: it counts as sent now.
     pair.dueAt = now;
-    const origins = pair.session.gridOrigins;
-    let origin = origins.get(pair.intervalMs);
-    if (origin === undefined) {
-      origin = this.wheel.slotTime(now);
-      // Pairs keep their own copy: forgetting the oldest rate only costs later pairs at that rate
-      // their alignment with the earlier ones.
-      if (origins.size >= MAX_GRIDS_PER_CONNECTION) origins.delete(origins.keys().next().value!);
-      origins.set(pair.intervalMs, origin);
+    const grid = this.gridOf(pair.session, pair.intervalMs, now);
+    if (pair.grid === grid) return;
+    this.leaveGrid(pair);
+    pair.grid = grid;
+    pair.gridIndex = grid.pairs.length;
+    grid.pairs.push(pair);
+    if (grid.dueSlot < 0) this.scheduleGrid(grid, now);
+  }
+
+  private gridOf(session: Session, intervalMs: number, now: number): Grid {
+    const grids = session.grids;
+    let grid = grids.get(intervalMs);
+    if (grid !== undefined) return grid;
+    if (grids.size >= MAX_GRIDS_PER_CONNECTION) {
+      // Forgetting an unused rate only costs later pairs at that rate their alignment with earlier ones.
+      for (const [ms, g] of grids) {
+        if (g.pairs.length === 0) {
+          grids.delete(ms);
+          break;
+        }
+      }
     }
-    pair.gridOrigin = origin;
+    grid = new Grid(session, intervalMs, this.wheel.slotTime(now), this.wheel.slotTime(intervalMs));
+    grids.set(intervalMs, grid);
+    return grid;
+  }
+
+  private leaveGrid(pair: Pair): void {
+    const grid = pair.grid;
+    if (grid === undefined) return;
+    const pairs = grid.pairs;
+    const last = pairs.pop()!;
+    if (last !== pair) {
+      pairs[pair.gridIndex] = last;
+      last.gridIndex = pair.gridIndex;
+    }
+    pair.grid = undefined;
+    pair.gridIndex = -1;
+    if (pairs.length === 0) this.wheel.cancel(grid);
   }
 
   private createEntry(symbol: string): SymbolEntry {
@@ -631,6 +694,8 @@ export class EdgeStage {
     pair.lastSentAt = now;
     pair.ticksBase = entry.ticks;
     pair.updatesBase = entry.updates;
+    // A trailing edge scheduled before this snapshot (a re-subscribe) counts its interval from here.
+    this.wheel.cancel(pair);
     this.settle(pair, now);
   }
 
@@ -639,7 +704,8 @@ export class EdgeStage {
    * has something newer than its last update, else idle until the next one.
    */
   private settle(pair: Pair, now: number): void {
-    if (!pair.active || pair.queued || pair.dueSlot >= 0) return;
+    // A grid pair's grid looks at it at every point: nothing to arrange.
+    if (!pair.active || !pair.leading || pair.queued || pair.dueSlot >= 0) return;
     if (pair.awaitingSnapshot || pair.needsSnapshot || pair.session.paused) return;
     const latest = pair.entry.latest;
     if (latest !== undefined && latest.seq > pair.lastSentSeq) this.due(pair, now);
@@ -647,7 +713,7 @@ export class EdgeStage {
   }
 
   private park(pair: Pair): void {
-    if (pair.idle) return;
+    if (pair.idle || !pair.leading) return;
     pair.idle = true;
     pair.entry.idle.push(pair);
   }
@@ -692,9 +758,8 @@ export class EdgeStage {
 
   /** Sends at once when an interval has passed since the last update (leading edge), else schedules. */
   private due(pair: Pair, now: number): void {
-    if (!pair.leading) {
-      this.scheduleOnGrid(pair, now);
-    } else if (now - pair.lastSentAt >= pair.intervalMs) {
+    if (!pair.leading) return; // its grid sends it
+    if (now - pair.lastSentAt >= pair.intervalMs) {
       this.enqueue(pair);
       this.flushSoon();
     } else {
@@ -731,27 +796,46 @@ export class EdgeStage {
   }
 
   /**
-   * Schedules a grid pair for the first point of its connection's grid that is at least an interval
-   * after its last update (rule 1) and not before now, skipping a point whose slot has already fired.
-   * Grid points are whole slots apart (the interval rounded up to a slot: 333.3 ms at 3 Hz becomes
-   * 335 ms), so every point falls on a slot boundary and no rounding brings two sends closer than
-   * the interval.
+   * Schedules a grid for its first point at or after `earliest`, skipping a point whose slot has
+   * already fired. Points are whole slots apart (the interval rounded up to a slot: 333.3 ms at 3 Hz
+   * becomes 335 ms), so every point falls on a slot boundary and no rounding brings two sends of a
+   * pair closer than the interval.
    */
-  private scheduleOnGrid(pair: Pair, now: number): void {
+  private scheduleGrid(grid: Grid, earliest: number): void {
     const wheel = this.wheel;
-    const step = wheel.slotTime(pair.intervalMs);
-    const origin = pair.gridOrigin;
-    const earliest = Math.max(now, pair.lastSentAt + pair.intervalMs);
+    const { origin, step } = grid;
     let k = Math.ceil((earliest - origin) / step - GRID_EPSILON);
-    let at = origin + k * step;
-    let slot = wheel.slotOf(at);
-    if (slot <= wheel.firedSlot()) {
+    let slot = wheel.slotOf(origin + k * step);
+    const fired = wheel.firedSlot();
+    while (slot <= fired) {
       k++;
-      at = origin + k * step;
-      slot = wheel.slotOf(at);
+      slot = wheel.slotOf(origin + k * step);
     }
-    pair.dueAt = at;
-    wheel.scheduleInSlot(pair, slot);
+    grid.dueAt = origin + k * step;
+    wheel.scheduleInSlot(grid, slot);
+  }
+
+  /**
+   * A point of a grid: every pair of it that has something newer than its last update, and whose last
+   * update is at least an interval before this point (rule 1: after a snapshot, or when it joined the
+   * grid), goes out now. Then the grid waits for its next point.
+   */
+  private gridDue(grid: Grid, now: number): void {
+    const { session, pairs } = grid;
+    if (session.closed || pairs.length === 0) return;
+    const at = grid.dueAt;
+    if (!session.paused) {
+      const reached = at + GRID_EPSILON * grid.step;
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[i]!;
+        if (p.queued || p.awaitingSnapshot || p.needsSnapshot) continue;
+        const u = p.entry.latest;
+        if (u === undefined || u.seq <= p.lastSentSeq || p.lastSentAt + p.intervalMs > reached) continue;
+        p.dueAt = at;
+        this.enqueue(p);
+      }
+    }
+    this.scheduleGrid(grid, Math.max(now, at + grid.intervalMs));
   }
 
   private enqueue(pair: Pair): void {
@@ -771,9 +855,13 @@ export class EdgeStage {
     this.options.clock.defer(this.flushAll);
   }
 
-  private readonly onDue = (due: Stack<Pair>, now: number): void => {
+  private readonly onDue = (due: Stack<Pair | Grid>, now: number): void => {
     for (let i = 0; i < due.size; i++) {
       const pair = due.at(i);
+      if (pair instanceof Grid) {
+        this.gridDue(pair, now);
+        continue;
+      }
       if (!pair.active || pair.awaitingSnapshot || pair.needsSnapshot) continue;
       if (pair.session.paused) continue;
       this.enqueue(pair);

@@ -369,6 +369,72 @@ describe('EdgeStage throttling (docs/protocol.md rules 1-5)', () => {
   });
 });
 
+describe('EdgeStage rates and modes changed on the way', () => {
+  it('keeps rules 1, 3, 4 and 5 when symbols of one connection move between rates, grids and the leading edge', async () => {
+    const modeArb = fc.record({ hz: fc.constantFrom(1, 3, 4, 10), leading: fc.boolean() });
+    const tickArb = fc.record({
+      dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 700 })),
+      symbol: fc.integer({ min: 0, max: 2 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(modeArb, { minLength: 3, maxLength: 3 }),
+        fc.array(modeArb, { minLength: 3, maxLength: 3 }),
+        fc.array(tickArb, { minLength: 1, maxLength: 80 }),
+        fc.nat(80),
+        async (before, after, ticks, switchAt) => {
+          const { backplane, open, publish, clock } = setup();
+          await backplane.connect();
+          const { sink, session } = open();
+          for (let i = 0; i < 3; i++) session.subscribe([SYMBOLS[i]!], before[i]!.hz, before[i]!.leading);
+          await settle();
+          clock.runDeferred();
+          const seqs = [0, 0, 0];
+          /** Index in `sink.events` from which the new rates apply (-1 before the switch). */
+          let cut = -1;
+          for (let k = 0; k < ticks.length; k++) {
+            if (k === Math.min(switchAt, ticks.length - 1)) {
+              cut = sink.events.length;
+              for (let i = 0; i < 3; i++) session.subscribe([SYMBOLS[i]!], after[i]!.hz, after[i]!.leading);
+              await settle();
+              clock.runDeferred();
+            }
+            const t = ticks[k]!;
+            clock.advance(t.dt);
+            seqs[t.symbol]!++;
+            await publish(quote(SYMBOLS[t.symbol]!, seqs[t.symbol]!));
+          }
+          clock.advance(2000 + 30);
+          for (let i = 0; i < 3; i++) {
+            const symbol = SYMBOLS[i]!;
+            const indexed = sink.events.map((e, j) => ({ e, j })).filter(({ e }) => e.symbol === symbol);
+            const events = indexed.map(({ e }) => e);
+            for (let k = 1; k < events.length; k++) {
+              // Rule 4: seq never decreases, and increases from one update to the next.
+              expect(events[k]!.seq).toBeGreaterThanOrEqual(events[k - 1]!.seq);
+              if (events[k]!.kind === 'tick') expect(events[k]!.seq).toBeGreaterThan(events[k - 1]!.seq);
+            }
+            // Rule 1, at the rate that applied: from the switch (its snapshot, if any) the new interval.
+            for (let k = 1; k < events.length; k++) {
+              const after_ = cut >= 0 && indexed[k - 1]!.j >= cut;
+              const straddles = cut >= 0 && indexed[k - 1]!.j < cut && indexed[k]!.j >= cut;
+              if (straddles) continue;
+              const interval = 1000 / (after_ ? after[i]!.hz : before[i]!.hz);
+              expect(events[k]!.at - events[k - 1]!.at).toBeGreaterThanOrEqual(interval - 1e-9);
+            }
+            // Rule 3: the last state always arrives.
+            if (seqs[i]! > 0) expect(events.at(-1)?.seq).toBe(seqs[i]);
+          }
+          // Rule 5: one frame per connection per moment.
+          const turns = sink.frames.map((f) => f.turn);
+          expect(new Set(turns).size).toBe(turns.length);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('EdgeStage slow consumers (rule 6)', () => {
   it('pauses above the high-water mark, keeps the latest state and resumes when drained', async () => {
     const { backplane, open, publish, clock, edge } = setup({ hwm: 1000 });
