@@ -1,4 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
+import { QUOTE_NUMBER_FIELDS } from './guards';
 import { isWideInteger, widenIntegers } from './msgpack-integers';
 import { type QuoteUpdate, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type Subprotocol } from './types';
 
@@ -130,21 +131,9 @@ function writeJsonNumber(out: Buffer, pos: number, value: number): number {
 }
 
 // `{"symbol":` and then, before each later field, its key: `,"seq":` … `,"low":`.
-const JSON_BODY_KEYS = [
-  '{"symbol":',
-  ',"seq":',
-  ',"ts":',
-  ',"bid":',
-  ',"ask":',
-  ',"bidSize":',
-  ',"askSize":',
-  ',"last":',
-  ',"lastSize":',
-  ',"volume":',
-  ',"open":',
-  ',"high":',
-  ',"low":',
-].map((k) => Buffer.from(k, 'latin1'));
+const JSON_BODY_KEYS = ['{"symbol":', ...QUOTE_NUMBER_FIELDS.map((f) => `,"${f}":`)].map((k) =>
+  Buffer.from(k, 'latin1'),
+);
 // A JSON number takes at most 24 characters (e.g. -1.2345678901234567e-300).
 const JSON_SCRATCH_SIZE = JSON_BODY_KEYS.reduce((n, k) => n + k.length, 0) + 2 + MAX_JSON_SYMBOL + 12 * 24;
 const jsonScratch = Buffer.allocUnsafe(JSON_SCRATCH_SIZE);
@@ -254,22 +243,7 @@ export function pickQuoteUpdate(u: QuoteUpdate): QuoteUpdate {
 
 // The map header and keys of an update as msgpackr writes them (map16, fixstr keys), so that a
 // hand-encoded update is byte-identical to `msgpackCodec.encode(pickQuoteUpdate(u))`.
-const UPDATE_KEYS = [
-  'symbol',
-  'seq',
-  'ts',
-  'bid',
-  'ask',
-  'bidSize',
-  'askSize',
-  'last',
-  'lastSize',
-  'volume',
-  'open',
-  'high',
-  'low',
-  'n',
-] as const;
+const UPDATE_KEYS = ['symbol', ...QUOTE_NUMBER_FIELDS, 'n'] as const;
 const KEY_BYTES = UPDATE_KEYS.map((k) => Uint8Array.from([0xa0 | k.length, ...Buffer.from(k, 'latin1')]));
 const MAX_ASCII_SYMBOL = 255;
 // Header (3) + keys + str8 symbol + 13 numbers of at most 9 bytes each.

@@ -1,6 +1,7 @@
 import type { Quote, QuoteUpdate } from './types';
 
-const QUOTE_NUMBER_FIELDS = [
+/** A quote's numeric fields, in the order the encoders write them. */
+export const QUOTE_NUMBER_FIELDS = [
   'seq',
   'ts',
   'bid',
