@@ -8,13 +8,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { QuoteUpdate } from '@tickhub/protocol';
-import { freePort, type GatewayProcess, startGateway } from '@tickhub/testkit';
+import { freePort, type GatewayProcess, IngesterProcess, startGateway } from '@tickhub/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import WebSocket from 'ws';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const NGINX_DIR = path.join(ROOT, 'docker', 'nginx');
-const INGESTER_MAIN = path.join(ROOT, 'apps', 'ingester', 'dist', 'main.js');
 const KAFKA_LAUNCHER = path.join(ROOT, 'test', 'services', 'kafka.mjs');
 const REDIS_LAUNCHER = path.join(ROOT, 'test', 'services', 'redis.mjs');
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
@@ -298,40 +297,20 @@ export interface Ingester {
 
 /** The built ingester (`node apps/ingester/dist/main.js`), started once the topic exists. */
 export async function startIngester(env: Record<string, string>): Promise<Ingester> {
-  const proc = spawn(process.execPath, [INGESTER_MAIN], {
-    env: {
-      ...process.env,
-      INGESTER_HTTP_PORT: '0',
-      INGESTER_HTTP_HOST: '127.0.0.1',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const collect = (chunk: Buffer) => {
-    if (logs.length < 2000) logs.push(...chunk.toString().split('\n').filter(Boolean));
-  };
-  proc.stdout!.on('data', collect);
-  proc.stderr!.on('data', collect);
-  let gone = false;
-  void exited(proc).then(() => {
-    gone = true;
-  });
+  const ingester = new IngesterProcess({ INGESTER_HTTP_PORT: '0', INGESTER_HTTP_HOST: '127.0.0.1', ...env });
   try {
-    await waitFor(
-      () => gone || logs.some((l) => l.includes('ingester started')),
-      60_000,
-      'the ingester to start',
-    );
-    if (gone) throw new Error(`ingester exited:\n${logs.slice(-20).join('\n')}`);
+    await ingester.waitForLog((l) => l.msg === 'ingester started', 60_000, 'the ingester to start');
+    const httpPort = await ingester.httpPort();
+    return {
+      proc: ingester.child,
+      logs: ingester.lines,
+      httpPort,
+      stop: async () => void (await ingester.stop()),
+    };
   } catch (error) {
-    proc.kill('SIGKILL');
+    ingester.kill();
     throw error;
   }
-  const listening = logs.find((l) => l.includes('"msg":"ops http listening"'));
-  const httpPort = listening ? (JSON.parse(listening) as { port: number }).port : 0;
-  return { proc, logs, httpPort, stop: () => stopProcess(proc) };
 }
 
 /** A gateway of the deployment, named by its GATEWAY_ID. */

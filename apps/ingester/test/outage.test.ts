@@ -1,5 +1,5 @@
 import { decodeTickRecord } from '@tickhub/protocol';
-import { httpGet, IngesterProcess, metric, requireBuild, scrape, until } from './support/ingester-process';
+import { httpGet, IngesterProcess, metric, scrape, until } from './support/ingester-process';
 import { consumeAll, uniqueName } from './support/kafka';
 import { RestartableKafka } from './support/restartable-kafka';
 
@@ -13,7 +13,6 @@ describe('broker outage', () => {
   let ingester: IngesterProcess | undefined;
 
   beforeAll(async () => {
-    requireBuild();
     broker = await RestartableKafka.create();
     await broker.start();
   });
