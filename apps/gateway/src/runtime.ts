@@ -140,10 +140,8 @@ export function createStandbyTickSource(
     assigner: { podId: config.gatewayId, shift: 1 },
     // With one pod (or for a moment during a rebalance) both groups give a partition to the same pod.
     // The standby then leaves it to the primary while that reads it; during the primary's rebalances,
-    // or should it stall, the standby reads it again.
-    ...(primary instanceof KafkaTickSource
-      ? { skipPartition: (partition: number) => primary.isReading(partition, clock.now()) }
-      : {}),
+    // or should it stall, the standby reads it again from where the primary got to.
+    ...(primary instanceof KafkaTickSource ? { samePodPrimary: primary } : {}),
   });
 }
 

@@ -51,6 +51,15 @@ const RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetr
 /** How long stop() waits for the last offsets to be committed before it leaves the group anyway. */
 const FINAL_COMMIT_WAIT_MS = 2000;
 
+/**
+ * How often a standby looks again at which partitions its pod's primary reads, besides the primary's own
+ * rebalance events: a primary that stalls is only noticed by its readiness check (FETCH_STALE_MS).
+ */
+const STANDBY_RECONCILE_MS = 500;
+
+/** How often a standby commits, for the partitions it leaves to its pod's primary, where that primary is. */
+const STANDBY_COMMIT_MS = 1000;
+
 /** kafkajs reports a rebalance in progress as an error of the heartbeat or fetch that met it. */
 const REBALANCE = /rebalanc/i;
 
@@ -78,11 +87,22 @@ export interface KafkaTickSourceOptions {
    */
   assigner?: { podId: string; shift: number };
   /**
-   * Partitions whose records are consumed without being decoded or handed on, asked per fetched batch:
-   * for a standby source, those that the primary owner on the same pod reads already (a standby on
-   * the primary's own pod protects against nothing, and would decode every tick a second time).
+   * For a standby source: the primary owner on the same pod. The partitions it reads are paused here (a
+   * standby on the primary's own pod protects against nothing, and fetching and decoding every record a
+   * second time cost as much as the primary's own reading); when it stops reading one (a rebalance, a
+   * stall, a drain), the standby resumes that partition from where the primary got to.
    */
-  skipPartition?: (partition: number) => boolean;
+  samePodPrimary?: SamePodPrimary;
+}
+
+/** What a standby source asks of the primary owner on its own pod (KafkaTickSource is one). */
+export interface SamePodPrimary {
+  /** Whether it reads `partition` now: owns it, is not rebalancing, and the brokers answer. */
+  isReading(partition: number, now: number): boolean;
+  /** The next offset it would read in `partition`, once it has read a record of it. */
+  position(partition: number): string | undefined;
+  /** Calls `listener` whenever what it reads may have changed (a rebalance began or ended, it stopped). */
+  onReadingChange(listener: () => void): void;
 }
 
 /**
@@ -90,7 +110,7 @@ export interface KafkaTickSourceOptions {
  * so each tick is decoded once in the cluster. Records that do not decode are counted and skipped.
  * Health is judged from what the broker answers (fetches, heartbeats), never from a flag set at start.
  */
-export class KafkaTickSource implements TickSource {
+export class KafkaTickSource implements TickSource, SamePodPrimary {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
   private readonly now: () => number;
@@ -107,9 +127,16 @@ export class KafkaTickSource implements TickSource {
   private rebalancing = false;
   decodeErrors = 0;
   records = 0;
-  /** Records consumed without decoding (skipPartition). */
+  /** Records consumed without decoding: fetched for a partition just before it was paused. */
   skipped = 0;
   rebalances = 0;
+  /** The next offset to read per partition, after the last record read (kept after a partition moves). */
+  private readonly positions = new Map<number, bigint>();
+  /** Partitions left to the same pod's primary (samePodPrimary), paused in kafkajs. */
+  private readonly paused = new Set<number>();
+  private readonly readingListeners: Array<() => void> = [];
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private lastStandbyCommitAt = 0;
 
   constructor(private readonly options: KafkaTickSourceOptions) {
     this.now = options.now ?? Date.now;
@@ -197,12 +224,15 @@ export class KafkaTickSource implements TickSource {
         joinMs: event.payload.duration,
       });
       handler.onOwnershipChange?.();
+      this.reconcileStandby();
+      this.readingChanged();
     });
     consumer.on(consumer.events.REBALANCING, () => {
       this.rebalances++;
       this.rebalancing = true;
       log?.('info', 'kafka group rebalancing', { groupId: this.options.groupId });
       handler.onOwnershipChange?.();
+      this.readingChanged();
     });
     consumer.on(consumer.events.FETCH, () => {
       this.lastFetchAt = this.now();
@@ -217,6 +247,7 @@ export class KafkaTickSource implements TickSource {
         error,
         restart: event.payload.restart,
       });
+      this.readingChanged();
     });
     await consumer.connect();
     await consumer.subscribe({
@@ -228,10 +259,10 @@ export class KafkaTickSource implements TickSource {
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         const { messages } = batch;
-        if (this.options.skipPartition?.(batch.partition)) {
+        if (this.paused.has(batch.partition)) {
           this.skipped += messages.length;
           this.notePartition(batch.partition, messages.length, Number(batch.offsetLag()));
-          if (messages.length > 0) committer.note(batch.partition, nextOffset(messages.at(-1)!.offset));
+          if (messages.length > 0) this.noteRead(batch.partition, messages.at(-1)!.offset);
           await heartbeat();
           return;
         }
@@ -253,10 +284,85 @@ export class KafkaTickSource implements TickSource {
         }
         if (ticks.length > 0) handler.onTicks(ticks);
         this.notePartition(batch.partition, messages.length, Number(batch.offsetLag()));
-        if (handled !== undefined) committer.note(batch.partition, nextOffset(handled));
+        if (handled !== undefined) this.noteRead(batch.partition, handled);
         await heartbeat();
       },
     });
+    const primary = this.options.samePodPrimary;
+    if (primary) {
+      primary.onReadingChange(() => this.reconcileStandby());
+      this.reconcileTimer = setInterval(() => this.reconcileStandby(), STANDBY_RECONCILE_MS);
+      this.reconcileTimer.unref();
+      this.reconcileStandby();
+    }
+  }
+
+  /** `offset` (a kafkajs decimal string) was read in `partition`: the next read starts after it. */
+  private noteRead(partition: number, offset: string): void {
+    const next = BigInt(offset) + 1n;
+    this.positions.set(partition, next);
+    this.committer?.note(partition, next.toString());
+  }
+
+  /**
+   * A standby pauses the partitions its pod's primary reads and resumes those it stops reading, from
+   * the primary's position when that is ahead (what the primary read, it published at once). Meanwhile
+   * it commits the primary's position for them, so that the pod which gets such a partition in the
+   * standby group's next rebalance starts near the present instead of replaying what was skipped.
+   */
+  private reconcileStandby(): void {
+    const primary = this.options.samePodPrimary;
+    const consumer = this.consumer;
+    if (!primary || !consumer || !this.running || this.rebalancing) return;
+    const { topic } = this.options;
+    const now = this.now();
+    const commit = now - this.lastStandbyCommitAt >= STANDBY_COMMIT_MS;
+    if (commit) this.lastStandbyCommitAt = now;
+    const pause: number[] = [];
+    const resume: number[] = [];
+    for (const partition of this.paused)
+      if (!this.assigned.includes(partition)) {
+        this.paused.delete(partition);
+        resume.push(partition);
+      }
+    for (const partition of this.assigned) {
+      const leave = primary.isReading(partition, now);
+      const at = primary.position(partition);
+      const ahead = at !== undefined && BigInt(at) > (this.positions.get(partition) ?? -1n);
+      if (leave && !this.paused.has(partition)) {
+        this.paused.add(partition);
+        pause.push(partition);
+      } else if (!leave && this.paused.has(partition)) {
+        this.paused.delete(partition);
+        if (ahead) {
+          consumer.seek({ topic, partition, offset: at });
+          this.positions.set(partition, BigInt(at));
+        }
+        resume.push(partition);
+      } else if (leave && commit && ahead) {
+        this.positions.set(partition, BigInt(at));
+        this.committer?.note(partition, at);
+      }
+    }
+    if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
+    if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
+  }
+
+  private readingChanged(): void {
+    for (const listener of this.readingListeners) listener();
+  }
+
+  onReadingChange(listener: () => void): void {
+    this.readingListeners.push(listener);
+  }
+
+  position(partition: number): string | undefined {
+    return this.positions.get(partition)?.toString();
+  }
+
+  /** Partitions left to the same pod's primary (samePodPrimary). */
+  pausedPartitions(): number[] {
+    return [...this.paused].sort((a, b) => a - b);
   }
 
   private notePartition(partition: number, records: number, lag: number): void {
@@ -268,6 +374,9 @@ export class KafkaTickSource implements TickSource {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    this.readingChanged();
     const consumer = this.consumer;
     this.consumer = undefined;
     const committer = this.committer;
@@ -311,11 +420,6 @@ export class KafkaTickSource implements TickSource {
   partitions(): number[] {
     return this.assigned;
   }
-}
-
-/** The offset after `offset` (kafkajs gives offsets as decimal strings of 64-bit integers). */
-function nextOffset(offset: string): string {
-  return (BigInt(offset) + 1n).toString();
 }
 
 async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

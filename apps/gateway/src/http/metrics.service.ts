@@ -157,8 +157,17 @@ export class MetricsService {
     counter(
       r,
       'standby_ticks_skipped_total',
-      'Source ticks of partitions this pod reads as their primary owner too, which its standby group skips',
+      'Source ticks of partitions this pod reads as their primary owner too, fetched by its standby group just before it paused them',
       () => (runtime.standbySource instanceof KafkaTickSource ? runtime.standbySource.skipped : 0),
+    );
+    gauge(
+      r,
+      'standby_partitions_paused',
+      "Partitions of the standby group left paused to this pod's primary owner, which reads them",
+      () =>
+        runtime.standbySource instanceof KafkaTickSource
+          ? runtime.standbySource.pausedPartitions().length
+          : 0,
     );
     gauge(r, 'backplane_ready', '1 while the backplane can carry traffic', () =>
       runtime.backplane.isReady() ? 1 : 0,
