@@ -37,12 +37,26 @@ function nonEmpty(value: unknown, field: string): string {
   return value;
 }
 
-/** The body of a REST send: `{"target": "…", "arguments": […]}`. */
+/** An invocation's fields, `{"target": "…", "arguments": […]}`. */
 export function parseInvocation(value: unknown): PublishedInvocation {
   if (!isObject(value)) throw new HubMessageError('the body must be a JSON object');
   const target = nonEmpty(value.target, 'target');
   if (!Array.isArray(value.arguments)) throw new HubMessageError('arguments must be an array');
   return { target, arguments: value.arguments };
+}
+
+/**
+ * The body of a REST send. Its field names are matched without regard to case, as Azure SignalR
+ * Service binds them: the Management SDK writes `{"Target": "…", "Arguments": […]}`. A name spelt
+ * exactly in lower case wins over other spellings.
+ */
+export function parseSendBody(value: unknown): PublishedInvocation {
+  if (!isObject(value)) throw new HubMessageError('the body must be a JSON object');
+  const field = (name: string): unknown =>
+    Object.hasOwn(value, name)
+      ? value[name]
+      : Object.entries(value).find(([key]) => key.toLowerCase() === name)?.[1];
+  return parseInvocation({ target: field('target'), arguments: field('arguments') });
 }
 
 /** `excluded`: connection ids, absent or an array of non-empty strings. */

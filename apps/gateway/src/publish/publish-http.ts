@@ -3,7 +3,7 @@ import type { Logger } from '@tickhub/log';
 import type { ConnectionProbe } from './connection-probe';
 import { ProbeOverloadError } from './connection-probe';
 import type { HubDirectory } from './hub-directory';
-import { HubMessageError, parseExcluded, parseInvocation } from './hub-message';
+import { HubMessageError, parseExcluded, parseSendBody } from './hub-message';
 import { changeConnectionGroup, changeUserGroup, publish } from './hub-publisher';
 import {
   type ApiDialect,
@@ -12,7 +12,7 @@ import {
   type PublishRoute,
   routePublish,
 } from './publish-routes';
-import { audienceKey, PublishTokenError, verifyPublishToken } from './publish-token';
+import { type Audience, audienceOf, PublishTokenError, verifyPublishToken } from './publish-token';
 
 export interface PublishHttpOptions {
   /** Signing keys (UTF-8 bytes of PUBLISH_ACCESS_KEY, and of the secondary during a rotation). */
@@ -98,7 +98,7 @@ export class PublishHttpHandler {
     switch (route.op) {
       case 'send': {
         const body = readText(await readBody(req, this.options.maxBodyBytes));
-        const invocation = badRequestOn(() => parseInvocation(JSON.parse(body)));
+        const invocation = badRequestOn(() => parseSendBody(JSON.parse(body)));
         const excluded = badRequestOn(() => parseExcluded(excludedOf(req)));
         await publish(endpoint, route.to, invocation, excluded);
         return 202;
@@ -124,9 +124,9 @@ export class PublishHttpHandler {
   private authenticate(req: IncomingMessage, path: string): void {
     const header = req.headers.authorization;
     const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-    let audience: string;
+    let audience: Audience;
     try {
-      audience = audienceKey(new URL(path, `http://${req.headers.host ?? ''}`));
+      audience = audienceOf(new URL(path, `http://${req.headers.host ?? ''}`));
     } catch {
       throw new HttpError(400, 'BAD_REQUEST', 'the Host header is not a valid host');
     }

@@ -20,29 +20,53 @@ function decodeJson(part: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** What a token's `aud` is compared with: the request's host (with and without its port) and path. */
+export interface Audience {
+  /** `host:port` as the request named it (no port when it named none or the default one). */
+  host: string;
+  hostname: string;
+  /** The decoded path, without a trailing slash. */
+  path: string;
+}
+
+function decodedPath(url: URL): string {
+  const path = url.pathname.replace(/\/+$/, '');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    // A malformed escape is compared as written.
+    return path;
+  }
+}
+
 /**
  * The host and path a token's `aud` names, compared without scheme (a proxy in front may end TLS),
  * query and fragment, and with percent-encoding undone (clients escape user ids differently).
  */
-export function audienceKey(url: URL): string {
-  let path = url.pathname.replace(/\/+$/, '');
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // A malformed escape is compared as written.
-  }
-  return `${url.host.toLowerCase()}${path}`;
+export function audienceOf(url: URL): Audience {
+  return { host: url.host.toLowerCase(), hostname: url.hostname.toLowerCase(), path: decodedPath(url) };
 }
 
-function audienceMatches(aud: unknown, expected: string): boolean {
+/**
+ * An `aud` that names a port must name the request's; one that names none matches the host on any
+ * port, because the Azure SignalR Management SDK builds `aud` from `{scheme}://{host}/`, leaving out
+ * the port of an endpoint such as `http://gateway:8080`.
+ */
+function audienceMatches(aud: unknown, expected: Audience): boolean {
   const candidates = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   return candidates.some((candidate) => {
     if (typeof candidate !== 'string') return false;
+    let named: Audience;
+    let port: string;
     try {
-      return audienceKey(new URL(candidate)) === expected;
+      const url = new URL(candidate);
+      named = audienceOf(url);
+      port = url.port;
     } catch {
       return false;
     }
+    const sameHost = port === '' ? named.hostname === expected.hostname : named.host === expected.host;
+    return sameHost && named.path === expected.path;
   });
 }
 
@@ -54,7 +78,7 @@ function audienceMatches(aud: unknown, expected: string): boolean {
 export function verifyPublishToken(
   token: string | undefined,
   keys: readonly Buffer[],
-  expectedAudience: string,
+  expectedAudience: Audience,
   nowMs: number,
 ): Record<string, unknown> {
   if (!token) throw new PublishTokenError('token missing');

@@ -87,6 +87,30 @@ describe('authentication as Azure SignalR Service', () => {
 });
 
 describe('requests', () => {
+  it("accepts the Management SDK's body: Target and Arguments in any case, streamed without a length", async () => {
+    const listener = await HubListener.open(`${gateway.http}/chathub`);
+    try {
+      const to = service.url('chathub', 'connections', listener.connectionId);
+      expect((await service.send(to, 'ReceiveMessage', ['sdk', 'pascal case'])).status).toBe(202);
+      const mixed = { TARGET: 'ReceiveMessage', arguments: ['sdk', 'any case'], Arguments: 'ignored' };
+      expect((await service.request('POST', to, { body: mixed, stream: true })).status).toBe(202);
+      await listener.waitFor('ReceiveMessage', (args) => args[1] === 'any case');
+      expect(listener.of('ReceiveMessage').map((args) => args[1])).toEqual(['pascal case', 'any case']);
+    } finally {
+      await listener.stop();
+    }
+  });
+
+  it('takes a connection string with Port=, signing aud without the port as SDK 1.x did', async () => {
+    const port = new URL(gateway.http).port;
+    const withPort = new ServiceRestClient(
+      `Endpoint=http://127.0.0.1;AccessKey=${PRIMARY};Port=${port};Version=1.0;`,
+    );
+    const url = withPort.url('chathub', 'users', 'alice');
+    expect(withPort.audience(url)).toBe('http://127.0.0.1/api/v1/hubs/chathub/users/alice');
+    expect((await withPort.send(url, 'ReceiveMessage', ['x'])).status).toBe(202);
+  });
+
   it('refuses bad bodies with 400 and a JSON error', async () => {
     const bodies: unknown[] = [
       'not json',

@@ -165,7 +165,7 @@ describe("today's Management SDK paths (api-version 2024-12-01)", () => {
     const ginaB = await listen(b, 'gina');
     const hank = await listen(b, 'hank');
     const post = (url: string, text: string, query = API) =>
-      service.request('POST', url, { body: { target: 'ReceiveMessage', arguments: ['sdk', text] }, query });
+      service.send(url, 'ReceiveMessage', ['sdk', text], query);
     expect((await post(service.currentUrl('ChatHub', 'users', 'gina', ':send'), 'to gina')).status).toBe(202);
     const join = await service.request(
       'PUT',
@@ -193,11 +193,27 @@ describe("today's Management SDK paths (api-version 2024-12-01)", () => {
     expect((await fetch(`${a.http}/api/health?${API}`)).status).toBe(200);
   });
 
+  it("accepts the SDK's token, whose aud names the host without the endpoint's port, with the query", async () => {
+    const url = service.currentUrl('chathub', 'users', 'nobody', ':send');
+    const port = new URL(a.http).port;
+    const aud = service.audience(url, `${API}&excluded=x`);
+    expect(aud).toBe(`http://127.0.0.1/api/hubs/chathub/users/nobody/:send?${API}`);
+    const send = (token: string) =>
+      service.request('POST', url, { body: { Target: 'T', Arguments: [] }, query: API, token });
+    expect((await send(service.token(aud))).status).toBe(202);
+    // A port, when named, must be the gateway's.
+    const otherPort = aud.replace('127.0.0.1/', `127.0.0.1:${Number(port) + 1}/`);
+    expect((await send(service.token(otherPort))).status).toBe(401);
+    expect((await send(service.token(aud.replace('127.0.0.1/', 'localhost/')))).status).toBe(401);
+  });
+
   it('names the hubs of an application {application}_{hub}, as the service does', async () => {
-    const res = await service.request('POST', service.currentUrl('chathub', ':send'), {
-      body: { target: 'ReceiveMessage', arguments: [] },
-      query: `application=shop&${API}`,
-    });
+    const res = await service.send(
+      service.currentUrl('chathub', ':send'),
+      'ReceiveMessage',
+      [],
+      `application=shop&${API}`,
+    );
     expect(res.status).toBe(404);
     expect(((await res.json()) as { message: string }).message).toBe('no hub is named shop_chathub');
   });

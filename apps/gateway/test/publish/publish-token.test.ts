@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import {
-  audienceKey,
+  audienceOf,
   CLOCK_SKEW_S,
   PublishTokenError,
   signPublishToken,
@@ -11,7 +11,7 @@ import {
 const KEY = 'k'.repeat(44);
 const KEYS = [Buffer.from(KEY)];
 const URL_ = 'http://gw.example:8080/api/v1/hubs/chathub/users/alice';
-const expected = audienceKey(new URL(URL_));
+const expected = audienceOf(new URL(URL_));
 const NOW = 1_800_000_000_000;
 
 function token(header: unknown, claims: unknown, key = KEY): string {
@@ -46,6 +46,26 @@ describe('verifyPublishToken', () => {
         token({ alg: 'HS256' }, { aud: 'http://gw.example:8081/api/v1/hubs/chathub/users/alice', exp }),
       ),
     ).toBe('aud does not name this URL');
+  });
+
+  it('matches an aud that names no port to the host on any port (as the Management SDK signs)', () => {
+    const path = '/api/hubs/chathub/users/alice';
+    const at = (host: string, requestUrl = `http://gw.example:8080${path}`) => {
+      const t = token({ alg: 'HS256' }, { aud: `http://${host}${path}?api-version=2024-12-01`, exp });
+      try {
+        verifyPublishToken(t, KEYS, audienceOf(new URL(requestUrl)), NOW);
+        return 'accepted';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(at('gw.example')).toBe('accepted');
+    expect(at('GW.example:8080')).toBe('accepted');
+    expect(at('gw.example', `http://gw.example${path}`)).toBe('accepted');
+    expect(at('gw.example:80', `http://gw.example${path}`)).toBe('accepted');
+    expect(at('gw.example:8081')).toBe('aud does not name this URL');
+    expect(at('gw.example:8080', `http://gw.example${path}`)).toBe('aud does not name this URL');
+    expect(at('other.example')).toBe('aud does not name this URL');
   });
 
   it('accepts any of the keys (rotation) and refuses others', () => {

@@ -13,7 +13,9 @@ export type Claims = Record<string, unknown>;
 /** A signed compact JWT; `exp` defaults to one hour from now (`expIn` seconds, negative = expired). */
 export function signJwt(
   claims: Claims,
-  key: { alg: 'HS256'; secret: string } | { alg: 'RS256' | 'ES256'; privateKey: KeyObject; kid?: string },
+  key:
+    | { alg: 'HS256'; secret: string; kid?: string }
+    | { alg: 'RS256' | 'ES256'; privateKey: KeyObject; kid?: string },
   options: { expIn?: number; aud?: string } = {},
 ): string {
   const now = Math.floor(Date.now() / 1000);
