@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createChatServer } from '../example/chat-server';
 import { buildClient, COMBINATIONS, waitFor } from '../src/testing';
 
@@ -50,5 +52,51 @@ describe('the example chat server (bare node:http)', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.body).toContain("withUrl('/chathub')");
+  });
+});
+
+describe('the README quick start (example/quick-start.ts)', () => {
+  const root = join(__dirname, '..');
+
+  it('is the README text, word for word', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    const source = readFileSync(join(root, 'example/quick-start.ts'), 'utf8');
+    expect(block).toBe(source.replace("from '../src'", "from '@tickhub/signalr'"));
+    expect(
+      source
+        .trim()
+        .split('\n')
+        .filter((line) => line.trim() !== ''),
+    ).toHaveLength(10);
+  });
+
+  it('runs: the official client chats through it on every transport and protocol', async () => {
+    const previousPort = process.env.PORT;
+    process.env.PORT = '0';
+    const { signalr } = (await import('../example/quick-start')) as typeof import('../example/quick-start');
+    if (previousPort === undefined) delete process.env.PORT;
+    else process.env.PORT = previousPort;
+    try {
+      await waitFor(() => signalr.httpServer?.listening === true, 10_000, 'the quick start to listen');
+      const address = signalr.httpServer?.address() as AddressInfo;
+      const url = `http://127.0.0.1:${address.port}/chathub`;
+      for (const [t, p] of COMBINATIONS) {
+        const client = buildClient(url, t, p);
+        const got: string[] = [];
+        client.on('ReceiveMessage', (user: string, message: string) => got.push(`${user}: ${message}`));
+        await client.start();
+        await client.invoke('SendMessage', 'alice', `${t}/${p}`);
+        await waitFor(() => got.length === 1, 10_000, 'the message');
+        expect(got).toEqual([`alice: ${t}/${p}`]);
+        await client.stop();
+      }
+      const other = await fetch(url.replace('/chathub', '/elsewhere'));
+      expect(other.status).toBe(404);
+      await other.arrayBuffer();
+    } finally {
+      await signalr.close();
+    }
+    expect(signalr.httpServer?.listening).toBe(false);
   });
 });

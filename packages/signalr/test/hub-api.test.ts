@@ -1,5 +1,5 @@
 import { MemoryBackplane, MemoryBus } from '@tickhub/backplane';
-import { Hub, HubMethod, hubMethodsOf } from '../src/hub/hub';
+import { Hub, HubMethod, hubMethodsOf, hubRouteOf } from '../src/hub/hub';
 import {
   type HubConnectionHandle,
   HubLifetimeManager,
@@ -66,6 +66,31 @@ describe('hub method table', () => {
     expect(methods.get('optional')).toMatchObject({ minArgs: 1, maxArgs: 2 });
     expect(methods.has('notexposed')).toBe(false);
     expect(hubMethodsOf(BaseHub).has('optional')).toBe(false);
+  });
+});
+
+describe('Hub as a class decorator', () => {
+  @Hub({ path: '/rooms', options: { maxStreams: 4 } })
+  class RoomsHub extends BaseHub {}
+
+  @Hub('/lobby')
+  class LobbyHub extends RoomsHub {}
+
+  it('maps a hub class to its path, without changing what the class is', () => {
+    expect(hubRouteOf(RoomsHub)).toEqual({ path: '/rooms', options: { maxStreams: 4 } });
+    expect(hubRouteOf(LobbyHub)).toEqual({ path: '/lobby' });
+    // A subclass does not inherit its parent's path.
+    expect(hubRouteOf(DerivedHub)).toBeUndefined();
+    const hub = new LobbyHub();
+    expect(hub).toBeInstanceOf(Hub);
+    expect(hub.ping()).toBe('base');
+    expect(hubMethodsOf(LobbyHub).has('greet')).toBe(true);
+  });
+
+  it('refuses a path without a leading slash and a class that is not a hub', () => {
+    expect(() => Hub('rooms')).toThrow('@Hub() takes the hub\'s path, starting with "/"');
+    class NotAHub {}
+    expect(() => Hub('/x')(NotAHub)).toThrow('@Hub(): NotAHub must extend Hub');
   });
 });
 

@@ -19,7 +19,8 @@ class Greeter {
   }
 }
 
-@Injectable()
+// @Hub maps the class (no { path, hub } needed) and, being a decorator, lets Nest see its constructor.
+@Hub('/greeter')
 class GreeterHub extends Hub {
   constructor(private readonly greeter: Greeter) {
     super();
@@ -44,10 +45,7 @@ class Announcer {
 @Module({
   imports: [
     SignalRModule.forRoot({
-      hubs: [
-        { path: '/chathub', hub: ChatHub },
-        { path: '/greeter', hub: GreeterHub },
-      ],
+      hubs: [{ path: '/chathub', hub: ChatHub }, GreeterHub],
       providers: [Greeter, Announcer],
       useFactory: () => ({ hubOptions: { keepAliveIntervalMs: 15_000 } }),
     }),
@@ -90,6 +88,13 @@ describe('SignalRModule in a plain Nest application (its own upgrade listener)',
       await chat.stop();
     },
   );
+
+  it('maps @Hub classes by their path, and refuses a listed class without one', () => {
+    expect(app.get(SignalRHubs).endpoint(GreeterHub)?.path).toBe('/greeter');
+    expect(() => SignalRModule.forRoot({ hubs: [ChatHub] })).toThrow(
+      "ChatHub has no @Hub('/path'); list it as { path, hub }",
+    );
+  });
 
   it('leaves other routes to Nest', async () => {
     const res = await fetch(`${baseUrl}/not-a-hub`);

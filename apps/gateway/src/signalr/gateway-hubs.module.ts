@@ -17,10 +17,7 @@ import { MARKET_FEED, type MarketFeed, MarketHub } from './hubs/market.hub';
  */
 export function gatewayHubsModule(): DynamicModule {
   return SignalRModule.forRoot({
-    hubs: [
-      { path: '/chathub', hub: ChatHub },
-      { path: '/hubs/market', hub: MarketHub },
-    ],
+    hubs: [ChatHub, MarketHub], // mapped by their @Hub paths
     providers: [
       {
         provide: MARKET_FEED,

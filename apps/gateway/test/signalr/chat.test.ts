@@ -39,6 +39,13 @@ describe('/chathub with the official client', () => {
         expect(gotA).toEqual(gotB);
         await a.send('SendMessage', 'bob', 'fire and forget');
         await waitFor(() => gotA.length === 2 && gotB.length === 2, 10_000, 'the non-blocking send');
+        // Bound before the hub runs, as ASP.NET Core does.
+        await expect(a.invoke('SendMessage', 'alice', 42)).rejects.toThrow(
+          "Failed to invoke 'SendMessage' due to an error on the server. InvalidDataException: Error binding arguments.",
+        );
+        await expect(a.invoke('SendMessage', 'alice')).rejects.toThrow(
+          'Invocation provides 1 argument(s) but target expects 2.',
+        );
       } finally {
         // Whatever failed above, the next combination starts from a server without connections.
         await a.stop();

@@ -5,6 +5,7 @@ import {
   normalizeParameter,
   valueParameters,
 } from './argument-binding';
+import type { HubOptions } from './hub-options';
 
 /** Sends an invocation of a client-side method to the clients it stands for. */
 export interface ClientProxy {
@@ -86,22 +87,75 @@ export class HubException extends Error {
   override readonly name = 'HubException';
 }
 
-/**
- * Base class of hubs. One instance serves every connection (so it may receive Nest dependencies in
- * its constructor); each invocation runs on a view of it whose `context`, `clients` and `groups`
- * belong to the calling connection. State kept on `this` does not outlive the call: use
- * `context.items` for per-connection state and injected services for shared state.
- */
-export abstract class Hub {
+/** The members every hub has; hub classes get them by extending `Hub`. */
+export interface Hub {
+  readonly context: HubCallerContext;
+  readonly clients: HubCallerClients;
+  readonly groups: GroupManager;
+  /** Runs after the handshake, before any invocation of the connection. */
+  onConnected(): void | Promise<void>;
+  /** Runs once when the connection ends; `error` is set when it ended abnormally. */
+  onDisconnected(error?: string): void | Promise<void>;
+}
+
+/** Where `@Hub(...)` maps a hub class: its path and, optionally, its own options. */
+export interface HubRoute {
+  /** The hub's path, e.g. "/chathub"; negotiate lives at `${path}/negotiate`. */
+  path: string;
+  options?: Partial<HubOptions>;
+}
+
+abstract class HubBase implements Hub {
   declare readonly context: HubCallerContext;
   declare readonly clients: HubCallerClients;
   declare readonly groups: GroupManager;
 
-  /** Runs after the handshake, before any invocation of the connection. */
   onConnected(): void | Promise<void> {}
 
-  /** Runs once when the connection ends; `error` is set when it ended abnormally. */
   onDisconnected(_error?: string): void | Promise<void> {}
+}
+
+const HUB_ROUTE = Symbol('tickhub.signalr.hubRoute');
+
+function hubDecorator(route: string | HubRoute): ClassDecorator {
+  const normalized = typeof route === 'string' ? { path: route } : route;
+  if (typeof normalized?.path !== 'string' || !normalized.path.startsWith('/')) {
+    throw new TypeError('@Hub() takes the hub\'s path, starting with "/"');
+  }
+  return (target) => {
+    if (!(target.prototype instanceof HubBase)) throw new TypeError(`@Hub(): ${target.name} must extend Hub`);
+    Object.defineProperty(target, HUB_ROUTE, { value: normalized, configurable: true });
+  };
+}
+
+// Called by a subclass's constructor (`new`), it is the base class; called plainly, it is the
+// decorator. A function has both behaviours, a class only the first.
+function hubOrDecorator(this: unknown, route: string | HubRoute): ClassDecorator | undefined {
+  return new.target === undefined ? hubDecorator(route) : undefined;
+}
+hubOrDecorator.prototype = HubBase.prototype;
+Object.defineProperty(hubOrDecorator, 'name', { value: 'Hub' });
+
+/**
+ * Base class of hubs, and their class decorator. One instance serves every connection (so it may
+ * receive Nest dependencies in its constructor); each invocation runs on a view of it whose
+ * `context`, `clients` and `groups` belong to the calling connection. State kept on `this` does not
+ * outlive the call: use `context.items` for per-connection state and injected services for shared
+ * state.
+ *
+ * ```ts
+ * @Hub('/chathub') // optional: maps the class for SignalRModule.forRoot({ hubs: [ChatHub] })
+ * class ChatHub extends Hub { … }
+ * ```
+ */
+export const Hub = hubOrDecorator as unknown as (abstract new () => Hub) &
+  ((route: string | HubRoute) => ClassDecorator);
+
+/** The route `@Hub(...)` gave a hub class (its own, not a parent's), if any. */
+export function hubRouteOf(hubClass: abstract new (...args: never[]) => Hub): HubRoute | undefined {
+  return Object.hasOwn(hubClass, HUB_ROUTE)
+    ? ((hubClass as unknown as Record<symbol, HubRoute>)[HUB_ROUTE] as HubRoute)
+    : undefined;
 }
 
 export interface HubMethodOptions {
@@ -193,7 +247,7 @@ export function hubMethodsOf(
 ): Map<string, HubMethodDefinition> {
   const methods = new Map<string, HubMethodDefinition>();
   let proto: object | null = hubClass.prototype as object;
-  while (proto && proto !== Hub.prototype) {
+  while (proto && proto !== HubBase.prototype) {
     const own = Object.hasOwn(proto, HUB_METHODS) ? (proto as HubMethodHolder)[HUB_METHODS]! : [];
     for (const method of own) {
       const key = method.name.toLowerCase();

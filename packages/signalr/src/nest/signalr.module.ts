@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { WebSocketServer } from 'ws';
-import type { Hub, HubContext } from '../hub/hub';
+import { type Hub, type HubContext, hubRouteOf } from '../hub/hub';
 import { HubEndpoint } from '../hub/hub-endpoint';
 import type { HubOptions } from '../hub/hub-options';
 import type { HubBackplane } from '../hub/lifetime-manager';
@@ -58,7 +58,8 @@ export interface SignalRRuntimeOptions {
 }
 
 export interface SignalRModuleOptions {
-  hubs: SignalRHubDefinition[];
+  /** Hub classes mapped with `@Hub('/path')`, or `{ path, hub }` for classes without it. */
+  hubs: Array<SignalRHubDefinition | Type<Hub>>;
   /** Modules whose providers the hubs (and the factory) inject. */
   imports?: ModuleMetadata['imports'];
   /** More providers for the hubs to inject. */
@@ -101,6 +102,15 @@ function lazyHubContext(hubs: SignalRHubs, hub: Type<Hub>): HubContext {
   };
 }
 const SIGNALR_HUB_DEFINITIONS = Symbol('SIGNALR_HUB_DEFINITIONS');
+
+function hubDefinition(entry: SignalRHubDefinition | Type<Hub>): SignalRHubDefinition {
+  if (typeof entry !== 'function') return entry;
+  const route = hubRouteOf(entry);
+  if (!route) {
+    throw new TypeError(`SignalRModule: ${entry.name} has no @Hub('/path'); list it as { path, hub }`);
+  }
+  return { path: route.path, hub: entry, ...(route.options ? { options: route.options } : {}) };
+}
 
 /**
  * The hubs of the application: `hubContext(ChatHub)` sends to a hub's clients from any service
@@ -201,6 +211,7 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
  * SignalR hubs for a Nest application: a class per hub, mapped to a path.
  *
  * ```ts
+ * SignalRModule.forRoot({ hubs: [ChatHub] }) // @Hub('/chathub') class ChatHub extends Hub
  * SignalRModule.forRoot({ hubs: [{ path: '/chathub', hub: ChatHub }] })
  * ```
  */
@@ -208,14 +219,15 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
 // biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static factory.
 export class SignalRModule {
   static forRoot(options: SignalRModuleOptions): DynamicModule {
-    const hubClasses = options.hubs.map((definition) => definition.hub);
+    const definitions = options.hubs.map(hubDefinition);
+    const hubClasses = definitions.map((definition) => definition.hub);
     return {
       module: SignalRModule,
       imports: options.imports ?? [],
       providers: [
         ...(options.providers ?? []),
         ...hubClasses,
-        { provide: SIGNALR_HUB_DEFINITIONS, useValue: options.hubs },
+        { provide: SIGNALR_HUB_DEFINITIONS, useValue: definitions },
         {
           provide: SIGNALR_RUNTIME_OPTIONS,
           useFactory: options.useFactory ?? (() => ({})),

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { ConnectionPrincipal, TransportKind } from './connection';
@@ -31,6 +31,7 @@ export class SignalRServer {
   private readonly table: ConnectionTable;
   private readonly webSockets: WebSocketTransport;
   private readonly sweepTimer: NodeJS.Timeout;
+  private ownServer: Server | undefined;
 
   constructor(options: Partial<SignalRTransportOptions> = {}) {
     this.options = { ...DEFAULT_TRANSPORT_OPTIONS, ...options };
@@ -122,6 +123,31 @@ export class SignalRServer {
     });
   }
 
+  /**
+   * Serves the hubs on a node:http server of its own (404 for any other path), listening on `port`;
+   * `close()` closes it too. For an application that has its own server, `handleRequest` and `attach`.
+   */
+  listen(port: number, host?: string): Promise<Server> {
+    if (this.ownServer) return Promise.reject(new Error('SignalRServer.listen() was already called'));
+    const server = createServer((req, res) => {
+      if (!this.handleRequest(req, res)) sendText(res, 404, 'Not Found');
+    });
+    this.ownServer = server;
+    this.attach(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  /** The server `listen()` started, once started. */
+  get httpServer(): Server | undefined {
+    return this.ownServer;
+  }
+
   /** See `WebSocketTransport.checkUpgrade`. */
   checkUpgrade(req: IncomingMessage, user?: string): TransportRefusal | undefined {
     return this.webSockets.checkUpgrade(req, user);
@@ -147,6 +173,11 @@ export class SignalRServer {
     clearInterval(this.sweepTimer);
     this.table.closeAll();
     await this.webSockets.close();
+    const server = this.ownServer;
+    if (server?.listening) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   /** A request naming a connection (`?id=`): checked for its owner, then handed to its transport. */

@@ -22,14 +22,13 @@ interface SendBudget {
  * user, or the connection of an anonymous client) has a budget of messages and characters per
  * second; the connection's inbound limit alone would still let it fill every receiver's socket.
  */
+@Hub('/chathub')
 export class ChatHub extends Hub {
   private readonly budgets = new Map<string, SendBudget>();
 
-  @HubMethod({ name: 'SendMessage' })
-  async sendMessage(user: unknown, message: unknown): Promise<void> {
-    if (typeof user !== 'string' || typeof message !== 'string') {
-      throw new HubException('SendMessage expects two strings: user and message.');
-    }
+  // Anything but two strings gets ASP.NET Core's "Error binding arguments" before the method runs.
+  @HubMethod({ name: 'SendMessage', parameters: ['string', 'string'] })
+  async sendMessage(user: string, message: string): Promise<void> {
     if (user.length > MAX_CHAT_USER_LENGTH || message.length > MAX_CHAT_MESSAGE_LENGTH) {
       throw new HubException(
         `User names are limited to ${MAX_CHAT_USER_LENGTH} characters and messages to ${MAX_CHAT_MESSAGE_LENGTH}.`,

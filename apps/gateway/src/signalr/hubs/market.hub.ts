@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import {
   type Candle,
   type Limits,
@@ -177,7 +177,7 @@ const optionalBoolean = (value: unknown): boolean | undefined =>
  * `/hubs/market`: the market feed as a SignalR hub. Clients call Subscribe, Unsubscribe and
  * ListSymbols; the server invokes `snapshot(quote)` and `ticks(updates[])` on them.
  */
-@Injectable()
+@Hub('/hubs/market')
 export class MarketHub extends Hub {
   constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {
     super();
