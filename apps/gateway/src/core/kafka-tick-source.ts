@@ -83,6 +83,12 @@ export interface KafkaTickSourceOptions {
    * the primary's own pod protects against nothing, and would decode every tick a second time).
    */
   skipPartition?: (partition: number) => boolean;
+  /**
+   * Awaited before each offset commit, once the offsets to commit are taken: the primary source waits
+   * for the candles of the ticks handed over to be stored (CandleAggregator.settled), so that a
+   * partition's next owner reads again every tick whose candles were not written.
+   */
+  beforeCommit?: () => Promise<unknown>;
 }
 
 /**
@@ -171,7 +177,10 @@ export class KafkaTickSource implements TickSource {
     this.crashed = undefined;
     const { log, topic } = this.options;
     const committer = new OffsetCommitter(
-      (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic, ...o }))),
+      async (offsets) => {
+        await this.options.beforeCommit?.();
+        await consumer.commitOffsets(offsets.map((o) => ({ topic, ...o })));
+      },
       (error) => log?.('warn', 'kafka offset commit failed', { error: String(error) }),
     );
     this.committer = committer;
@@ -272,8 +281,9 @@ export class KafkaTickSource implements TickSource {
     this.consumer = undefined;
     const committer = this.committer;
     this.committer = undefined;
-    // The partitions' next owners start after what this pod handled; a batch still being handled while
-    // the consumer stops is read again there, and dropped by its seq.
+    // The partitions' next owners start after what this pod handled (and stored the candles of, with
+    // beforeCommit); a batch still being handled while the consumer stops is read again there, and
+    // dropped by its seq.
     if (committer) await withTimeout(committer.flush(), FINAL_COMMIT_WAIT_MS);
     // disconnect() leaves the group, so the partitions move to the other pods at once.
     if (consumer) await consumer.disconnect();
