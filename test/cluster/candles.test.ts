@@ -158,7 +158,9 @@ describe('candle history across a restart of every gateway pod (Kafka in, Redis 
         // pod folds after taking a symbol over counts its lastSize (the previous volume is unknown).
         const shape = (list: Candle[]) => list.map(({ v: _v, ...rest }) => rest);
         expect({ s, tf, candles: shape(served) }).toEqual({ s, tf, candles: shape(expected) });
-        for (let i = 0; i < served.length; i++) expect(served[i]!.v).toBeGreaterThanOrEqual(expected[i]!.v);
+        // Sums of fractional sizes (crypto) added in another order differ in the last bits.
+        for (let i = 0; i < served.length; i++)
+          expect(served[i]!.v).toBeGreaterThanOrEqual(expected[i]!.v * (1 - 1e-12) - 1e-9);
         compared += served.length;
         if (tf === '1s') for (const c of served) ticks += c.n;
       }
