@@ -531,13 +531,19 @@ export interface Deployment {
   nginx: Nginx;
   /** Stops the ingester (SIGTERM), waits `downMs`, starts it again with the same settings. */
   restartIngester(downMs: number): Promise<Ingester>;
+  /** Stops pod `index` (SIGTERM, a drain) and starts it again with its id and settings, on a new port nginx is not told of. */
+  restartPod(index: number): Promise<GatewayPod>;
   stop(): Promise<void>;
 }
 
 export const SYMBOLS = 12;
 
-/** Starts Redis, the ingester on a new 6-partition topic, `podCount` gateways and nginx. */
-export async function startDeployment(podCount = 3, tickRate = 600): Promise<Deployment> {
+/** Starts Redis, the ingester on a new 6-partition topic, `podCount` gateways (`podSettings` on top) and nginx. */
+export async function startDeployment(
+  podCount = 3,
+  tickRate = 600,
+  podSettings: Record<string, string> = {},
+): Promise<Deployment> {
   const brokers = kafkaBrokers();
   const run = randomBytes(3).toString('hex');
   const topic = `cluster-${run}`;
@@ -556,18 +562,20 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
     };
     const ingester = await startIngester(ingesterEnv);
     started.push(ingester);
+    const podEnv = {
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: `gateway-${run}`,
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: keyPrefix,
+      SIM_SYMBOLS: String(SYMBOLS),
+      DRAIN_GRACE_MS: '4000',
+      ...podSettings,
+    };
     const pods = await Promise.all(
       Array.from({ length: podCount }, async (_, i) => {
-        const gw = await startPod(`gw${i + 1}-${run}`, {
-          KAFKA_BROKERS: brokers,
-          KAFKA_TOPIC: topic,
-          KAFKA_GROUP_ID: `gateway-${run}`,
-          KAFKA_SESSION_TIMEOUT_MS: '6000',
-          REDIS_URL: redis.url,
-          REDIS_KEY_PREFIX: keyPrefix,
-          SIM_SYMBOLS: String(SYMBOLS),
-          DRAIN_GRACE_MS: '4000',
-        });
+        const gw = await startPod(`gw${i + 1}-${run}`, podEnv);
         started.push(gw);
         return gw;
       }),
@@ -589,6 +597,14 @@ export async function startDeployment(podCount = 3, tickRate = 600): Promise<Dep
         const fresh = await startIngester(ingesterEnv);
         started[started.indexOf(old)] = fresh;
         deployment.ingester = fresh;
+        return fresh;
+      },
+      async restartPod(index) {
+        const old = deployment.pods[index]!;
+        await old.stop();
+        const fresh = await startPod(old.id, podEnv);
+        started[started.indexOf(old)] = fresh;
+        deployment.pods[index] = fresh;
         return fresh;
       },
       async stop() {

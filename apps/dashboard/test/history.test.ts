@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildDashboard, launchChromium } from './support/browser';
@@ -7,7 +9,6 @@ const SHOTS = process.env.DASHBOARD_SHOTS_DIR ?? '/tmp';
 
 const points = (page: Page) => page.$eval('#chart', (el) => Number((el as HTMLElement).dataset.points));
 
-/** Waits until the chart holds at least `n` candles; returns how long that took from `since`. */
 /**
  * Waits for `n` bars on the chart and prints how long they took (the goal is 3 s; the bench machine,
  * not this test, judges speed). 100 bars of 1 s or 1 min cannot come from live updates within the 20 s
@@ -137,5 +138,110 @@ describe('dashboard chart history', () => {
     // Once the pointer leaves the list the rows close up.
     await page.mouse.move(700, 880);
     await page.waitForSelector('#rows .row-gap', { state: 'detached' });
+  });
+
+  it('closes the search list after adding with the mouse, and never covers the added row', async () => {
+    await page.click('#search');
+    await page.keyboard.type('XRP');
+    await page.waitForSelector('#search-results .opt[data-symbol="XRPUSD"]');
+    await page.click('#search-results .opt[data-symbol="XRPUSD"]');
+    await page.waitForSelector('#rows .row[data-symbol="XRPUSD"]');
+    expect(await page.isHidden('#search-results')).toBe(true);
+    // What is drawn at the middle of the new row is the row itself, not a list over it.
+    const onTop = await page.$eval('#rows .row[data-symbol="XRPUSD"]', (row) => {
+      const r = row.getBoundingClientRect();
+      return row.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    });
+    expect(onTop).toBe(true);
+    await page.keyboard.press('Escape');
+  });
+
+  it('flashes a move as a text colour on a transparent cell, never as a red or green background', async () => {
+    await page.waitForSelector('#rows .c.num.fu, #rows .c.num.fd', { timeout: 10_000 });
+    const flashes = await page.$$eval('#rows .c.num.fu, #rows .c.num.fd', (cells) =>
+      cells.map((c) => {
+        const style = getComputedStyle(c);
+        const rowStyle = getComputedStyle(c.closest('.row')!);
+        return {
+          up: c.classList.contains('fu'),
+          color: style.color,
+          background: style.backgroundColor,
+          rowBackground: rowStyle.backgroundColor,
+        };
+      }),
+    );
+    expect(flashes.length).toBeGreaterThan(0);
+    const alpha = (css: string) => {
+      const parts = /rgba?\(([^)]+)\)/.exec(css)?.[1]?.split(',').map(Number) ?? [];
+      return parts.length === 4 ? parts[3]! : 1;
+    };
+    const rgb = (css: string) =>
+      /rgba?\((\d+), (\d+), (\d+)/.exec(css)!.slice(1).map(Number) as [number, number, number];
+    for (const f of flashes) {
+      // The cell keeps no fill of its own, and its row is not painted in the up or down colour.
+      expect(alpha(f.background)).toBe(0);
+      expect(['rgb(31, 191, 117)', 'rgb(240, 68, 79)']).not.toContain(f.rowBackground);
+      // The text takes the direction's colour: green leads for a rise, red for a fall.
+      const [r, g] = rgb(f.color);
+      if (f.up) expect(g).toBeGreaterThan(r);
+      else expect(r).toBeGreaterThan(g);
+    }
+  });
+
+  it('fills the lower half of the watchlist with the time & sales and the day range of the selected symbol', async () => {
+    const selected = await page.$eval('#chart', (el) => (el as HTMLElement).dataset.symbol);
+    await page.waitForFunction(
+      () => document.querySelectorAll('#tape-rows .tape-row').length >= 3,
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+    expect(await page.textContent('#tape-symbol')).toBe(selected);
+    expect(await page.textContent('#range-low')).toMatch(/\d/);
+    expect(await page.textContent('#range-high')).toMatch(/\d/);
+    const layout = await page.evaluate(() => {
+      const box = (sel: string) => document.querySelector(sel)!.getBoundingClientRect();
+      const panel = document.querySelector('#tape')!.closest('section')!.getBoundingClientRect();
+      return {
+        panelTop: panel.top,
+        panelBottom: panel.bottom,
+        tapeTop: box('#tape').top,
+        tapeBottom: box('#tape').bottom,
+      };
+    });
+    // The tape takes the panel's bottom, at least a fifth of it: no empty half under a short list.
+    expect(layout.tapeBottom).toBeGreaterThanOrEqual(layout.panelBottom - 2);
+    expect(layout.tapeBottom - layout.tapeTop).toBeGreaterThanOrEqual(
+      (layout.panelBottom - layout.panelTop) / 5,
+    );
+  });
+
+  it('says in tooltips what open, high and low are and in which units volume counts, as docs/protocol.md does', async () => {
+    const title = (sel: string) =>
+      page.$eval(sel, (el) => el.closest('[title]')!.getAttribute('title') ?? '');
+    for (const [field, word] of [
+      ['#q-open', 'first'],
+      ['#q-high', 'highest'],
+      ['#q-low', 'lowest'],
+    ] as const) {
+      const text = await title(field);
+      expect(text).toContain(word);
+      expect(text).toContain('traded');
+      expect(text).toContain('00:00 UTC');
+    }
+    const volume = await page.$eval(
+      '.wl-head .c:nth-child(8)',
+      (el) => `${el.textContent} ${el.getAttribute('title')}`,
+    );
+    expect(volume).toMatch(/^Volume /);
+    expect(volume).toContain('base currency for FX');
+    expect(volume).toContain('00:00 UTC');
+    const docs = readFileSync(path.resolve(__dirname, '../../../docs/protocol.md'), 'utf8').replace(
+      /\s+/g,
+      ' ',
+    );
+    expect(docs).toContain('the day being the UTC day (from 00:00 UTC)');
+    expect(docs).toContain('units of the **base currency** for FX');
   });
 });

@@ -86,6 +86,8 @@ export function createTickSource(
   symbols: SymbolInfo[],
   logger: Logger,
   clock: Clock = realClock,
+  /** What an offset commit waits for: the candles of the ticks it covers stored (KafkaTickSource.beforeCommit). */
+  beforeCommit?: () => Promise<unknown>,
 ): TickSource {
   if (config.kafkaBrokers) {
     return new KafkaTickSource({
@@ -100,6 +102,7 @@ export function createTickSource(
       log: (level, msg, fields) => logger[level](msg, fields),
       now: () => clock.now(),
       ...(config.kafkaStandby ? { assigner: { podId: config.gatewayId, shift: 0 } } : {}),
+      ...(beforeCommit ? { beforeCommit } : {}),
     });
   }
   return new SimTickSource({
@@ -214,7 +217,9 @@ export class GatewayRuntime {
     });
     const sourceWarn = throttledWarn(logger, 'source stage error');
     const edgeWarn = throttledWarn(logger, 'edge stage error');
-    this.tickSource = createTickSource(config, this.symbols, logger, clock);
+    // Offsets are committed once the candles of their ticks are stored: a partition's next owner
+    // reads again what was not, and the candles miss no tick across a drain, a rebalance or a crash.
+    this.tickSource = createTickSource(config, this.symbols, logger, clock, () => this.candles.settled());
     const candleWarn = throttledWarn(logger, 'candle store error');
     this.candleStore = createCandleStore(config, logger);
     this.candles = new CandleAggregator({

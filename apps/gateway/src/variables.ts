@@ -150,7 +150,7 @@ export const GATEWAY_VARIABLES = {
   CANDLE_FLUSH_MS: number(
     { min: 1, max: 60_000, integer: true },
     {
-      doc: 'how long changed candles wait to be written together (one Redis pipeline per flush)',
+      doc: 'how long changed candles wait to be written together (one Redis pipeline per flush); Kafka offsets are committed once the candles of their ticks are written, so at most this much is read again after a partition moves',
       default: 1000,
     },
   ),

@@ -118,6 +118,14 @@ export class CandleAggregator {
   private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
+  /** Series whose stored candles are still being read (their ticks wait in `buffered`). */
+  private loadingSeries = 0;
+  /** A tick was folded since the last batch was taken. */
+  private changed = false;
+  /** settled() callers, released by the write of the first batch taken once no series is loading. */
+  private waiters: Array<(stored: boolean) => void> = [];
+  /** Whether the write in flight stored its batch. */
+  private inFlightStored: Promise<boolean> | undefined;
   readonly stats: CandleAggregatorStats = {
     stale: 0,
     candlesWritten: 0,
@@ -135,6 +143,7 @@ export class CandleAggregator {
     if (s) return s;
     s = new CandleSeries(symbol, this.epoch, this.allocate());
     this.series_.set(symbol, s);
+    this.loadingSeries++;
     const series = s;
     this.options.store.latest(symbol).then(
       (latest) => this.loaded(series, latest),
@@ -263,6 +272,7 @@ export class CandleAggregator {
     d[o + C] = last;
     d[o + S] = seq;
     d[o + DIRTY] = 1;
+    this.changed = true;
     if (!s.queued) this.enqueue(s);
   }
 
@@ -317,6 +327,7 @@ export class CandleAggregator {
 
   private loaded(s: CandleSeries, latest: LatestCandles): void {
     if (s.epoch !== this.epoch || !s.loading) return;
+    this.loadingSeries--;
     const d = this.data;
     const o = s.base;
     let seq = -1;
@@ -349,6 +360,8 @@ export class CandleAggregator {
     s.buffered = undefined;
     s.bufferedN = [];
     for (let i = 0; i < buffered.length; i++) this.fold(s, buffered[i]!, counts[i]!);
+    // Waiters held back by this load go with the next flush, even if every buffered tick was stale.
+    if (this.waiters.length > 0) this.schedule();
   }
 
   /** Symbols with a series. */
@@ -368,8 +381,37 @@ export class CandleAggregator {
     while (this.inFlight) await this.inFlight;
     this.clearTimers();
     const batch = this.collect();
-    if (batch.length === 0) return;
-    await this.write(batch);
+    const waiters = this.takeWaiters();
+    if (batch.length === 0) {
+      for (const w of waiters) w(true);
+      return;
+    }
+    await this.write(batch, waiters);
+  }
+
+  /**
+   * Resolves once the candles of every tick folded (or waiting for its series to load) before the call
+   * are in the store: true, or false when their write failed (they are written again later). It waits
+   * for the next flush, it does not cause one. A Kafka source commits a partition's offsets only after
+   * this, so the partition's next owner (after a drain, a rebalance or a crash) reads again every tick
+   * whose candles were not stored, and drops by seq those that were.
+   */
+  settled(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(!this.changed && this.closed.length === 0);
+    if (!this.changed && this.loadingSeries === 0 && this.closed.length === 0)
+      return this.inFlightStored ?? Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  /** The settled() callers that the batch just taken answers (none while a series is loading). */
+  private takeWaiters(): Array<(stored: boolean) => void> {
+    if (this.loadingSeries > 0 || this.waiters.length === 0) return [];
+    const waiters = this.waiters;
+    this.waiters = [];
+    return waiters;
   }
 
   /**
@@ -382,6 +424,7 @@ export class CandleAggregator {
     if (pending.length > 0) this.closed = this.closed.concat(pending);
     this.epoch++;
     this.series_.clear();
+    this.loadingSeries = 0;
     this.data = new Float64Array(INITIAL_SERIES * STRIDE);
     this.slots = 0;
     this.flush().catch(() => undefined);
@@ -392,9 +435,12 @@ export class CandleAggregator {
     this.stopped = true;
     await this.flush();
     this.clearTimers();
+    // Held back by a series still loading: their ticks are not written any more.
+    for (const w of this.waiters.splice(0)) w(false);
   }
 
   private collect(): CandleWrite[] {
+    this.changed = false;
     const batch = this.closed;
     this.closed = [];
     const dirty = this.dirty;
@@ -422,11 +468,12 @@ export class CandleAggregator {
     return batch;
   }
 
-  private write(batch: CandleWrite[]): Promise<void> {
+  private write(batch: CandleWrite[], waiters: Array<(stored: boolean) => void>): Promise<void> {
     this.stats.writes++;
     const done = this.options.store.write(batch).then(
       () => {
         this.stats.candlesWritten += batch.length;
+        return true;
       },
       (error: unknown) => {
         this.stats.writeFailures++;
@@ -438,11 +485,17 @@ export class CandleAggregator {
           this.closed.splice(0, excess);
           this.stats.dropped += excess;
         }
+        return false;
       },
     );
-    const flight = done.finally(() => {
-      if (this.inFlight === flight) this.inFlight = undefined;
-      if (this.closed.length > 0 || this.dirty.length > 0) this.schedule();
+    this.inFlightStored = done;
+    const flight = done.then((stored) => {
+      for (const w of waiters) w(stored);
+      if (this.inFlight === flight) {
+        this.inFlight = undefined;
+        this.inFlightStored = undefined;
+      }
+      if (this.closed.length > 0 || this.dirty.length > 0 || this.waiters.length > 0) this.schedule();
     });
     this.inFlight = flight;
     return flight;
@@ -469,7 +522,9 @@ export class CandleAggregator {
     this.immediate = undefined;
     if (this.inFlight) return;
     const batch = this.collect();
-    if (batch.length > 0) void this.write(batch);
+    const waiters = this.takeWaiters();
+    if (batch.length > 0) void this.write(batch, waiters);
+    else for (const w of waiters) w(true);
   }
 
   private clearTimers(): void {

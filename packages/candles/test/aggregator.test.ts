@@ -204,3 +204,118 @@ describe('CandleAggregator', () => {
     await agg.stop();
   });
 });
+
+describe('CandleAggregator.settled (what a Kafka offset commit waits for)', () => {
+  /** The memory twin, with its reads held until `release()` and its writes failing while `failing`. */
+  class HeldStore extends MemoryCandleStore {
+    failing = false;
+    private held: Array<{ symbol: string; resolve: () => void }> = [];
+    override async latest(symbol: string) {
+      await new Promise<void>((resolve) => this.held.push({ symbol, resolve }));
+      return super.latest(symbol);
+    }
+    override async write(batch: readonly CandleWrite[]): Promise<void> {
+      if (this.failing) throw new Error('store away');
+      return super.write(batch);
+    }
+    /** Lets the reads of `symbol` (every symbol by default) answer. */
+    release(symbol?: string): void {
+      for (const h of this.held.filter((h) => symbol === undefined || h.symbol === symbol)) h.resolve();
+      this.held = this.held.filter((h) => symbol !== undefined && h.symbol !== symbol);
+    }
+  }
+
+  const tick = (seq: number, ms = 100): Tick => ({
+    seq,
+    ts: T0 + ms,
+    last: 10 + seq,
+    lastSize: 1,
+    volume: seq,
+  });
+  const state = (p: Promise<boolean>) => {
+    const seen = { done: false, stored: undefined as boolean | undefined };
+    void p.then((stored) => {
+      seen.done = true;
+      seen.stored = stored;
+    });
+    return seen;
+  };
+
+  it('answers at once when nothing is waiting to be written', async () => {
+    const agg = new CandleAggregator({ store: new MemoryCandleStore(), flushMs: 60_000 });
+    expect(await agg.settled()).toBe(true);
+  });
+
+  it('waits for the next flush, without causing one, and then the candles are stored', async () => {
+    const store = new MemoryCandleStore();
+    const agg = new CandleAggregator({ store, flushMs: 200 });
+    feed(agg, 'AAPL', []);
+    await settle();
+    feed(agg, 'AAPL', [tick(1), tick(2)]);
+    const waiting = state(agg.settled());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(waiting.done).toBe(false);
+    expect(agg.stats.writes).toBe(0);
+    await waitUntil(() => waiting.done);
+    expect(waiting.stored).toBe(true);
+    expect(agg.stats.writes).toBe(1);
+    expect((await store.query('AAPL', '1s', 10))[0]).toMatchObject({ n: 2, c: 12 });
+    await agg.stop();
+  });
+
+  it('holds while a series still reads the store, its ticks buffered, and answers with the write after', async () => {
+    const store = new HeldStore();
+    const agg = new CandleAggregator({ store, flushMs: 20 });
+    feed(agg, 'MSFT', [tick(1), tick(2), tick(3)]);
+    const waiting = state(agg.settled());
+    // Flushes come and go (another symbol's candles), the buffered ticks are not in them.
+    const other = agg.series('EURUSD');
+    store.release('EURUSD');
+    await settle();
+    agg.add(other, tick(1), 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(agg.stats.writes).toBeGreaterThanOrEqual(1);
+    expect(waiting.done).toBe(false);
+    expect(await store.query('MSFT', '1s', 10)).toEqual([]);
+    store.release();
+    await waitUntil(() => waiting.done);
+    expect(waiting.stored).toBe(true);
+    expect((await store.query('MSFT', '1s', 10))[0]).toMatchObject({ n: 3 });
+    await agg.stop();
+  });
+
+  it('answers false when the write failed, and true once a later write stored the candles', async () => {
+    const store = new HeldStore();
+    const agg = new CandleAggregator({ store, flushMs: 20 });
+    const series = agg.series('AAPL');
+    store.release();
+    await settle();
+    store.failing = true;
+    agg.add(series, tick(1), 1);
+    expect(await agg.settled()).toBe(false);
+    store.failing = false;
+    expect(await agg.settled()).toBe(true);
+    expect((await store.query('AAPL', '1s', 10))[0]).toMatchObject({ n: 1 });
+    await agg.stop();
+  });
+
+  it('is released by stop(), which writes what is pending', async () => {
+    const store = new MemoryCandleStore();
+    const agg = new CandleAggregator({ store, flushMs: 60_000 });
+    feed(agg, 'AAPL', []);
+    await settle();
+    feed(agg, 'AAPL', [tick(1)]);
+    const waiting = agg.settled();
+    await agg.stop();
+    expect(await waiting).toBe(true);
+    expect(await agg.settled()).toBe(true);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -93,6 +93,12 @@ export interface KafkaTickSourceOptions {
    * stall, a drain), the standby resumes that partition from where the primary got to.
    */
   samePodPrimary?: SamePodPrimary;
+  /**
+   * Awaited before each offset commit, once the offsets to commit are taken: the primary source waits
+   * for the candles of the ticks handed over to be stored (CandleAggregator.settled), so that a
+   * partition's next owner reads again every tick whose candles were not written.
+   */
+  beforeCommit?: () => Promise<unknown>;
 }
 
 /** What a standby source asks of the primary owner on its own pod (KafkaTickSource is one). */
@@ -198,7 +204,10 @@ export class KafkaTickSource implements TickSource, SamePodPrimary {
     this.crashed = undefined;
     const { log, topic } = this.options;
     const committer = new OffsetCommitter(
-      (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic, ...o }))),
+      async (offsets) => {
+        await this.options.beforeCommit?.();
+        await consumer.commitOffsets(offsets.map((o) => ({ topic, ...o })));
+      },
       (error) => log?.('warn', 'kafka offset commit failed', { error: String(error) }),
     );
     this.committer = committer;
@@ -381,8 +390,9 @@ export class KafkaTickSource implements TickSource, SamePodPrimary {
     this.consumer = undefined;
     const committer = this.committer;
     this.committer = undefined;
-    // The partitions' next owners start after what this pod handled; a batch still being handled while
-    // the consumer stops is read again there, and dropped by its seq.
+    // The partitions' next owners start after what this pod handled (and stored the candles of, with
+    // beforeCommit); a batch still being handled while the consumer stops is read again there, and
+    // dropped by its seq.
     if (committer) await withTimeout(committer.flush(), FINAL_COMMIT_WAIT_MS);
     // disconnect() leaves the group, so the partitions move to the other pods at once.
     if (consumer) await consumer.disconnect();

@@ -127,7 +127,7 @@ export class SourceStage implements TickSourceHandler {
   /**
    * Forgets what is known per symbol: it is read again from the last-value cache (partition moves).
    * A primary first publishes what it holds: each batch's offsets are committed once it is handed
-   * over, so the partition's next owner starts after those ticks and nobody else would count them in
+   * over (and its candles are stored), so the partition's next owner starts after those ticks and nobody else would count them in
    * `n` (a batch whose commit was still on its way is read again there, and its ticks dropped by seq). A standby holds only what the primary has not published yet; the primary still will.
    */
   onOwnershipChange(): void {
