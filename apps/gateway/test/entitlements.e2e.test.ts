@@ -6,10 +6,14 @@ import { Client } from './support/gateway';
 
 // One entitlement decision for every entry point: no token, entry point or claim combination may
 // reach a symbol outside ENTITLED_SYMBOLS ∩ the token's `symbols`, and every directory shows the same.
+// One table of claim combinations, asked of /ws (subscribe, `symbols`, `history`), /api/symbols,
+// /api/candles and the market hub (Subscribe, ListSymbols, GetCandles, StreamQuotes).
 jest.setTimeout(60_000);
 
 const SERVER = 'AAPL,EUR*';
 const inServer = (s: string) => s === 'AAPL' || s.startsWith('EUR');
+/** What every entry point is asked for: inside and outside the server's list. */
+const WANTED = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
 
 describe.each([
   ['authentication on', { AUTH_MODE: 'hs256', AUTH_HS256_SECRET: HS256_SECRET }],
@@ -44,7 +48,7 @@ describe.each([
     const directory = (await client.next((m) => m.id === 'dir')).symbols as SymbolInfo[];
     expect(directory.every((s) => allowed(s.symbol))).toBe(true);
     expect(directory.some((s) => s.symbol === 'AAPL')).toBe(allowed('AAPL'));
-    const wanted = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD'];
+    const wanted = WANTED;
     client.send({ type: 'subscribe', id: 'sub', symbols: wanted });
     await client.next((m) => m.id === 'sub' && (m.type === 'subscribed' || m.type === 'error'));
     await new Promise((r) => setTimeout(r, 200));
@@ -70,6 +74,32 @@ describe.each([
     if (allowed('AAPL')) expect(directory.map((s) => s.symbol)).toContain('AAPL');
   });
 
+  it.each(claimSets)('%s: the native history request', async (_claims, claims, allowed) => {
+    const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
+    const client = await Client.open(`${gw.ws}${token ? `?token=${token}` : ''}`);
+    try {
+      for (const symbol of WANTED) {
+        client.send({ type: 'history', id: `h-${symbol}`, symbol, tf: '1s', limit: 5 });
+        const answer = await client.next((m) => m.id === `h-${symbol}`);
+        if (allowed(symbol)) expect(answer.type).toBe('history');
+        else expect(answer).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it.each(claimSets)('%s: /api/candles', async (_claims, claims, allowed) => {
+    const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
+    for (const symbol of WANTED) {
+      const res = await fetch(
+        `${gw.http}/api/candles?symbol=${symbol}&tf=1s&limit=5`,
+        token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      );
+      expect(res.status).toBe(allowed(symbol) ? 200 : 403);
+    }
+  });
+
   it.each(claimSets)('%s: the market hub', async (_claims, claims, allowed) => {
     const token = authOn ? await hs256Token({ sub: 'u', ...claims }) : undefined;
     const connection = new signalR.HubConnectionBuilder()
@@ -86,6 +116,44 @@ describe.each([
       if (expected.length > 0) await expect(subscribe).resolves.toEqual(expected);
       else await expect(subscribe).rejects.toThrow('FORBIDDEN');
       await expect(connection.invoke<string[]>('Subscribe', ['MSFT'])).rejects.toThrow('FORBIDDEN');
+
+      // GetCandles: the same decision per symbol.
+      for (const symbol of WANTED) {
+        const candles = connection.invoke('GetCandles', symbol, '1s', 5);
+        if (allowed(symbol)) await expect(candles).resolves.toEqual(expect.any(Array));
+        else await expect(candles).rejects.toThrow('FORBIDDEN');
+      }
+
+      // StreamQuotes: its own session, the same decision; the first item is the accepted snapshots.
+      const streamed = await new Promise<{ items: Array<Array<{ symbol: string }>>; error?: Error }>(
+        (resolve) => {
+          const items: Array<Array<{ symbol: string }>> = [];
+          const subscription = connection
+            .stream<Array<{ symbol: string }>>('StreamQuotes', WANTED)
+            .subscribe({
+              next: (item) => {
+                items.push(item);
+                // The snapshots, then whatever updates come within half a second.
+                if (items.length === 1) {
+                  setTimeout(() => {
+                    subscription.dispose();
+                    resolve({ items });
+                  }, 500);
+                }
+              },
+              complete: () => resolve({ items }),
+              error: (error) => resolve({ items, error }),
+            });
+        },
+      );
+      if (WANTED.some(allowed)) {
+        expect(streamed.error).toBeUndefined();
+        expect(streamed.items[0]?.map((q) => q.symbol).sort()).toEqual(WANTED.filter(allowed).sort());
+        expect(streamed.items.flat().every((q) => allowed(q.symbol))).toBe(true);
+      } else {
+        expect(String(streamed.error)).toContain('FORBIDDEN');
+        expect(streamed.items).toEqual([]);
+      }
     } finally {
       await connection.stop();
     }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { buildClient, type HubHost, startHubHost, waitFor } from '../src/testing';
 import { Journal, TestHub } from './test-hubs';
@@ -378,5 +379,83 @@ describe('HTTP transports: status codes', () => {
     expect(await upgradeStatus(wsUrl)).toBe(409);
     expect(await post(`${base}?id=${body.connectionToken}`, 'x')).toBe(405);
     first.close();
+  });
+});
+
+describe('WebSocket upgrades of a negotiated connection (authentication on)', () => {
+  let host: HubHost;
+  let base: string;
+  const foreign: number[] = [];
+
+  beforeAll(async () => {
+    host = await startHubHost({
+      hubs: [{ path: '/test', hub: new TestHub() }],
+      transport: {
+        authenticate: (req) => {
+          const user = /^Bearer (\w+)$/.exec(req.headers.authorization ?? '')?.[1];
+          return user === undefined ? undefined : { userId: user };
+        },
+        onForeignRequest: (_req, _connection, status) => foreign.push(status),
+      },
+    });
+    base = `${host.baseUrl}/test`;
+  });
+
+  afterAll(() => host.close());
+
+  async function negotiateAs(user: string): Promise<string> {
+    const res = await fetch(`${base}/negotiate?negotiateVersion=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user}` },
+    });
+    return ((await res.json()) as { connectionToken: string }).connectionToken;
+  }
+
+  function upgradeAs(id: string, user?: string): Promise<number> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}?id=${encodeURIComponent(id)}`, {
+        headers: user ? { authorization: `Bearer ${user}` } : {},
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', () => resolve(0));
+    });
+  }
+
+  it("a stranger's upgrade onto a running long-polling connection is 403 before the owner's 409", async () => {
+    foreign.length = 0;
+    const id = await negotiateAs('alice');
+    const first = await fetch(`${base}?id=${encodeURIComponent(id)}`, {
+      headers: { authorization: 'Bearer alice' },
+    });
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    expect(await upgradeAs(id, 'bob')).toBe(403);
+    expect(await upgradeAs(id)).toBe(403);
+    expect(await upgradeAs(id, 'alice')).toBe(409);
+    expect(foreign).toEqual([403, 403]);
+  });
+
+  it('refuseAnonymousUpgrade: 403 for an existing connection, nothing for anything else', async () => {
+    foreign.length = 0;
+    const id = await negotiateAs('alice');
+    const upgrade = (url: string) => ({ url, headers: {}, socket: {} }) as unknown as IncomingMessage;
+    expect(host.signalr.refuseAnonymousUpgrade(upgrade(`/test?id=${encodeURIComponent(id)}`))).toEqual({
+      status: 403,
+      reason: 'Forbidden',
+    });
+    expect(host.signalr.refuseAnonymousUpgrade(upgrade('/test?id=unknown'))).toBeUndefined();
+    expect(host.signalr.refuseAnonymousUpgrade(upgrade('/test'))).toBeUndefined();
+    expect(
+      host.signalr.refuseAnonymousUpgrade(upgrade(`/other?id=${encodeURIComponent(id)}`)),
+    ).toBeUndefined();
+    expect(foreign).toEqual([403]);
   });
 });

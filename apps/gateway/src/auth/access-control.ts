@@ -124,11 +124,25 @@ export class AccessControl {
     this.clusterCounters = counters;
   }
 
-  /** The upgrade guard: rate and caps per IP, then the token, then the cap per user. */
+  /**
+   * The hubs' check of a WebSocket upgrade without a token that names an existing SignalR connection
+   * (`SignalRServer.refuseAnonymousUpgrade`): 403, as on the other transports, not the 401 of a
+   * missing token. Set once the hubs are mapped.
+   */
+  refuseAnonymousHubUpgrade: ((req: IncomingMessage) => UpgradeRefusal | undefined) | undefined;
+
+  /**
+   * The upgrade guard: an upgrade without a token of someone's SignalR connection is not its owner's
+   * (403); then rate and caps per IP, the token, the cap per user.
+   */
   readonly guard = async (
     req: IncomingMessage,
     context: UpgradeContext,
   ): Promise<UpgradeRefusal | undefined> => {
+    if (this.verifier && tokenOf(req) === undefined) {
+      const foreign = this.refuseAnonymousHubUpgrade?.(req);
+      if (foreign) return foreign;
+    }
     const admission = await this.admit(req);
     if ('refusal' in admission) return admission.refusal;
     const { ip, principal } = admission;

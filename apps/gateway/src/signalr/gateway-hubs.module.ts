@@ -1,6 +1,6 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { Logger } from '@tickhub/log';
-import { SignalRModule } from '@tickhub/signalr';
+import { SignalRModule, type SignalRServer } from '@tickhub/signalr';
 import { AccessControl } from '../auth/access-control';
 import type { GatewayConfig } from '../config';
 import type { Entitlements } from '../core/entitlements';
@@ -71,6 +71,11 @@ export function gatewayHubsModule(): DynamicModule {
         onError: (error: unknown, where: string) => logger.warn('hub error', { where, error: String(error) }),
       },
       onDrain: (hook: () => Promise<void>) => runtime.onDrain(hook),
+      // The upgrade guard authenticates before the hubs' guard runs: an upgrade without a token that
+      // names someone's connection gets the hubs' 403 (not the owner), not a missing token's 401.
+      onServer: (server: SignalRServer) => {
+        access.refuseAnonymousHubUpgrade = (req) => server.refuseAnonymousUpgrade(req);
+      },
     }),
   });
 }

@@ -124,12 +124,33 @@ describe('SignalR connections belong to the user who negotiated them (authentica
     }
   });
 
-  it('WebSockets: the upgrade of a negotiated connection by another user is refused', async () => {
+  it('WebSockets: the upgrade of a negotiated connection by another user, or without a token, is 403', async () => {
+    const refusedBefore = await metricValue(gw.http, 'access_refusals_total', {
+      reason: 'connection_not_owner',
+    });
     const { token: id } = await negotiate(hub, { token: alice });
     const ws = `${hub.replace('http', 'ws')}?id=${encodeURIComponent(id)}`;
     expect(await upgradeStatus(`${ws}&access_token=${bob}`)).toBe(403);
-    expect(await upgradeStatus(ws)).toBe(401);
+    expect(await upgradeStatus(ws, { headers: { authorization: `Bearer ${bob}` } })).toBe(403);
+    expect(await upgradeStatus(ws)).toBe(403);
+    expect(await upgradeStatus(`${ws}&access_token=${forged}`)).toBe(401);
     expect(await upgradeStatus(`${ws}&access_token=${alice}`)).toBe(101);
+    expect(
+      (await metricValue(gw.http, 'access_refusals_total', { reason: 'connection_not_owner' })) -
+        refusedBefore,
+    ).toBe(3);
+  });
+
+  it("a WebSocket upgrade onto someone's running long-polling connection is 403, not 409 (nothing of its state shows)", async () => {
+    const { token: id } = await negotiate(hub, { token: alice });
+    const url = `${hub}?id=${encodeURIComponent(id)}`;
+    expect((await request('GET', url, { token: alice })).status).toBe(200);
+    const ws = `${hub.replace('http', 'ws')}?id=${encodeURIComponent(id)}`;
+    expect(await upgradeStatus(`${ws}&access_token=${bob}`)).toBe(403);
+    expect(await upgradeStatus(ws)).toBe(403);
+    // The owner is told the truth: another transport has the connection.
+    expect(await upgradeStatus(`${ws}&access_token=${alice}`)).toBe(409);
+    expect((await request('DELETE', url, { token: alice })).status).toBe(202);
   });
 });
 

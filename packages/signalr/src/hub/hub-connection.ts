@@ -236,10 +236,13 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     for (const bytes of messages) this.connection.send(bytes);
   }
 
-  private closeWithError(error: string, allowReconnect?: boolean): void {
+  /** `abusive`: the client floods; stop reading it at once (`SignalRConnection.closeAbusive`). */
+  private closeWithError(error: string, options: { allowReconnect?: boolean; abusive?: boolean } = {}): void {
     if (this.state === 'closed') return;
+    const { allowReconnect, abusive } = options;
     this.sendMessage({ type: MessageType.Close, error, ...(allowReconnect ? { allowReconnect } : {}) });
-    this.connection.close(error);
+    if (abusive) this.connection.closeAbusive(error);
+    else this.connection.close(error);
   }
 
   // ---------------------------------------------------------------- handshake
@@ -320,7 +323,9 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
     const limit = this.endpoint.options.inboundLimit as InboundLimit;
     this.endpoint.options.onInboundLimit?.(verdict === 'close' ? 'closed' : 'refused', this.connectionId);
     if (verdict === 'close') {
-      this.closeWithError('Connection closed with an error. RATE_LIMITED: rate limit abuse.');
+      this.closeWithError('Connection closed with an error. RATE_LIMITED: rate limit abuse.', {
+        abusive: true,
+      });
     } else {
       this.complete(invocationId, {
         error: `RATE_LIMITED: more than ${limit.perSec} invocations per second.`,
@@ -461,7 +466,8 @@ export class HubConnectionContext implements ConnectionApplication, HubConnectio
         this.sendMessage({ type: MessageType.Invocation, target, arguments: args }),
       sendBytes: (data) => this.sendBytes(data),
       invokeClient: (method, args) => this.invokeClient(method, args),
-      closeWithError: (error, allowReconnect) => this.closeWithError(error, allowReconnect),
+      closeWithError: (error, allowReconnect) =>
+        this.closeWithError(error, allowReconnect ? { allowReconnect } : {}),
     });
   }
 }

@@ -55,6 +55,12 @@ export interface SignalRRuntimeOptions {
   upgradeRouter?: UpgradeRouterLike;
   /** Called when the server is drained, before the HTTP server closes; the module then closes the hubs' clients. */
   onDrain?: (hook: () => Promise<void>) => void;
+  /**
+   * Called once the hubs are mapped, with their server: for an upgrade router whose own guards run
+   * before the hubs' (e.g. to refuse with `refuseAnonymousUpgrade` an upgrade without a token that
+   * names someone's connection, which its authentication would otherwise answer 401).
+   */
+  onServer?: (server: SignalRServer) => void;
 }
 
 export interface SignalRModuleOptions {
@@ -162,6 +168,7 @@ export class SignalRHubs implements OnModuleInit, OnApplicationShutdown {
     this.mountHttp();
     this.mountUpgrades();
     this.options.onDrain?.(() => this.server.close());
+    this.options.onServer?.(this.server);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -24,6 +24,9 @@ export interface ConnectionPrincipal {
   expiresAt?: number;
 }
 
+/** How long an abusive client's transport may take to flush its Close before it is dropped. */
+export const ABUSIVE_CLOSE_GRACE_MS = 1000;
+
 /** The server-to-client half of a transport. */
 export interface OutboundSink {
   write(data: Uint8Array): void;
@@ -188,6 +191,20 @@ export class SignalRConnection {
     this.closedFlag = true;
     this.sink?.end();
     this.dispose(error);
+  }
+
+  /**
+   * Ends the connection of an abusive client: as `close`, but reading stops at once, so that what the
+   * client keeps sending (a flood may have megabytes in flight) is not read, unmasked and dropped at
+   * the server's expense while the transport closes; the transport is dropped `graceMs` later, time
+   * for what was sent (the Close message) to leave.
+   */
+  closeAbusive(error: string, graceMs = ABUSIVE_CLOSE_GRACE_MS): void {
+    if (this.closedFlag) return;
+    this.flowControl?.pause();
+    const sink = this.sink;
+    this.close(error);
+    if (sink) setTimeout(() => sink.abort(), graceMs).unref();
   }
 
   /**

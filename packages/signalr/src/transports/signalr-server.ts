@@ -153,6 +153,11 @@ export class SignalRServer {
     return this.webSockets.checkUpgrade(req, user);
   }
 
+  /** See `WebSocketTransport.refuseAnonymousUpgrade`. */
+  refuseAnonymousUpgrade(req: IncomingMessage): TransportRefusal | undefined {
+    return this.webSockets.refuseAnonymousUpgrade(req);
+  }
+
   /** The WebSocket server of every hub path, for an upgrade router to hand upgraded sockets to. */
   get webSocketServer(): WebSocketServer {
     return this.webSockets.wss;

@@ -38,14 +38,28 @@ export class WebSocketTransport {
     if ('refusal' in target) return target.refusal;
     const connection = target.connection;
     if (!connection) return undefined;
-    return this.table.ownsUpgrade(req, connection, user)
-      ? undefined
-      : this.table.refuseForeign(req, connection, 403);
+    // Ownership first: someone else learns nothing of the connection's state (started, closed).
+    if (!this.table.ownsUpgrade(req, connection, user)) return this.table.refuseForeign(req, connection, 403);
+    return refuseWebSocketStart(this.table, connection);
   }
 
   /**
-   * What a WebSocket upgrade of a hub path names: a negotiated connection that may still take a
-   * transport, none (`?id=` absent: a connection without negotiate, or not a hub path), or a refusal.
+   * With authentication on, a WebSocket upgrade that names an existing connection of a hub path but
+   * carries no credentials at all: refused with 403 as not the connection's owner (and reported to
+   * `onForeignRequest`), as every other request of a connection without a token is. For an upgrade
+   * router whose own authentication would answer such an upgrade 401 before `checkUpgrade` runs.
+   * Undefined for anything else (no authentication, no `id`, an unknown connection).
+   */
+  refuseAnonymousUpgrade(req: IncomingMessage): TransportRefusal | undefined {
+    if (!this.table.options.authenticate) return undefined;
+    const target = this.upgradeTarget(req);
+    if ('refusal' in target || !target.connection) return undefined;
+    return this.table.refuseForeign(req, target.connection, 403);
+  }
+
+  /**
+   * What a WebSocket upgrade of a hub path names: a negotiated connection (whether it may still take
+   * a transport is decided after its owner, `refuseWebSocketStart`), none (`?id=` absent: a connection without negotiate, or not a hub path), or a refusal.
    */
   private upgradeTarget(
     req: IncomingMessage,
@@ -64,11 +78,6 @@ export class WebSocketTransport {
     if (!connection || connection.hubPath !== endpoint.path) {
       return { refusal: { status: 404, reason: 'Not Found' } };
     }
-    const refusal = refuseStart(this.table, connection, 'WebSockets', { status: 409, reason: 'Conflict' });
-    if (refusal)
-      return {
-        refusal: { status: refusal.status, reason: refusal.status === 409 ? 'Conflict' : 'Not Found' },
-      };
     return { connection };
   }
 
@@ -95,6 +104,11 @@ export class WebSocketTransport {
       const status = await this.table.foreignStatus(req, connection);
       if (status !== undefined) {
         const refusal = this.table.refuseForeign(req, connection, status);
+        rejectUpgrade(socket, refusal.status, refusal.reason);
+        return;
+      }
+      const refusal = refuseWebSocketStart(this.table, connection);
+      if (refusal) {
         rejectUpgrade(socket, refusal.status, refusal.reason);
         return;
       }
@@ -173,4 +187,14 @@ export class WebSocketTransport {
   close(): Promise<void> {
     return new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** Whether the owner's WebSocket may take the connection now: 409 when another transport has it. */
+function refuseWebSocketStart(
+  table: ConnectionTable,
+  connection: SignalRConnection,
+): TransportRefusal | undefined {
+  const refusal = refuseStart(table, connection, 'WebSockets', { status: 409, reason: 'Conflict' });
+  if (!refusal) return undefined;
+  return { status: refusal.status, reason: refusal.status === 409 ? 'Conflict' : 'Not Found' };
 }
