@@ -10,6 +10,7 @@ import {
   type GatewayPod,
   type Ingester,
   metric,
+  metricSeries,
   PrivateKafka,
   RedisServer,
   SYMBOLS,
@@ -21,9 +22,31 @@ import {
 
 const PRIMARY = 'tickhub_gateway_source_published_total';
 const STANDBY = 'tickhub_gateway_standby_published_total';
+/** What the alert rules of docker/prometheus/alerts.yml read. */
+const DEPENDENCY_UP = 'tickhub_gateway_dependency_up';
+const PARTITION_IDLE = 'tickhub_gateway_partition_idle_seconds';
+const PARTITION_LAG = 'tickhub_gateway_partition_lag';
+
+/**
+ * Per owned partition of each pod: seconds since its last record, and records behind. A partition that
+ * no symbol hashes to stays idle for good, with no lag: the stall alert asks for both.
+ */
+async function partitions(pods: GatewayPod[]): Promise<Array<{ idle: number; lag: number }>> {
+  const found: Array<{ idle: number; lag: number }> = [];
+  for (const p of pods) {
+    const lag = await metricSeries(p.http, PARTITION_LAG);
+    for (const [labels, idle] of await metricSeries(p.http, PARTITION_IDLE))
+      found.push({ idle, lag: lag.get(labels) ?? 0 });
+  }
+  return found;
+}
 
 /** Generous bound for every recovery: the suite checks behaviour, `npm run chaos` measures speed. */
 const RECOVERY_MS = 30_000;
+
+/** How long the broker, and Redis, stay killed before they are started again (on their data). */
+const KAFKA_OUTAGE_MS = 10_000;
+const REDIS_OUTAGE_MS = 5_000;
 
 interface Transition {
   at: number;
@@ -291,9 +314,12 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
       RECOVERY_MS,
       'every pod to report not ready',
     );
-    await new Promise((r) => setTimeout(r, 3000));
-    const backAt = Date.now();
+    for (const p of pods) expect(await metric(p.http, DEPENDENCY_UP, 'dependency="redis"')).toBe(0);
+    // Redis stays away for 5 s, as in the issue's Done-when.
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + REDIS_OUTAGE_MS - Date.now())));
     await redis.startAgain();
+    // Back when its port listens again, as for the broker.
+    const backAt = redis.listeningAt;
     await waitFor(
       () => pods.every((p) => watch.transitions.get(p.id)!.some((t) => t.ready && t.at > backAt)),
       RECOVERY_MS,
@@ -301,9 +327,13 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     );
     const fresh = await freshAfter(clients, symbols, backAt, 'fresh ticks after Redis came back');
     await watch.stop();
+    for (const p of pods) expect(await metric(p.http, DEPENDENCY_UP, 'dependency="redis"')).toBe(1);
     for (const p of pods) {
       const lost = watch.firstNotReady(p.id, killedAt)!;
-      expect(lost.body).toMatchObject({ dependencies: { redis: { up: false } } });
+      // The body says which dependency, since when and why.
+      expect(lost.body).toMatchObject({
+        dependencies: { redis: { up: false, since: expect.any(String), reason: expect.any(String) } },
+      });
     }
     figures.redis = { ...watch.figures(killedAt, backAt), freshMs: fresh };
     console.log(
@@ -313,7 +343,7 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     expect(alive()).toEqual([]);
   });
 
-  it('Kafka broker kill -9 and restart on its data: readiness says so, then publishing and delivery resume with at most one rebalance', async () => {
+  it('Kafka broker kill -9 for 10 s and restart on its data: readiness says so, then publishing and delivery resume, nothing logged as an error', async () => {
     const watch = readiness();
     const killedAt = Date.now();
     await kafka.kill();
@@ -322,6 +352,12 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
       RECOVERY_MS,
       'every gateway and the ingester to report not ready',
     );
+    // The broker stays away for 10 s, as in the issue's Done-when (longer than the 3 s sessions).
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + KAFKA_OUTAGE_MS - Date.now())));
+    // What the alerts see: Kafka down on every pod, and no record consumed on any owned partition since
+    // the kill.
+    for (const p of pods) expect(await metric(p.http, DEPENDENCY_UP, 'dependency="kafka"')).toBe(0);
+    const idleDuring = Math.min(...(await partitions(pods)).map((p) => p.idle));
     await kafka.restart();
     const backAt = kafka.listeningAt;
     const fresh = await freshAfter(clients, symbols, backAt, 'fresh ticks after the broker came back');
@@ -335,31 +371,61 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     // Time for a late second rebalance (a member the coordinator forgot) to show in the logs.
     await new Promise((r) => setTimeout(r, 3000));
     await watch.stop();
+    for (const p of pods) expect(await metric(p.http, DEPENDENCY_UP, 'dependency="kafka"')).toBe(1);
+    const after = await partitions(pods);
+    // TickhubKafkaPartitionStalled's expression (idle > 30 s with records waiting) holds for none.
+    const stalled = after.filter((p) => p.idle > 30 && p.lag > 0).length;
+    const resumed = after.filter((p) => p.idle < 5).length;
     for (const p of pods) {
       const lost = watch.firstNotReady(p.id, killedAt)!;
-      expect(lost.body).toMatchObject({ dependencies: { kafka: { up: false } } });
+      expect(lost.body).toMatchObject({
+        dependencies: { kafka: { up: false, since: expect.any(String), reason: expect.any(String) } },
+      });
     }
     expect(watch.firstNotReady('ingester', killedAt)!.body).toMatchObject({
-      dependencies: { kafka: { up: false } },
+      dependencies: { kafka: { up: false, since: expect.any(String), reason: expect.any(String) } },
     });
     const publishing = firstLogAt(ingester.logs, killedAt, 'Kafka connection restored, publishing resumes');
     expect(publishing).toBeDefined();
-    const joins = pods.map((p) => logLines(p.logs, backAt, (l) => l.msg === 'kafka partitions assigned'));
+    // Joins per group (primary, standby) on each pod. The restarted coordinator has forgotten the
+    // members; the broker's group.initial.rebalance.delay.ms (1 s in the shipped configs) lets both
+    // pods rejoin in one rebalance per group. A pod that reconnects later than that makes a second
+    // one: allowed here (timing on a loaded machine), counted by `npm run chaos`.
+    const joinsByGroup = pods.map((p) =>
+      ['main', 'standby'].map((component) =>
+        logLines(p.logs, backAt, (l) => l.msg === 'kafka partitions assigned' && l.component === component),
+      ),
+    );
     const errors = pods.map((p) => logLines(p.logs, killedAt, (l) => l.level === 'error'));
     const reconnected = pods.map((p) =>
       logLines(p.logs, killedAt, (l) => l.msg === 'dependency reconnected' && l.dependency === 'kafka'),
+    );
+    const lostLines = pods.map((p) =>
+      logLines(
+        p.logs,
+        killedAt,
+        (l) => l.msg === 'dependency lost' && l.dependency === 'kafka' && l.level === 'warn',
+      ),
     );
     figures.kafka = {
       ...watch.figures(killedAt, backAt),
       ingesterPublishingMs: publishing! - backAt,
       freshMs: fresh,
-      groupJoinsAfter: joins,
+      joinsPerGroupAfter: joinsByGroup.flat(),
       errorLines: errors,
     };
     console.log(
-      `[faults] Kafka kill -9, back ${backAt - killedAt} ms later: readiness ${watch.describe(killedAt)}; ingester publishing ${publishing! - backAt} ms after the broker answered; every client fresh on every symbol ${fresh} ms after; group joins per pod after: ${joins.join('/')}; error lines per pod: ${errors.join('/')}`,
+      `[faults] Kafka kill -9, back ${backAt - killedAt} ms later: readiness ${watch.describe(killedAt)}; ingester publishing ${publishing! - backAt} ms after the broker answered; every client fresh on every symbol ${fresh} ms after; group joins per pod after (primary+standby): ${joinsByGroup.map((j) => j.join('+')).join('/')}; error lines per pod: ${errors.join('/')}; partition_idle_seconds, least before the broker's return: ${idleDuring.toFixed(1)}; 3 s after recovery, partitions idle < 5 s: ${resumed} of ${after.length}, stalled: ${stalled}`,
     );
+    // Generous bounds: down 10 s, every partition idle for most of it; consuming again, none stalled.
+    expect(idleDuring).toBeGreaterThan(5);
+    expect(resumed).toBeGreaterThan(0);
+    expect(stalled).toBe(0);
+    // Lost once (warn), reconnected once (info), partitions assigned (info), no error line.
+    expect(lostLines).toEqual(pods.map(() => 1));
     expect(reconnected).toEqual(pods.map(() => 1));
+    expect(joinsByGroup.flat().every((n) => n <= 2)).toBe(true);
+    expect(errors).toEqual(pods.map(() => 0));
     expect(regressions()).toEqual([]);
     expect(alive()).toEqual([]);
   });
@@ -410,8 +476,11 @@ describe('faults: pods, Kafka, Redis and the ingester fail under load', () => {
     );
     gone.push(...pods.splice(1, 1));
     for (const c of orphans) clients.splice(clients.indexOf(c), 1);
-    // The rebalances that follow a pod's death are no outage: the survivor stayed ready throughout.
+    // The rebalances that follow a pod's death are no outage: the survivor stayed ready throughout,
+    // and logged them at info (no error line).
     expect(watch.firstNotReady(survivor.id, at)).toBeUndefined();
+    expect(logLines(survivor.logs, at, (l) => l.level === 'error')).toBe(0);
+    expect(logLines(survivor.logs, at, (l) => l.msg === 'kafka partitions assigned')).toBeGreaterThan(0);
     expect(regressions()).toEqual([]);
     // Both owners of a partition published around the death; no tick was counted twice or lost.
     expect(nMismatches(clients, symbols, at)).toEqual([]);

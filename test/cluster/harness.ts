@@ -112,6 +112,8 @@ function killGroup(pid: number): void {
 export class RedisServer {
   private launcher: ChildProcess | undefined;
   private serverPid = 0;
+  /** When the port last began to accept connections: "back" for the clients. */
+  listeningAt = 0;
   private constructor(
     readonly port: number,
     private readonly extraArgs: string[] = [],
@@ -145,7 +147,15 @@ export class RedisServer {
   async startAgain(): Promise<void> {
     const run = launch(REDIS_LAUNCHER, ['run', '--port', String(this.port), '--', ...this.extraArgs]);
     this.launcher = run.proc;
+    this.listeningAt = 0;
+    const listening = waitPort(this.port, 20_000, `redis-server on port ${this.port}`).then(
+      () => {
+        this.listeningAt = Date.now();
+      },
+      () => undefined, // ready() below says why
+    );
     await run.ready('REDIS_URL=', 20_000, `redis-server on port ${this.port}`);
+    await listening;
     this.serverPid = run.serverPid();
   }
 
@@ -327,19 +337,24 @@ export async function isReady(http: string): Promise<boolean> {
   return res?.status === 200;
 }
 
-/** The sum of a Prometheus series of one pod. */
-export async function metric(http: string, name: string): Promise<number> {
+/** The series of a Prometheus metric of one pod whose labels contain `labels`: value by label text. */
+export async function metricSeries(http: string, name: string, labels = ''): Promise<Map<string, number>> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  let sum = 0;
-  let found = false;
+  const series = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-      found = true;
-    }
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labels && !line.includes(labels)) continue;
+    const end = line.lastIndexOf(' ');
+    series.set(line.slice(name.length, end), Number(line.slice(end + 1)));
   }
-  if (!found) throw new Error(`metric ${name} not found`);
-  return sum;
+  return series;
+}
+
+/** The sum of a Prometheus metric of one pod, over its series whose labels contain `labels`. */
+export async function metric(http: string, name: string, labels = ''): Promise<number> {
+  const series = await metricSeries(http, name, labels);
+  if (series.size === 0) throw new Error(`metric ${name}${labels} not found`);
+  return [...series.values()].reduce((a, b) => a + b, 0);
 }
 
 export interface FeedMessage {
@@ -538,6 +553,9 @@ export interface Deployment {
 
 export const SYMBOLS = 12;
 
+/** KAFKA_SESSION_TIMEOUT_MS of a deployment's pods: the stock broker's lowest (the shared test broker allows less). */
+export const DEPLOYMENT_SESSION_TIMEOUT_MS = 6000;
+
 /** Starts Redis, the ingester on a new 6-partition topic, `podCount` gateways (`podSettings` on top) and nginx. */
 export async function startDeployment(
   podCount = 3,
@@ -566,7 +584,7 @@ export async function startDeployment(
       KAFKA_BROKERS: brokers,
       KAFKA_TOPIC: topic,
       KAFKA_GROUP_ID: `gateway-${run}`,
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_SESSION_TIMEOUT_MS: String(DEPLOYMENT_SESSION_TIMEOUT_MS),
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: keyPrefix,
       SIM_SYMBOLS: String(SYMBOLS),

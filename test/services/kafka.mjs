@@ -205,7 +205,10 @@ function serverProperties({ port, controllerPort, dataDir, partitions }) {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'share.coordinator.state.topic.num.partitions=4',
-    'group.initial.rebalance.delay.ms=0',
+    // A group that has no member (a new one, or every member forgotten by a restarted broker) waits
+    // 1 s for more joiners before its first assignment, so the pods coming back after a broker restart
+    // rejoin in one rebalance (0 made one per pod); Kafka's default of 3 s would delay their return.
+    'group.initial.rebalance.delay.ms=1000',
     // The gateways run 3 s sessions so that a dead pod's partitions move within seconds; Kafka's
     // default minimum (6 s) would refuse them.
     'group.min.session.timeout.ms=1000',

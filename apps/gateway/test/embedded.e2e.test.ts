@@ -298,6 +298,7 @@ describe('/ws native protocol', () => {
     const bad = new Client(gw.ws, undefined, { origin: 'http://evil.example' });
     clients.push(bad);
     expect((await bad.closed).code).toBe(1008);
+    expect(await metric(gw.http, 'tickhub_gateway_closes_total', 'code="1008"')).toBeGreaterThanOrEqual(1);
     const good = await open(undefined, { origin: 'http://allowed.example' });
     good.send({ type: 'ping', id: 'o' });
     await good.next((m) => m.type === 'pong');

@@ -45,6 +45,8 @@ describe('graceful drain on SIGTERM', () => {
     const t0 = Date.now();
     gw.proc.kill('SIGTERM');
     expect((await a.closed).code).toBe(1001);
+    // The stuck client holds the drain open, so the pod still answers /metrics.
+    expect(await metric(gw.http, 'tickhub_gateway_closes_total', 'code="1001"')).toBeGreaterThanOrEqual(1);
     let sawNotReady = false;
     let refused = 0;
     while (gw.proc.exitCode === null && Date.now() - t0 < 5000) {

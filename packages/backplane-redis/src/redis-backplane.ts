@@ -55,7 +55,11 @@ const MAX_BATCH = 1_000;
 const MAX_CACHED_CHANNELS = 100_000;
 /** SUBSCRIBE and HMGET take at most this many arguments per command. */
 const CHUNK = 500;
-const RETRY_MAX_DELAY_MS = 1_000;
+/**
+ * Reconnect attempts are at most this far apart, so a pod is back within a quarter of a second of
+ * Redis's return whatever the outage lasted (a refused connect costs Redis nothing).
+ */
+const RETRY_MAX_DELAY_MS = 250;
 
 /**
  * Publishes a turn's updates in one command: ARGV holds channel, payload, channel, payload… Subscribers

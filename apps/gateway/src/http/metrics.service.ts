@@ -242,8 +242,9 @@ export class MetricsService {
     labelledCounter(r, 'inbound_errors_total', 'Error frames sent to clients, by code', 'code', () =>
       Object.entries(ws.errors),
     );
+    // /ws connections, and upgrades of any path closed for their origin.
     labelledCounter(r, 'closes_total', 'Connections closed by the server, by close code', 'code', () =>
-      ws.closes.entries(),
+      sumEntries(ws.closes, router.closes),
     );
     labelledCounter(
       r,

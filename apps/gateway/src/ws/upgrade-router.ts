@@ -38,6 +38,8 @@ export class UpgradeRouter {
   private attached: Server | undefined;
   private readonly allowedOrigins: Set<string> | undefined;
   rejectedOrigins = 0;
+  /** Connections this router closed after their upgrade (origin: 1008), by close code, for closes_total. */
+  readonly closes: Record<string, number> = {};
   rejectedUpgrades = 0;
   /** Refused upgrades by HTTP status, for the metrics. */
   readonly rejectionsByStatus: Record<string, number> = {};
@@ -147,6 +149,7 @@ export class UpgradeRouter {
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       if (!originAllowed) {
         this.rejectedOrigins++;
+        this.closes[CloseCode.POLICY_VIOLATION] = (this.closes[CloseCode.POLICY_VIOLATION] ?? 0) + 1;
         ws.close(CloseCode.POLICY_VIOLATION, 'origin not allowed');
         return;
       }

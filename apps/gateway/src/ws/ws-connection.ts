@@ -52,9 +52,13 @@ export class WsCounters {
     INTERNAL: 0,
   };
   /** Connections closed by the server, by close code. */
-  readonly closes = new Map<number, number>();
+  readonly closes: Record<string, number> = {};
   heartbeatTerminations = 0;
   messagesSent = 0;
+
+  countClose(code: number): void {
+    this.closes[code] = (this.closes[code] ?? 0) + 1;
+  }
 }
 
 export interface WsConnectionDeps {
@@ -137,7 +141,7 @@ export class WsConnection implements SessionSink {
       if (code !== undefined && !this.closing) {
         this.closing = true;
         this.session.close();
-        this.countClose(code);
+        this.deps.counters.countClose(code);
       }
       this.deps.logger.debug('connection error', {
         connectionId: this.id,
@@ -184,18 +188,13 @@ export class WsConnection implements SessionSink {
     if (this.closing) return;
     this.closing = true;
     this.session.close();
-    this.countClose(code);
+    this.deps.counters.countClose(code);
     try {
       this.ws.close(code, reason);
     } catch (error) {
       this.deps.logger.warn('close failed', { connectionId: this.id, error: String(error) });
       this.ws.terminate();
     }
-  }
-
-  private countClose(code: number): void {
-    const closes = this.deps.counters.closes;
-    closes.set(code, (closes.get(code) ?? 0) + 1);
   }
 
   // ---------------------------------------------------------------- heartbeat

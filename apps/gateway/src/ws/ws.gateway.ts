@@ -39,6 +39,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
     try {
       if (this.runtime.isDraining()) {
+        this.connections.counters.countClose(1001);
         ws.close(1001, 'draining');
         return;
       }
@@ -69,6 +70,7 @@ export class WsGateway implements OnGatewayConnection<WebSocket> {
       this.watchSession(ws, conn, context?.expiresAt);
     } catch (error) {
       this.logger.error('connection setup failed', { error });
+      this.connections.counters.countClose(1011);
       ws.close(1011, 'internal error');
     }
   }

@@ -69,6 +69,7 @@ describe('UpgradeRouter', () => {
     router.setDraining();
     expect(await attempt(`ws://127.0.0.1:${port}/ws?token=t`)).toEqual({ status: 503 });
     expect(router.rejectedOrigins).toBe(1);
+    expect(router.closes).toEqual({ '1008': 1 });
   });
 
   it('answers a request offering another upgrade (h2c) as plain HTTP, on any path', async () => {
