@@ -9,6 +9,7 @@ import {
   type Ingester,
   isReady,
   kafkaBrokers,
+  metric,
   RedisCluster,
   SYMBOLS,
   seqRegressions,
@@ -18,6 +19,29 @@ import {
 } from './harness';
 
 const RECOVERY_MS = 30_000;
+
+/** What a pod's readiness body says of the Redis Cluster masters it cannot reach. */
+async function unreachableShards(http: string): Promise<string[]> {
+  const body = (await (await fetch(`${http}/health/ready`)).json()) as {
+    backplane: { unreachableShards: string[] };
+  };
+  return body.backplane.unreachableShards;
+}
+
+/** Polls every pod until `check` holds for each one's unreachable masters. */
+async function untilShards(
+  pods: GatewayPod[],
+  check: (shards: string[]) => boolean,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + RECOVERY_MS;
+  for (;;) {
+    const seen = await Promise.all(pods.map((p) => unreachableShards(p.http)));
+    if (seen.every(check)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: pods report ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function freshAfter(clients: FeedClient[], symbols: string[], t: number): boolean {
   return clients.every((c) =>
@@ -85,10 +109,18 @@ describe('Redis Cluster backplane: three masters behind three gateways', () => {
     const perNode = cluster.nodes.map((n) => Number(n.cli('DBSIZE')[0]));
     expect(perNode.every((keys) => keys > 0)).toBe(true);
 
+    expect(await Promise.all(pods.map((p) => unreachableShards(p.http)))).toEqual(pods.map(() => []));
+
     const victim = cluster.nodes[1]!;
     const killedAt = Date.now();
     await victim.kill();
-    await new Promise((r) => setTimeout(r, 3000));
+    // Every pod names the master it lost (readiness body and metric), and stays ready on the others.
+    const lost = (shards: string[]) => shards.length === 1 && shards[0]!.endsWith(`:${victim.port}`);
+    await untilShards(pods, lost, 'the killed master named by every pod');
+    const namedMs = Date.now() - killedAt;
+    for (const pod of pods)
+      expect(await metric(pod.http, 'tickhub_gateway_backplane_shards_unreachable')).toBe(1);
+    await new Promise((r) => setTimeout(r, Math.max(0, 3000 - namedMs)));
     // The symbols of the two other shards kept flowing while one master was away.
     const flowing = symbols.filter((s) =>
       clients.every((c) => events(c, s).some((e) => e.at > killedAt + 2000)),
@@ -98,13 +130,14 @@ describe('Redis Cluster backplane: three masters behind three gateways', () => {
     const backAt = Date.now();
     await cluster.untilOk(RECOVERY_MS);
     await waitFor(() => freshAfter(clients, symbols, backAt), RECOVERY_MS, 'every symbol again on every pod');
+    await untilShards(pods, (shards) => shards.length === 0, 'no master named once it was back');
     const fresh = Math.max(
       ...clients.flatMap((c) =>
         symbols.map((s) => events(c, s).find((e) => e.kind === 'update' && e.at > backAt)!.at - backAt),
       ),
     );
     console.log(
-      `[redis-cluster] keys per master ${perNode.join('/')}; master on port ${victim.port} killed for ${backAt - killedAt} ms: ${flowing.length}/${symbols.length} symbols kept flowing on every pod, pods ready meanwhile: ${readyDuring.join('/')}; every symbol fresh on every pod ${fresh} ms after it was back`,
+      `[redis-cluster] keys per master ${perNode.join('/')}; master on port ${victim.port} killed for ${backAt - killedAt} ms (named unreachable by every pod after ${namedMs} ms): ${flowing.length}/${symbols.length} symbols kept flowing on every pod, pods ready meanwhile: ${readyDuring.join('/')}; every symbol fresh on every pod ${fresh} ms after it was back`,
     );
     expect(flowing.length).toBeGreaterThan(0);
     expect(clients.flatMap((c) => seqRegressions(c, symbols))).toEqual([]);

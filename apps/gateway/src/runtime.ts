@@ -307,6 +307,11 @@ export class GatewayRuntime {
     return this.backplaneStateValue;
   }
 
+  /** Redis Cluster masters this pod cannot reach (RedisBackplane.unreachableShards); empty otherwise. */
+  unreachableShards(): string[] {
+    return this.backplane instanceof RedisBackplane ? this.backplane.unreachableShards() : [];
+  }
+
   /** Counters of the Redis backplane; undefined for the in-memory one. */
   backplaneStats(): RedisBackplaneStats | undefined {
     return this.backplane instanceof RedisBackplane ? this.backplane.stats() : undefined;

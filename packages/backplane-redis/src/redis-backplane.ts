@@ -221,6 +221,24 @@ export class RedisBackplane implements Backplane {
     return this.state === 'ready';
   }
 
+  /**
+   * Redis Cluster only: the masters that hold slots but have no ready connection from this pod
+   * (`host:port`, sorted). The symbols of their slots neither publish nor deliver meanwhile, while the
+   * others do, so the pod stays ready (every pod would see the same, and taking all of them out of the
+   * load balancer would stop every symbol); this says which part is missing. Empty without a cluster.
+   */
+  unreachableShards(): string[] {
+    if (!this.clusterMode || this.state === 'closed') return [];
+    const cluster = this.pub as Cluster;
+    const masters = new Set<string>();
+    for (const owners of cluster.slots) if (owners?.[0]) masters.add(owners[0]);
+    // A master's connection leaves ioredis's pool when it ends, so a missing one is unreachable too.
+    const ready = new Set<string>();
+    for (const node of cluster.nodes('master'))
+      if (node.status === 'ready') ready.add(`${node.options.host}:${node.options.port}`);
+    return [...masters].filter((key) => !ready.has(key)).sort();
+  }
+
   getState(): BackplaneState {
     return this.state;
   }

@@ -63,7 +63,13 @@ export class HealthController {
       draining: rt.isDraining(),
       dependencies,
       tickSource: { kind: rt.tickSource.kind, connected: source!.up },
-      backplane: { kind: rt.mode.backplane, ready: backplane!.up, state: rt.backplaneState() },
+      backplane: {
+        kind: rt.mode.backplane,
+        ready: backplane!.up,
+        state: rt.backplaneState(),
+        // Redis Cluster: masters out of reach; the pod stays ready on the others (RedisBackplane).
+        unreachableShards: rt.unreachableShards(),
+      },
     };
     res.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json(body);
   }

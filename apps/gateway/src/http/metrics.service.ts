@@ -174,6 +174,12 @@ export class MetricsService {
     );
     gauge(
       r,
+      'backplane_shards_unreachable',
+      'Redis Cluster masters holding slots that this pod cannot reach (their symbols are not carried)',
+      () => runtime.unreachableShards().length,
+    );
+    gauge(
+      r,
       'backplane_channels',
       'Backplane channels this pod subscribes to (symbols of interest, topics)',
       () => runtime.backplaneChannels(),
