@@ -24,9 +24,9 @@ async function poll(url: string) {
   return { status: res.status, text: await res.text() };
 }
 
-function upgradeStatus(url: string): Promise<number> {
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
       res.resume();
@@ -412,21 +412,10 @@ describe('WebSocket upgrades of a negotiated connection (authentication on)', ()
   }
 
   function upgradeAs(id: string, user?: string): Promise<number> {
-    return new Promise((resolve) => {
-      const ws = new WebSocket(`${base.replace('http', 'ws')}?id=${encodeURIComponent(id)}`, {
-        headers: user ? { authorization: `Bearer ${user}` } : {},
-      });
-      ws.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        res.resume();
-        ws.terminate();
-      });
-      ws.on('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.on('error', () => resolve(0));
-    });
+    return upgradeStatus(
+      `${base.replace('http', 'ws')}?id=${encodeURIComponent(id)}`,
+      user ? { authorization: `Bearer ${user}` } : {},
+    );
   }
 
   it("a stranger's upgrade onto a running long-polling connection is 403 before the owner's 409", async () => {

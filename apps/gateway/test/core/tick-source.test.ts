@@ -5,6 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { FETCH_STALE_MS, KafkaTickSource } from '../../src/core/kafka-tick-source';
 import { SimTickSource } from '../../src/core/sim-tick-source';
 import { quote } from '../support/core';
+import { createTestTopic } from '../support/kafka';
 import { tickSourceContract, waitFor } from '../support/tick-source-contract';
 
 tickSourceContract('SimTickSource', async () => ({
@@ -17,25 +18,9 @@ tickSourceContract('SimTickSource', async () => ({
 tickSourceContract(
   'KafkaTickSource (real broker)',
   async () => {
-    const brokers = process.env.KAFKA_BROKERS;
-    if (!brokers) throw new Error('KAFKA_BROKERS is not set: this test needs the Kafka broker');
-    const run = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-    const topic = `test.gateway.ticks.${run}`;
-    const kafka = new Kafka({
-      clientId: `gateway-test-${run}`,
-      brokers: brokers.split(','),
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    const producer = kafka.producer();
-    await producer.connect();
+    const { brokers, topic, run, producer, remove } = await createTestTopic('ticks', 3);
     const source = new KafkaTickSource({
-      brokers: brokers.split(','),
+      brokers,
       topic,
       groupId: `gateway-test-${run}`,
       clientId: `gateway-test-${run}`,
@@ -58,11 +43,7 @@ tickSourceContract(
           ],
         });
       },
-      cleanup: async () => {
-        await producer.disconnect();
-        await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-        await admin.disconnect();
-      },
+      cleanup: remove,
     };
   },
   90_000,
@@ -145,23 +126,7 @@ describe('KafkaTickSource health (real broker)', () => {
 
 describe('KafkaTickSource standby on the primary’s pod (real broker)', () => {
   it('pauses what its primary reads, and takes it over from the primary’s position when the primary stops', async () => {
-    const brokers = process.env.KAFKA_BROKERS;
-    if (!brokers) throw new Error('KAFKA_BROKERS is not set: this test needs the Kafka broker');
-    const run = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-    const topic = `test.gateway.standby.${run}`;
-    const kafka = new Kafka({
-      clientId: `standby-${run}`,
-      brokers: brokers.split(','),
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    const producer = kafka.producer();
-    await producer.connect();
+    const { brokers, topic, run, producer, remove } = await createTestTopic('standby', 3);
     const symbols = ['AAPL', 'MSFT', 'EURUSD', 'BTCUSD', 'NVDA', 'TSLA'];
     let seq = 0;
     const produce = async (rounds: number) => {
@@ -175,7 +140,7 @@ describe('KafkaTickSource standby on the primary’s pod (real broker)', () => {
         messages: quotes.map((q) => ({ key: q.symbol, value: encodeTickRecord(q) })),
       });
     };
-    const options = { brokers: brokers.split(','), topic, fromBeginning: true };
+    const options = { brokers, topic, fromBeginning: true };
     const primary = new KafkaTickSource({
       ...options,
       groupId: `primary-${run}`,
@@ -231,9 +196,7 @@ describe('KafkaTickSource standby on the primary’s pod (real broker)', () => {
     } finally {
       await primary.stop();
       await standby.stop();
-      await producer.disconnect();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      await admin.disconnect();
+      await remove();
     }
   }, 120_000);
 });
