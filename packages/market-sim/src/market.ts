@@ -25,8 +25,13 @@ const SECONDS_PER_YEAR_EQUITY = 252 * 6.5 * 3600; // trading seconds
 const SECONDS_PER_YEAR_ALWAYS_OPEN = 365 * 86_400;
 /** A symbol idle for longer moves as if only this much time had passed (no jump after a long pause). */
 const MAX_STEP_SECONDS = 300;
-/** Chance per tick that a calm symbol enters a high-volatility regime. */
-const REGIME_ENTRY_PROBABILITY = 0.0005;
+/**
+ * A calm symbol enters a high-volatility regime on average once in this many seconds of its own time
+ * (at ten ticks a second, 0.05 % per tick). Per second, not per tick: a symbol ticking fast would
+ * otherwise live in regimes, and a simulated history run at a lower tick rate (the gateway's warm-up)
+ * would look calmer than the live market that follows it.
+ */
+const REGIME_MEAN_GAP_SECONDS = 200;
 
 interface ClassModel {
   /** Annualised volatility range [min, max); each symbol gets a stable value in it. */
@@ -230,14 +235,19 @@ export class Market {
     return this.advance(this.pick(), now);
   }
 
-  /** `count` ticks at time `now` into `out` (its length becomes `count`). */
-  fill(now: number, count: number, out: Quote[]): void {
+  /**
+   * `count` ticks at time `now` into `out` (its length becomes `count`). With `weight` > 1 each tick
+   * stands for that many (a history simulated at a lower rate than the live market): its trade adds
+   * `weight` times its size to the day volume.
+   */
+  fill(now: number, count: number, out: Quote[], weight = 1): void {
     checkNow(now);
     if (!Number.isInteger(count) || count < 0) {
       throw new RangeError(`count must be an integer >= 0, got ${count}`);
     }
+    if (!(weight >= 1)) throw new RangeError(`weight must be >= 1, got ${weight}`);
     out.length = count;
-    for (let i = 0; i < count; i++) out[i] = this.advance(this.pick(), now);
+    for (let i = 0; i < count; i++) out[i] = this.advance(this.pick(), now, weight);
   }
 
   /** The current state of a symbol (seq `firstSeq - 1` before its first tick), or undefined for an unknown symbol. */
@@ -310,7 +320,7 @@ export class Market {
     return Math.max(1, Math.round(notional / this.unitNotional[i]!));
   }
 
-  private advance(i: number, now: number): Quote {
+  private advance(i: number, now: number, weight = 1): Quote {
     const rng = this.rng;
 
     const day = Math.floor(now / DAY_MS);
@@ -325,17 +335,18 @@ export class Market {
       this.day[i] = day;
     }
 
+    const prev = this.lastTs[i]!;
+    let dt = Number.isNaN(prev) || prev >= now ? 0 : (now - prev) / 1000;
+    if (dt > MAX_STEP_SECONDS) dt = MAX_STEP_SECONDS;
+
     if (this.regime[i] !== 1) {
       if (now >= this.regimeUntil[i]!) this.regime[i] = 1;
-    } else if (rng.float() < REGIME_ENTRY_PROBABILITY) {
+    } else if (rng.float() < 1 - Math.exp(-dt / REGIME_MEAN_GAP_SECONDS)) {
       this.regime[i] = 2.5 + 2.5 * rng.float();
       this.regimeUntil[i] = now + 10_000 + rng.float() * 50_000;
     }
 
-    const prev = this.lastTs[i]!;
     if (!(prev >= now)) {
-      let dt = Number.isNaN(prev) ? 0 : (now - prev) / 1000;
-      if (dt > MAX_STEP_SECONDS) dt = MAX_STEP_SECONDS;
       if (dt > 0) {
         const s = this.sigma[i]! * this.regime[i]! * Math.sqrt(dt);
         // Drift -s²/2 keeps the expected price constant (a martingale), as a driftless GBM should.
@@ -351,7 +362,7 @@ export class Market {
       const size = this.tradeSize(i);
       this.lastTicks[i] = price;
       this.lastSize[i] = size;
-      this.volume[i] = this.volume[i]! + size;
+      this.volume[i] = this.volume[i]! + size * weight;
       if (price > this.highTicks[i]!) this.highTicks[i] = price;
       if (price < this.lowTicks[i]!) this.lowTicks[i] = price;
     }

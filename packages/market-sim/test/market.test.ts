@@ -169,6 +169,42 @@ describe('Market', () => {
     expect(sorted.at(-1)! / median).toBeGreaterThan(2);
   });
 
+  it('enters volatile regimes per second of time, not per tick: a fast symbol is calm as often as a slow one', () => {
+    // A regime widens the spread 2.5–5×: the share of ticks quoted that wide is the time spent in one.
+    const shareInRegime = (ticksPerSecond: number) => {
+      const market = new Market({ seed: 8, symbols: 1 });
+      const spreads: number[] = [];
+      for (let i = 1; i <= ticksPerSecond * 3600; i++) {
+        const q = market.nextTick(T0 + (i * 1000) / ticksPerSecond);
+        spreads.push((q.ask - q.bid) / ((q.ask + q.bid) / 2));
+      }
+      const calm = spreads.reduce((a, b) => Math.min(a, b));
+      return spreads.filter((x) => x > 2.2 * calm).length / spreads.length;
+    };
+    const fast = shareInRegime(100);
+    const slow = shareInRegime(2);
+    // Per tick, a symbol at 100 ticks a second would spend nearly all its time in regimes.
+    expect(fast).toBeLessThan(0.4);
+    expect(slow).toBeLessThan(0.4);
+    expect(Math.abs(fast - slow)).toBeLessThan(0.2);
+  });
+
+  it('a tick of weight k adds k times its trade size to the day volume and moves prices the same', () => {
+    const plain = new Market({ seed: 5, symbols: 20 });
+    const weighted = new Market({ seed: 5, symbols: 20 });
+    const a: Quote[] = [];
+    const b: Quote[] = [];
+    for (let t = 0; t < 50; t++) {
+      plain.fill(T0 + t * 1000, 40, a);
+      weighted.fill(T0 + t * 1000, 40, b, 5);
+      for (let i = 0; i < a.length; i++) {
+        expect(b[i]).toEqual({ ...a[i]!, volume: b[i]!.volume });
+        expect(b[i]!.volume).toBeCloseTo(a[i]!.volume * 5, 6);
+      }
+    }
+    expect(() => weighted.fill(T0 + 60_000, 1, b, 0.5)).toThrow(RangeError);
+  });
+
   it('sizes the book realistically per asset class', () => {
     const market = new Market({ seed: 4 });
     const classOf = new Map(market.symbols.map((s) => [s.symbol, s.assetClass]));

@@ -1,5 +1,5 @@
 import { Market, TickPacer } from '@tickhub/market-sim';
-import { firstSeqAt, type Quote, type SymbolInfo } from '@tickhub/protocol';
+import { firstSeqAt, type Quote, type QuoteUpdate, type SymbolInfo } from '@tickhub/protocol';
 import type { PartitionState, TickSource, TickSourceHandler } from './tick-source';
 
 export interface SimTickSourceOptions {
@@ -14,7 +14,11 @@ export interface SimTickSourceOptions {
    * full when the first client comes. Its ticks carry their simulated times.
    */
   warmupSeconds?: number;
-  /** Ticks per simulated second of the warm-up, over the whole universe. */
+  /**
+   * Ticks per simulated second of the warm-up, over the whole universe. Below `ratePerSec` each warm-up
+   * tick stands for the ticks the live market would have had (`n` and the traded volume are scaled), so
+   * the history's candles carry as many ticks and as much volume as the live ones after them.
+   */
   warmupRate?: number;
   onError?: (error: unknown) => void;
 }
@@ -78,13 +82,15 @@ export class SimTickSource implements TickSource {
     const end = Date.now();
     const start = end - seconds * 1000;
     const batch: Quote[] = [];
+    const weight = Math.max(1, Math.round(this.options.ratePerSec / rate));
     let produced = 0;
     let sinceYield = 0;
     for (let t = start; t < end; t += WARMUP_STEP_MS) {
       // Exactly `rate` ticks per simulated second on average, without a running float sum that drifts.
       const count = Math.floor(((t + WARMUP_STEP_MS - start) * rate) / 1000) - produced;
       if (count <= 0) continue;
-      this.market.fill(t, count, batch);
+      this.market.fill(t, count, batch, weight);
+      if (weight > 1) for (const q of batch) (q as QuoteUpdate).n = weight;
       handler.onTicks(batch);
       produced += count;
       this.warmupTicks = produced;

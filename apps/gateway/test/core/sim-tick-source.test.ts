@@ -30,6 +30,33 @@ describe('SimTickSource warm-up', () => {
     }
   });
 
+  it('below the live rate, each warm-up tick stands for the live ticks it replaces (n and traded volume)', async () => {
+    const source = new SimTickSource({
+      symbols: createUniverse(10),
+      seed: 3,
+      ratePerSec: 1000,
+      warmupSeconds: 300,
+      warmupRate: 20,
+    });
+    const ticks: Array<Quote | QuoteUpdate> = [];
+    await source.start({ onTicks: (batch) => ticks.push(...batch) });
+    await source.stop();
+    const warm = ticks.slice(0, source.warmupTicks);
+    expect(warm.length).toBe(300 * 20);
+    expect(warm.every((t) => (t as QuoteUpdate).n === 50)).toBe(true);
+    // A trade adds fifty times its size to the day volume.
+    const volume = new Map<string, number>();
+    let trades = 0;
+    for (const t of warm) {
+      const before = volume.get(t.symbol);
+      volume.set(t.symbol, t.volume);
+      if (before === undefined || t.volume === before) continue;
+      trades++;
+      expect(t.volume - before).toBeCloseTo(50 * t.lastSize, 4);
+    }
+    expect(trades).toBeGreaterThan(100);
+  });
+
   it('has none unless asked for', async () => {
     const source = new SimTickSource({ symbols: createUniverse(3), seed: 1, ratePerSec: 0 });
     const ticks: Array<Quote | QuoteUpdate> = [];
