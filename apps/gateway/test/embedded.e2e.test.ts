@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS, msgpackCodec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from '@tickhub/protocol';
+import { DEFAULT_TRANSPORT_OPTIONS } from '@tickhub/signalr';
 import { type GatewayProcess, startGateway } from '@tickhub/testkit';
 import WebSocket from 'ws';
 import { Client, metric, waitFor } from './support/gateway';
@@ -302,6 +303,19 @@ describe('/ws native protocol', () => {
     const good = await open(undefined, { origin: 'http://allowed.example' });
     good.send({ type: 'ping', id: 'o' });
     await good.next((m) => m.type === 'pong');
+  });
+
+  it('counts the closes of the SignalR hubs too: 1009 for a hub WebSocket frame above the transport limit', async () => {
+    const before = await metric(gw.http, 'tickhub_gateway_closes_total', 'code="1009"').catch(() => 0);
+    const hub = new WebSocket(gw.ws.replace(/\/ws$/, '/hubs/market'));
+    await new Promise((resolve, reject) => {
+      hub.once('open', resolve);
+      hub.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => hub.once('close', (code) => resolve(code)));
+    hub.send(Buffer.alloc(DEFAULT_TRANSPORT_OPTIONS.maxTransportMessageBytes + 1, 0x20));
+    expect(await closed).toBe(1009);
+    expect(await metric(gw.http, 'tickhub_gateway_closes_total', 'code="1009"')).toBe(before + 1);
   });
 
   it('closes with 1009 for a frame above maxPayloadBytes', async () => {

@@ -248,9 +248,9 @@ export class MetricsService {
     labelledCounter(r, 'inbound_errors_total', 'Error frames sent to clients, by code', 'code', () =>
       Object.entries(ws.errors),
     );
-    // /ws connections, and upgrades of any path closed for their origin.
+    // /ws connections, the SignalR hubs' WebSockets, and upgrades of any path closed for their origin.
     labelledCounter(r, 'closes_total', 'Connections closed by the server, by close code', 'code', () =>
-      sumEntries(ws.closes, router.closes),
+      sumEntries(ws.closes, router.closeCounts()),
     );
     labelledCounter(
       r,

@@ -75,6 +75,7 @@ export function gatewayHubsModule(): DynamicModule {
       // names someone's connection gets the hubs' 403 (not the owner), not a missing token's 401.
       onServer: (server: SignalRServer) => {
         access.refuseAnonymousHubUpgrade = (req) => server.refuseAnonymousUpgrade(req);
+        router.addCloseSource(() => server.closeCounts());
       },
     }),
   });

@@ -40,9 +40,24 @@ export class UpgradeRouter {
   rejectedOrigins = 0;
   /** Connections this router closed after their upgrade (origin: 1008), by close code, for closes_total. */
   readonly closes: Record<string, number> = {};
+  /** Servers the router hands upgrades to that count their own closes (the SignalR hubs). */
+  private readonly closeSources: Array<() => Array<[string, number]>> = [];
   rejectedUpgrades = 0;
   /** Refused upgrades by HTTP status, for the metrics. */
   readonly rejectionsByStatus: Record<string, number> = {};
+
+  /** Adds the closes that a server behind this router sends on the connections it was given. */
+  addCloseSource(source: () => Array<[string, number]>): void {
+    this.closeSources.push(source);
+  }
+
+  /** Every close sent after an upgrade this router passed or refused, by code: its own and its servers'. */
+  closeCounts(): Record<string, number> {
+    const all = { ...this.closes };
+    for (const source of this.closeSources)
+      for (const [code, n] of source()) all[code] = (all[code] ?? 0) + n;
+    return all;
+  }
 
   constructor(
     allowedOrigins: readonly string[],

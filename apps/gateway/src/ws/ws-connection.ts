@@ -14,7 +14,7 @@ import {
   type SymbolInfo,
   type UpdateList,
 } from '@tickhub/protocol';
-import { InboundLimiter } from '@tickhub/signalr';
+import { InboundLimiter, wsErrorCloseCode } from '@tickhub/signalr';
 import type { WebSocket } from 'ws';
 import { type CandleHistory, entitledTo } from '../candles/candle-history';
 import type { EdgeStage, FeedSession, SessionSink } from '../core/edge-stage';
@@ -81,22 +81,6 @@ export interface WsConnectionDeps {
 let connectionSeq = 0;
 const connectionPrefix = randomBytes(3).toString('hex');
 
-/** The close code ws sends for each error of the peer's framing it closes on (ws/lib/receiver.js). */
-const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
-  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
-  WS_ERR_INVALID_UTF8: 1007,
-  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
-  WS_ERR_EXPECTED_FIN: 1002,
-  WS_ERR_EXPECTED_MASK: 1002,
-  WS_ERR_INVALID_CLOSE_CODE: 1002,
-  WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 1002,
-  WS_ERR_INVALID_OPCODE: 1002,
-  WS_ERR_UNEXPECTED_MASK: 1002,
-  WS_ERR_UNEXPECTED_RSV_1: 1002,
-  WS_ERR_UNEXPECTED_RSV_2_3: 1002,
-};
-
 function newConnectionId(): string {
   connectionSeq = (connectionSeq + 1) % Number.MAX_SAFE_INTEGER;
   return `c-${connectionPrefix}${connectionSeq.toString(36)}${randomBytes(3).toString('hex')}`;
@@ -137,7 +121,7 @@ export class WsConnection implements SessionSink {
     ws.on('error', (error: Error & { code?: string }) => {
       // ws closes the connection itself (1009 for an oversized frame, 1002 for a protocol error); the
       // code it sends is counted with the others.
-      const code = error.code === undefined ? undefined : WS_ERROR_CLOSE_CODES[error.code];
+      const code = wsErrorCloseCode(error);
       if (code !== undefined && !this.closing) {
         this.closing = true;
         this.session.close();

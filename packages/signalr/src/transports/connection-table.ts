@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CloseCounts } from './close-codes';
 import { type ConnectionPrincipal, SignalRConnection, type TransportKind } from './connection';
 import type { ConnectionOwner } from './connection-owner';
 import { newId, sendJson } from './http-util';
@@ -43,6 +44,8 @@ export class ConnectionTable {
   /** The anonymous client each negotiated connection belongs to (without authentication). */
   private readonly owners = new Map<SignalRConnection, ConnectionOwner>();
   readonly pending: PendingNegotiations;
+  /** Close frames sent on the hubs' WebSockets, by code. */
+  readonly closes = new CloseCounts();
   closing = false;
 
   constructor(readonly options: SignalRTransportOptions) {

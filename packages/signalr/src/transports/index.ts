@@ -1,3 +1,4 @@
+export { CloseCounts, wsErrorCloseCode } from './close-codes';
 export * from './connection';
 export { isWebSocketUpgrade, serveAsHttp } from './http-upgrade';
 export { SignalRServer, TOKEN_EXPIRED_ERROR } from './signalr-server';

@@ -53,6 +53,11 @@ export class SignalRServer {
     return [...this.endpoints.keys()];
   }
 
+  /** Close frames sent on the hubs' WebSockets so far, by code (for a closes metric). */
+  closeCounts(): Array<[string, number]> {
+    return this.table.closes.entries();
+  }
+
   /** Open connections (negotiated or started), for metrics and tests. */
   get connectionCount(): number {
     return this.table.connectionCount;

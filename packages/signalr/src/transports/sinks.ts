@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
+import type { CloseCounts } from './close-codes';
 import type { OutboundSink, SignalRConnection } from './connection';
 
 const SSE_DATA = Buffer.from('data: ');
@@ -46,6 +47,7 @@ export class WebSocketSink implements OutboundSink {
   constructor(
     private readonly socket: WebSocket,
     private readonly connection: SignalRConnection,
+    private readonly closes: CloseCounts,
   ) {}
 
   write(data: Uint8Array): void {
@@ -58,7 +60,7 @@ export class WebSocketSink implements OutboundSink {
   }
 
   end(): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.close(1000);
+    if (this.socket.readyState === this.socket.OPEN) this.closes.close(this.socket, 1000);
   }
 
   abort(): void {

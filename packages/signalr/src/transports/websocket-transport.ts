@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { wsErrorCloseCode } from './close-codes';
 import type { ConnectionPrincipal, SignalRConnection } from './connection';
 import { type ConnectionTable, refuseStart } from './connection-table';
 import { parseUrl, rejectUpgrade } from './http-util';
@@ -133,7 +134,7 @@ export class WebSocketTransport {
     const url = parseUrl(req);
     const endpoint = known ?? (url ? this.endpointOf(url.pathname) : undefined);
     if (!url || !endpoint) {
-      ws.close(1008, 'Not a hub path');
+      table.closes.close(ws, 1008, 'Not a hub path');
       return;
     }
     const token = url.searchParams.get('id');
@@ -144,11 +145,11 @@ export class WebSocketTransport {
       connection = table.connections.get(token);
       const claimedHere = connection !== undefined && table.claimed.delete(connection);
       if (!connection || connection.closed || connection.hubPath !== endpoint.path) {
-        ws.close(1008, 'No Connection with that ID');
+        table.closes.close(ws, 1008, 'No Connection with that ID');
         return;
       }
       if (connection.started && !claimedHere && !connection.resumable) {
-        ws.close(1008, 'Another transport is already active for this connection.');
+        table.closes.close(ws, 1008, 'Another transport is already active for this connection.');
         return;
       }
       // The connection token alone must not let another user take over a negotiated connection (SSE
@@ -156,14 +157,14 @@ export class WebSocketTransport {
       if (table.options.authenticate && !claimedHere) {
         const upgrading = principal ?? table.options.principalOf?.(req);
         if (upgrading?.userId !== connection.principal.userId) {
-          ws.close(1008, 'Forbidden: not the user who negotiated this connection.');
+          table.closes.close(ws, 1008, 'Forbidden: not the user who negotiated this connection.');
           return;
         }
         if (upgrading) table.renewExpiry(connection, upgrading.expiresAt);
       }
     }
     const target = connection;
-    const sink = new WebSocketSink(ws, target);
+    const sink = new WebSocketSink(ws, target, table.closes);
     const flowControl = { pause: () => ws.pause(), resume: () => ws.resume() };
     if (target.started) {
       target.replaceTransport(sink, flowControl);
@@ -181,7 +182,11 @@ export class WebSocketTransport {
       target.receive(bytes);
     });
     ws.on('close', () => target.transportClosed(undefined, sink));
-    ws.on('error', () => target.transportClosed('WebSocket error.', sink));
+    ws.on('error', (error: Error & { code?: string }) => {
+      const code = wsErrorCloseCode(error);
+      if (code !== undefined) table.closes.count(code);
+      target.transportClosed('WebSocket error.', sink);
+    });
   }
 
   close(): Promise<void> {
