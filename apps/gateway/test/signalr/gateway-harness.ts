@@ -14,6 +14,9 @@ export async function startGatewayWithHubs(
     SIM_SYMBOLS: '20',
     SIM_RATE: '400',
     DRAIN_GRACE_MS: '2000',
+    // No simulated history: these tests are about the hubs, and a few seconds of warm-up per gateway
+    // (two in one process for the failover tests) only delay readiness on a busy machine.
+    SIM_WARMUP_SECONDS: '0',
     ...env,
   });
   const gateway = await createGateway(config, {
