@@ -1,6 +1,8 @@
 // What candle aggregation costs the source stage. The same simulated ticks (500 symbols, 100k ticks per
 // simulated second, a manual clock so that conflation does the same work in every run) go through the
-// source stage without and with a CandleAggregator on the in-memory store, in alternating rounds.
+// source stage without and with a CandleAggregator on the in-memory store. Each measurement runs in a
+// process of its own, as a pod runs one way only: V8's decisions about the decoded tick objects (where to
+// allocate them, what to inline) then follow one mode's history, not both modes' alternated in one heap.
 // Two figures, each in ticks per second of the CPU time the process spent (process.cpuUsage: the
 // machine is shared, and wall time would count the waits for a core):
 //   - decode + stage: what a pod's source stage does per Kafka record (decodeTickRecord, then the
@@ -9,7 +11,10 @@
 //     that are in the cache, as it does behind a decoder), the stage and the flushes timed.
 // A measurement, not a test: no assertions. Build first (npx turbo run build --filter=@tickhub/gateway...).
 // Usage: node bench/source-candles.mjs [ticks=1000000] [rounds=7]
+//   (internally: node bench/source-candles.mjs --child with|without ticks, one process per measurement)
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { SourceStage } = require('../dist/core/source-stage.js');
@@ -20,7 +25,8 @@ const { CandleAggregator, MemoryCandleStore } = require('@tickhub/candles');
 const { Market } = require('@tickhub/market-sim');
 const { decodeTickRecord, encodeTickRecord } = require('@tickhub/protocol');
 
-const [total = 1_000_000, rounds = 7] = process.argv.slice(2).map(Number);
+const childMode = process.argv[2] === '--child' ? process.argv[3] : undefined;
+const [total = 1_000_000, rounds = 7] = process.argv.slice(childMode ? 4 : 2).map(Number);
 const RATE = 100_000;
 const BATCH = 1_000;
 const STEP_MS = (BATCH / RATE) * 1000;
@@ -90,25 +96,39 @@ async function run(withCandles, decodeTimed) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
-for (const decodeTimed of [true, false]) {
-  const without = [];
-  const withCandles = [];
-  await run(false, decodeTimed); // warm the JIT
-  await run(true, decodeTimed);
-  for (let r = 0; r < rounds; r++) {
-    without.push(await run(false, decodeTimed));
-    withCandles.push(await run(true, decodeTimed));
+
+if (childMode) {
+  // One mode in this process: a warm-up run for the JIT, then one measured run of each figure.
+  const withCandles = childMode === 'with';
+  const out = {};
+  for (const decodeTimed of [true, false]) {
+    await run(withCandles, decodeTimed);
+    out[decodeTimed ? 'decodeStage' : 'stageOnly'] = await run(withCandles, decodeTimed);
   }
-  const a = median(without);
-  const b = median(withCandles);
-  const label = decodeTimed ? 'decode + stage' : 'stage only    ';
-  console.log(
-    `${label}  without candles ${fmt(a)} ticks/s   with candles ${fmt(b)} ticks/s   change ${(((b - a) / a) * 100).toFixed(1)}%   (median of ${rounds} rounds of ${total.toLocaleString('en-US')} ticks)`,
-  );
-  // The same figures as CPU per tick, and as the share of one core a pod spends at 100k ticks/s.
-  const ns = (x) => (1e9 / x).toFixed(0);
-  const core = (x) => ((RATE / x) * 100).toFixed(2);
-  console.log(
-    `${' '.repeat(label.length)}  CPU per tick ${ns(a)} ns → ${ns(b)} ns; at ${RATE.toLocaleString('en-US')} ticks/s ${core(a)}% → ${core(b)}% of one core`,
-  );
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const measure = (mode) =>
+    JSON.parse(execFileSync(process.execPath, [self, '--child', mode, String(total)], { encoding: 'utf8' }));
+  const results = { without: [], with: [] };
+  for (let r = 0; r < rounds; r++) {
+    // Alternated, so that a machine that speeds up or slows down moves both alike.
+    for (const mode of r % 2 === 0 ? ['without', 'with'] : ['with', 'without'])
+      results[mode].push(measure(mode));
+    process.stderr.write(`  round ${r + 1}/${rounds}\n`);
+  }
+  for (const figure of ['decodeStage', 'stageOnly']) {
+    const a = median(results.without.map((x) => x[figure]));
+    const b = median(results.with.map((x) => x[figure]));
+    const label = figure === 'decodeStage' ? 'decode + stage' : 'stage only    ';
+    console.log(
+      `${label}  without candles ${fmt(a)} ticks/s   with candles ${fmt(b)} ticks/s   change ${(((b - a) / a) * 100).toFixed(1)}%   (median of ${rounds} processes each, ${total.toLocaleString('en-US')} ticks)`,
+    );
+    // The same figures as CPU per tick, and as the share of one core a pod spends at 100k ticks/s.
+    const ns = (x) => (1e9 / x).toFixed(0);
+    const core = (x) => ((RATE / x) * 100).toFixed(2);
+    console.log(
+      `${' '.repeat(label.length)}  CPU per tick ${ns(a)} ns → ${ns(b)} ns; at ${RATE.toLocaleString('en-US')} ticks/s ${core(a)}% → ${core(b)}% of one core`,
+    );
+  }
 }
