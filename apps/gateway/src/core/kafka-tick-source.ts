@@ -155,6 +155,8 @@ export class KafkaTickSource implements TickSource, SamePodPrimary {
       logCreator: () => (entry) => this.kafkaLog(entry),
     };
     this.kafka = new Kafka(config);
+    // Once, not per start: a stopped standby ignores the calls (reconcileStandby).
+    options.samePodPrimary?.onReadingChange(() => this.reconcileStandby());
   }
 
   /**
@@ -297,9 +299,7 @@ export class KafkaTickSource implements TickSource, SamePodPrimary {
         await heartbeat();
       },
     });
-    const primary = this.options.samePodPrimary;
-    if (primary) {
-      primary.onReadingChange(() => this.reconcileStandby());
+    if (this.options.samePodPrimary) {
       this.reconcileTimer = setInterval(() => this.reconcileStandby(), STANDBY_RECONCILE_MS);
       this.reconcileTimer.unref();
       this.reconcileStandby();
