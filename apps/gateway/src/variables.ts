@@ -88,7 +88,7 @@ export const GATEWAY_VARIABLES = {
   KAFKA_FETCH_MIN_BYTES: number(
     { min: 1, max: 1_048_576, integer: true },
     {
-      doc: 'the broker answers a fetch once it has this many bytes for the pod (about 130 ticks) or after `KAFKA_FETCH_MAX_WAIT_MS`: fewer, larger fetches cost the pod less CPU per tick',
+      doc: 'the broker answers a fetch once it has this many bytes for the pod or after `KAFKA_FETCH_MAX_WAIT_MS`; the default answers as soon as a tick is there (lowest latency), larger values (16384: about 130 ticks) make fewer fetches at the cost of up to `KAFKA_FETCH_MAX_WAIT_MS` of latency',
       default: DEFAULT_KAFKA_FETCH_MIN_BYTES,
     },
   ),

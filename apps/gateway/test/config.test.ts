@@ -14,7 +14,7 @@ describe('loadConfig', () => {
     expect(c.highWaterMarkBytes).toBe(1024 * 1024);
     expect(c.slowConsumerTimeoutMs).toBe(10_000);
     expect(c.coalesceMs).toBe(25);
-    expect(c).toMatchObject({ kafkaFetchMinBytes: 16_384, kafkaFetchMaxWaitMs: 10 });
+    expect(c).toMatchObject({ kafkaFetchMinBytes: 1, kafkaFetchMaxWaitMs: 10 });
   });
 
   it('reads every variable', () => {

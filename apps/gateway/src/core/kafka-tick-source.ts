@@ -19,15 +19,19 @@ const HEARTBEAT_INTERVAL_MS = 500;
 
 /**
  * The broker holds a fetch until it has this many bytes for the consumer (KAFKA_FETCH_MIN_BYTES) or
- * DEFAULT_KAFKA_FETCH_MAX_WAIT_MS has passed. Every fetch costs kafkajs a request, a response and an
- * offset commit per partition whatever it carries, so a busy topic is read in batches of about this
- * size (16 KiB: some 130 tick records) rather than a few records at a time.
+ * DEFAULT_KAFKA_FETCH_MAX_WAIT_MS has passed. One byte: a fetch is answered as soon as a tick is there,
+ * so no tick waits for others to fill a batch. A busy topic still comes in batches, of whatever arrived
+ * during the previous fetch's round trip and handling, so the batches grow with the load by themselves.
+ * Measured on the dashboard benchmark (10,000 ticks/s): 16 KiB (some 130 records, reached only after the
+ * 10 ms wait at that rate) put the Kafka path's p50 12–15 ms above embedded, one byte 5 ms, at the same
+ * CPU per delivered update within the runs' spread (docs/benchmarks.md).
  */
-export const DEFAULT_KAFKA_FETCH_MIN_BYTES = 16_384;
+export const DEFAULT_KAFKA_FETCH_MIN_BYTES = 1;
 
 /**
  * How long the broker may hold a fetch that has less than the minimum bytes (KAFKA_FETCH_MAX_WAIT_MS):
- * the most a tick waits for others to fill a batch when the topic is slow. It also makes even a topic
+ * with the default minimum, how long a fetch waits for the first tick; with a larger one, the most a
+ * tick waits for others to fill a batch. It also makes even a topic
  * without traffic answer many times a second, so readiness can tell a quiet topic from a broker that is
  * gone (FETCH_STALE_MS).
  */
