@@ -27,6 +27,8 @@ const at = (k: number): number => (k === 0 ? 0 : LONGER + (k - 1) * FIELDS);
 const INITIAL_SERIES = 64;
 /** Ticks a series holds while its open candles are read from the store (a takeover); more are counted and dropped. */
 const MAX_LOADING_TICKS = 50_000;
+/** Numbers a buffered tick takes: seq, ts, last, lastSize, volume and its n. */
+const BUFFERED_FIELDS = 6;
 /** Closed candles waiting for a write past which the oldest are dropped (the store would keep the newest). */
 const MAX_PENDING_CLOSED = 200_000;
 /** Closed candles that make a flush go out on the next turn instead of after flushMs (a replay at full speed). */
@@ -45,9 +47,13 @@ const EARLY_FLUSH_CLOSED = 10_000;
 export class CandleSeries {
   queued = false;
   loading = true;
-  /** Ticks (and their `n`) that arrive while the open candles are read from the store. */
-  buffered: CandleTick[] | undefined = [];
-  bufferedN: number[] = [];
+  /**
+   * Ticks that arrive while the open candles are read from the store, as their numbers (BUFFERED_FIELDS
+   * each): the decoded tick objects are not kept, so that they die young in every case and V8 keeps
+   * allocating them in the young generation (ticks that survive scavenges make it allocate every later
+   * one in the old generation, which then needs a full collection every few hundred thousand ticks).
+   */
+  buffered: number[] = [];
   /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
   accBits = 0;
   /**
@@ -74,6 +80,8 @@ export interface CandleTick {
   readonly lastSize: number;
   readonly volume: number;
 }
+
+type MutableCandleTick = { -readonly [K in keyof CandleTick]: CandleTick[K] };
 
 export interface CandleAggregatorOptions {
   store: CandleStore;
@@ -114,6 +122,8 @@ export class CandleAggregator {
   private dirty: CandleSeries[] = [];
   private closed: CandleWrite[] = [];
   private epoch = 0;
+  /** The one object a buffered tick is folded from (fold reads a tick's fields). */
+  private readonly replayed: MutableCandleTick = { seq: 0, ts: 0, last: 0, lastSize: 0, volume: 0 };
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
@@ -223,13 +233,12 @@ export class CandleAggregator {
   }
 
   private buffer(s: CandleSeries, tick: CandleTick, n: number): void {
-    const buffered = s.buffered!;
-    if (buffered.length >= MAX_LOADING_TICKS) {
+    const buffered = s.buffered;
+    if (buffered.length >= MAX_LOADING_TICKS * BUFFERED_FIELDS) {
       this.stats.dropped++;
       return;
     }
-    buffered.push(tick);
-    s.bufferedN.push(n);
+    buffered.push(tick.seq, tick.ts, tick.last, tick.lastSize, tick.volume, n);
   }
 
   // The tick is passed as the object it is: its numbers are read here, not passed one by one, which
@@ -355,11 +364,17 @@ export class CandleAggregator {
       s.baseN = d[o + N]!;
     }
     s.loading = false;
-    const buffered = s.buffered!;
-    const counts = s.bufferedN;
-    s.buffered = undefined;
-    s.bufferedN = [];
-    for (let i = 0; i < buffered.length; i++) this.fold(s, buffered[i]!, counts[i]!);
+    const buffered = s.buffered;
+    s.buffered = [];
+    const tick = this.replayed;
+    for (let i = 0; i < buffered.length; i += BUFFERED_FIELDS) {
+      tick.seq = buffered[i]!;
+      tick.ts = buffered[i + 1]!;
+      tick.last = buffered[i + 2]!;
+      tick.lastSize = buffered[i + 3]!;
+      tick.volume = buffered[i + 4]!;
+      this.fold(s, tick, buffered[i + 5]!);
+    }
     // Waiters held back by this load go with the next flush, even if every buffered tick was stale.
     if (this.waiters.length > 0) this.schedule();
   }
