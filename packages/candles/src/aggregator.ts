@@ -19,7 +19,6 @@ const FIELDS = 8;
 const SEQ = 8;
 const PREV_VOLUME = 9;
 const END = 10;
-const DIRTY = 11;
 const LONGER = 16;
 const STRIDE = LONGER + (TF_COUNT - 1) * FIELDS;
 /** Offset of candle k in a series' slot (k = 0: the open 1s candle). */
@@ -45,6 +44,7 @@ const EARLY_FLUSH_CLOSED = 10_000;
  * Created by CandleAggregator.series(); the caller keeps it next to its own per-symbol state.
  */
 export class CandleSeries {
+  /** In the aggregator's `dirty` list: its open 1s candle changed since the last batch was taken. */
   queued = false;
   loading = true;
   /**
@@ -130,8 +130,6 @@ export class CandleAggregator {
   private stopped = false;
   /** Series whose stored candles are still being read (their ticks wait in `buffered`). */
   private loadingSeries = 0;
-  /** A tick was folded since the last batch was taken. */
-  private changed = false;
   /** settled() callers, released by the write of the first batch taken once no series is loading. */
   private waiters: Array<(stored: boolean) => void> = [];
   /** Whether the write in flight stored its batch. */
@@ -181,7 +179,6 @@ export class CandleAggregator {
     d[base + SEQ] = -1;
     d[base + PREV_VOLUME] = Number.NaN;
     d[base + END] = Number.NaN;
-    d[base + DIRTY] = 0;
     return base;
   }
 
@@ -242,11 +239,10 @@ export class CandleAggregator {
   }
 
   // The tick is passed as the object it is: its numbers are read here, not passed one by one, which
-  // would box each of them whenever a call is not inlined.
+  // would box each of them whenever a call is not inlined. What a tick inside the open candle needs is
+  // all here, the rest in open(), so that this stays small enough for V8 to inline into the caller.
   private fold(s: CandleSeries, tick: CandleTick, n: number): void {
     const seq = tick.seq;
-    const ts = tick.ts;
-    const last = tick.last;
     const d = this.data;
     const o = s.base;
     if (seq <= d[o + SEQ]!) {
@@ -260,29 +256,36 @@ export class CandleAggregator {
     const prev = d[o + PREV_VOLUME]!;
     const traded = volume === prev ? 0 : volume > prev ? volume - prev : tick.lastSize;
     d[o + PREV_VOLUME] = volume;
+    const last = tick.last;
     // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
     // reopened). Compared with its end, so that most ticks need no division.
-    if (ts < d[o + END]!) {
+    if (tick.ts < d[o + END]!) {
       if (last > d[o + H]!) d[o + H] = last;
       if (last < d[o + L]!) d[o + L] = last;
       d[o + V] = d[o + V]! + traded;
       d[o + N] = d[o + N]! + n;
     } else {
-      const t = ts - (ts % SHORTEST_MS);
-      if (!Number.isNaN(d[o + T]!)) this.roll(s);
-      d[o + T] = t;
-      d[o + END] = t + SHORTEST_MS;
-      d[o + O] = last;
-      d[o + H] = last;
-      d[o + L] = last;
-      d[o + V] = traded;
-      d[o + N] = n;
+      this.open(s, tick, traded, n);
     }
     d[o + C] = last;
     d[o + S] = seq;
-    d[o + DIRTY] = 1;
-    this.changed = true;
     if (!s.queued) this.enqueue(s);
+  }
+
+  /** The tick starts the next 1s candle (or the first): the open one closes first. */
+  private open(s: CandleSeries, tick: CandleTick, traded: number, n: number): void {
+    const d = this.data;
+    const o = s.base;
+    const ts = tick.ts;
+    const t = ts - (ts % SHORTEST_MS);
+    if (!Number.isNaN(d[o + T]!)) this.roll(s);
+    d[o + T] = t;
+    d[o + END] = t + SHORTEST_MS;
+    d[o + O] = tick.last;
+    d[o + H] = tick.last;
+    d[o + L] = tick.last;
+    d[o + V] = traded;
+    d[o + N] = n;
   }
 
   private enqueue(s: CandleSeries): void {
@@ -296,7 +299,8 @@ export class CandleAggregator {
     const d = this.data;
     const o = s.base;
     const t1 = d[o + T]!;
-    if (d[o + DIRTY] === 1) this.pushClosed(this.candle(s, 0));
+    // Written with a flush already if it has not changed since (a quiet second's candle is complete).
+    if (s.queued) this.pushClosed(this.candle(s, 0));
     const own = t1 === s.baseT;
     for (let k = 1; k < TF_COUNT; k++) {
       const b = o + at(k);
@@ -386,9 +390,7 @@ export class CandleAggregator {
 
   /** Candles changed or closed and not yet written. */
   pending(): number {
-    let n = this.closed.length;
-    for (const s of this.dirty) if (this.data[s.base + DIRTY] === 1) n += TF_COUNT;
-    return n;
+    return this.closed.length + this.dirty.length * TF_COUNT;
   }
 
   /** Writes everything pending now; resolves when it is stored (or the write failed and was requeued). */
@@ -412,8 +414,9 @@ export class CandleAggregator {
    * whose candles were not stored, and drops by seq those that were.
    */
   settled(): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(!this.changed && this.closed.length === 0);
-    if (!this.changed && this.loadingSeries === 0 && this.closed.length === 0)
+    // A tick folded since the last batch was taken left its series in `dirty`.
+    if (this.stopped) return Promise.resolve(this.dirty.length === 0 && this.closed.length === 0);
+    if (this.dirty.length === 0 && this.loadingSeries === 0 && this.closed.length === 0)
       return this.inFlightStored ?? Promise.resolve(true);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
@@ -455,7 +458,6 @@ export class CandleAggregator {
   }
 
   private collect(): CandleWrite[] {
-    this.changed = false;
     const batch = this.closed;
     this.closed = [];
     const dirty = this.dirty;
@@ -464,8 +466,6 @@ export class CandleAggregator {
     for (const s of dirty) {
       s.queued = false;
       const o = s.base;
-      if (d[o + DIRTY] !== 1) continue;
-      d[o + DIRTY] = 0;
       const t1 = d[o + T]!;
       batch.push(this.candle(s, 0));
       for (let k = 1; k < TF_COUNT; k++) {
