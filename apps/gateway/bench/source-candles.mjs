@@ -17,6 +17,10 @@
 // run and were never published: of 1,000,000 ticks that run published 94,500 updates where the run
 // with candles published 168,562 (both publish 176,492 now), and the difference counted as the cost
 // of candles.
+// The runs of a process follow each other in the tick stream and, with candles, share one store that
+// each run's aggregator continues (as after a takeover): the measured runs write to a store that holds
+// every symbol's candles, as a pod's has after its first seconds. A run on an empty store counted the
+// store's one-off setup (a ring per symbol and timeframe, 2,000 typed arrays) as a cost per tick.
 // A measurement, not a test: no assertions. Build first (npx turbo run build --filter=@tickhub/gateway...).
 // Usage: node bench/source-candles.mjs [ticks=1000000] [rounds=7]
 //   (internally: node bench/source-candles.mjs --child with|without ticks, one process per measurement)
@@ -77,22 +81,21 @@ function cpu() {
   return (user + system) / 1000;
 }
 
-async function run(withCandles, decodeTimed) {
-  const clock = new ManualClock(start);
+/** Batches first .. first + batchCount - 1 of the stream through a new stage; candles go to `store` if given. */
+async function run(store, decodeTimed, first) {
+  const clock = new ManualClock(start + first * STEP_MS);
   const backplane = new MemoryBackplane({ podId: 'bench' });
   await backplane.connect();
-  const candles = withCandles
-    ? new CandleAggregator({ store: new MemoryCandleStore(), flushMs: FLUSH_MS })
-    : undefined;
+  const candles = store ? new CandleAggregator({ store, flushMs: FLUSH_MS }) : undefined;
   const stage = new SourceStage({ backplane, clock, maxHz: 50, ...(candles ? { candles } : {}) });
   const ticks = [];
-  stage.onTicks(decode(0, ticks));
+  stage.onTicks(decode(first, ticks));
   await turn(); // last values and open candles read
   let busy = 0;
   for (let i = 1; i < batchCount; i++) {
-    if (!decodeTimed) decode(i, ticks);
+    if (!decodeTimed) decode(first + i, ticks);
     const t0 = cpu();
-    if (decodeTimed) decode(i, ticks);
+    if (decodeTimed) decode(first + i, ticks);
     stage.onTicks(ticks);
     clock.advance(STEP_MS);
     if (candles && i % FLUSH_EVERY === 0) await candles.flush();
@@ -110,12 +113,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
 
 if (childMode) {
-  // One mode in this process: a warm-up run for the JIT, then one measured run of each figure.
-  const withCandles = childMode === 'with';
+  // One mode in this process: a warm-up run for the JIT, then one measured run of each figure. The
+  // runs follow each other in the stream, and with candles share one store, which each run's
+  // aggregator continues (as after a takeover): the measured runs write to a store that already holds
+  // every symbol's candles, as a pod's does once it has run for a few seconds.
+  const store = childMode === 'with' ? new MemoryCandleStore() : undefined;
   const out = {};
+  let first = 0;
   for (const decodeTimed of [true, false]) {
-    await run(withCandles, decodeTimed);
-    out[decodeTimed ? 'decodeStage' : 'stageOnly'] = await run(withCandles, decodeTimed);
+    await run(store, decodeTimed, first);
+    first += batchCount;
+    out[decodeTimed ? 'decodeStage' : 'stageOnly'] = await run(store, decodeTimed, first);
+    first += batchCount;
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } else {
