@@ -59,10 +59,14 @@ export class CandleSeries {
   /**
    * A 1s candle continued from the store is already inside the stored longer candles: its volume and
    * count at load are subtracted when it is merged into them (high, low, open and close merge alike).
+   * baseV and baseN count only while baseT is the open candle's start. All three start as doubles
+   * (NaN), what the store's numbers are: a field that starts as a small integer and later takes a
+   * double changes the object's shape, and V8 drops the optimized code of every caller at the first
+   * takeover.
    */
   baseT = Number.NaN;
-  baseV = 0;
-  baseN = 0;
+  baseV = Number.NaN;
+  baseN = Number.NaN;
 
   constructor(
     readonly symbol: string,
@@ -122,8 +126,14 @@ export class CandleAggregator {
   private dirty: CandleSeries[] = [];
   private closed: CandleWrite[] = [];
   private epoch = 0;
-  /** The one object a buffered tick is folded from (fold reads a tick's fields). */
-  private readonly replayed: MutableCandleTick = { seq: 0, ts: 0, last: 0, lastSize: 0, volume: 0 };
+  /** The one object a buffered tick is folded from (fold reads a tick's fields); doubles from the start, as above. */
+  private readonly replayed: MutableCandleTick = {
+    seq: Number.NaN,
+    ts: Number.NaN,
+    last: Number.NaN,
+    lastSize: Number.NaN,
+    volume: Number.NaN,
+  };
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
