@@ -76,6 +76,50 @@ export class CandleSeries {
   ) {}
 }
 
+/**
+ * A candle to write: a plain object (its prototype is Object.prototype, as a literal's) made by a
+ * constructor rather than by an object literal. V8 decides per object literal whether to allocate
+ * its objects in the old generation (allocation-site pretenuring); the closed candles, which wait up
+ * to a flush for their write, made it decide so for every candle, and each flush's thousands became
+ * garbage that only full collections reclaim. Objects made by a constructor are always young.
+ */
+const Write = function CandleWriteObject(
+  this: CandleWrite,
+  symbol: string,
+  tf: Timeframe,
+  t: number,
+  o: number,
+  h: number,
+  l: number,
+  c: number,
+  v: number,
+  n: number,
+  s: number,
+): void {
+  this.symbol = symbol;
+  this.tf = tf;
+  this.t = t;
+  this.o = o;
+  this.h = h;
+  this.l = l;
+  this.c = c;
+  this.v = v;
+  this.n = n;
+  this.s = s;
+} as unknown as new (
+  symbol: string,
+  tf: Timeframe,
+  t: number,
+  o: number,
+  h: number,
+  l: number,
+  c: number,
+  v: number,
+  n: number,
+  s: number,
+) => CandleWrite;
+Write.prototype = Object.prototype;
+
 /** What candles take from a tick (a Quote has it). */
 export interface CandleTick {
   readonly seq: number;
@@ -196,18 +240,18 @@ export class CandleAggregator {
   private candle(s: CandleSeries, k: number, tf: Timeframe = TIMEFRAMES[k]!, t?: number): CandleWrite {
     const d = this.data;
     const b = s.base + at(k);
-    return {
-      symbol: s.symbol,
+    return new Write(
+      s.symbol,
       tf,
-      t: t ?? d[b + T]!,
-      o: d[b + O]!,
-      h: d[b + H]!,
-      l: d[b + L]!,
-      c: d[b + C]!,
-      v: d[b + V]!,
-      n: d[b + N]!,
-      s: d[b + S]!,
-    };
+      t ?? d[b + T]!,
+      d[b + O]!,
+      d[b + H]!,
+      d[b + L]!,
+      d[b + C]!,
+      d[b + V]!,
+      d[b + N]!,
+      d[b + S]!,
+    );
   }
 
   /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
@@ -216,18 +260,18 @@ export class CandleAggregator {
     const o = s.base;
     const b = o + at(k);
     const own = d[o + T] === s.baseT;
-    return {
-      symbol: s.symbol,
-      tf: TIMEFRAMES[k]!,
-      t: d[b + T]!,
-      o: d[b + O]!,
-      h: Math.max(d[b + H]!, d[o + H]!),
-      l: Math.min(d[b + L]!, d[o + L]!),
-      c: d[o + C]!,
-      v: d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
-      n: d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
-      s: d[o + S]!,
-    };
+    return new Write(
+      s.symbol,
+      TIMEFRAMES[k]!,
+      d[b + T]!,
+      d[b + O]!,
+      Math.max(d[b + H]!, d[o + H]!),
+      Math.min(d[b + L]!, d[o + L]!),
+      d[o + C]!,
+      d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
+      d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
+      d[o + S]!,
+    );
   }
 
   /** Folds one source tick (`n` ticks when the producer already conflated some) into every timeframe. */
