@@ -512,8 +512,11 @@ export class CandleAggregator {
   }
 
   private collect(): CandleWrite[] {
-    const batch = this.closed;
-    this.closed = [];
+    // A new array, young: `closed` has lived since the last batch and is likely in the old generation,
+    // where it would keep the thousands of candles pushed below alive through scavenges (V8 sees an
+    // old array is garbage only at a full collection) and have them copied into the old generation.
+    const batch = this.closed.slice();
+    this.closed.length = 0;
     const dirty = this.dirty;
     this.dirty = [];
     const d = this.data;
