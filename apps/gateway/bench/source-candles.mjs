@@ -9,6 +9,18 @@
 //     stage, as KafkaTickSource hands records over), with the candle flushes that fall due;
 //   - stage only: each batch decoded just before the clock starts for it (so the stage reads ticks
 //     that are in the cache, as it does behind a decoder), the stage and the flushes timed.
+// After each batch the loop awaits one turn of the event loop, timed with the batch, as KafkaTickSource
+// awaits its heartbeat after handing a batch over: the reads that a symbol's first tick starts (its
+// last value from the backplane, its open candles from the store) complete there, as they do in a pod.
+// Without it they completed only at the next candle flush, so in the run without candles, which never
+// flushes, the 273 of the 500 symbols first seen after the first batch stayed loading for the whole
+// run and were never published: of 1,000,000 ticks that run published 94,500 updates where the run
+// with candles published 168,562 (both publish 176,492 now), and the difference counted as the cost
+// of candles.
+// The runs of a process follow each other in the tick stream and, with candles, share one store that
+// each run's aggregator continues (as after a takeover): the measured runs write to a store that holds
+// every symbol's candles, as a pod's has after its first seconds. A run on an empty store counted the
+// store's one-off setup (a ring per symbol and timeframe, 2,000 typed arrays) as a cost per tick.
 // A measurement, not a test: no assertions. Build first (npx turbo run build --filter=@tickhub/gateway...).
 // Usage: node bench/source-candles.mjs [ticks=1000000] [rounds=7]
 //   (internally: node bench/source-candles.mjs --child with|without ticks, one process per measurement)
@@ -60,31 +72,34 @@ function decode(i, out) {
   return out;
 }
 
+/** One turn of the event loop, as KafkaTickSource's eachBatch awaits its heartbeat after each batch. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 /** CPU time of this process in ms. */
 function cpu() {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
 
-async function run(withCandles, decodeTimed) {
-  const clock = new ManualClock(start);
+/** Batches first .. first + batchCount - 1 of the stream through a new stage; candles go to `store` if given. */
+async function run(store, decodeTimed, first) {
+  const clock = new ManualClock(start + first * STEP_MS);
   const backplane = new MemoryBackplane({ podId: 'bench' });
   await backplane.connect();
-  const candles = withCandles
-    ? new CandleAggregator({ store: new MemoryCandleStore(), flushMs: FLUSH_MS })
-    : undefined;
+  const candles = store ? new CandleAggregator({ store, flushMs: FLUSH_MS }) : undefined;
   const stage = new SourceStage({ backplane, clock, maxHz: 50, ...(candles ? { candles } : {}) });
   const ticks = [];
-  stage.onTicks(decode(0, ticks));
-  await new Promise((resolve) => setImmediate(resolve)); // last values and open candles read
+  stage.onTicks(decode(first, ticks));
+  await turn(); // last values and open candles read
   let busy = 0;
   for (let i = 1; i < batchCount; i++) {
-    if (!decodeTimed) decode(i, ticks);
+    if (!decodeTimed) decode(first + i, ticks);
     const t0 = cpu();
-    if (decodeTimed) decode(i, ticks);
+    if (decodeTimed) decode(first + i, ticks);
     stage.onTicks(ticks);
     clock.advance(STEP_MS);
     if (candles && i % FLUSH_EVERY === 0) await candles.flush();
+    await turn();
     busy += cpu() - t0;
   }
   const t0 = cpu();
@@ -98,12 +113,24 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11);
 
 if (childMode) {
-  // One mode in this process: a warm-up run for the JIT, then one measured run of each figure.
-  const withCandles = childMode === 'with';
+  // One mode in this process: a warm-up run of each figure, then a measured run of each, so that the
+  // JIT has settled on both paths before anything is timed (after a single warm-up run the measured
+  // decode + stage run still compiled some twenty functions again, with candles more, on CPU time the
+  // process counts). The runs follow each other in the stream, and with candles share one store, which each run's
+  // aggregator continues (as after a takeover): the measured runs write to a store that already holds
+  // every symbol's candles, as a pod's does once it has run for a few seconds.
+  const store = childMode === 'with' ? new MemoryCandleStore() : undefined;
   const out = {};
-  for (const decodeTimed of [true, false]) {
-    await run(withCandles, decodeTimed);
-    out[decodeTimed ? 'decodeStage' : 'stageOnly'] = await run(withCandles, decodeTimed);
+  let first = 0;
+  for (const [decodeTimed, measured] of [
+    [true, false],
+    [false, false],
+    [true, true],
+    [false, true],
+  ]) {
+    const rate = await run(store, decodeTimed, first);
+    first += batchCount;
+    if (measured) out[decodeTimed ? 'decodeStage' : 'stageOnly'] = rate;
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } else {

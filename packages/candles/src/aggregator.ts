@@ -19,7 +19,6 @@ const FIELDS = 8;
 const SEQ = 8;
 const PREV_VOLUME = 9;
 const END = 10;
-const DIRTY = 11;
 const LONGER = 16;
 const STRIDE = LONGER + (TF_COUNT - 1) * FIELDS;
 /** Offset of candle k in a series' slot (k = 0: the open 1s candle). */
@@ -27,6 +26,8 @@ const at = (k: number): number => (k === 0 ? 0 : LONGER + (k - 1) * FIELDS);
 const INITIAL_SERIES = 64;
 /** Ticks a series holds while its open candles are read from the store (a takeover); more are counted and dropped. */
 const MAX_LOADING_TICKS = 50_000;
+/** Numbers a buffered tick takes: seq, ts, last, lastSize, volume and its n. */
+const BUFFERED_FIELDS = 6;
 /** Closed candles waiting for a write past which the oldest are dropped (the store would keep the newest). */
 const MAX_PENDING_CLOSED = 200_000;
 /** Closed candles that make a flush go out on the next turn instead of after flushMs (a replay at full speed). */
@@ -43,20 +44,29 @@ const EARLY_FLUSH_CLOSED = 10_000;
  * Created by CandleAggregator.series(); the caller keeps it next to its own per-symbol state.
  */
 export class CandleSeries {
+  /** In the aggregator's `dirty` list: its open 1s candle changed since the last batch was taken. */
   queued = false;
   loading = true;
-  /** Ticks (and their `n`) that arrive while the open candles are read from the store. */
-  buffered: CandleTick[] | undefined = [];
-  bufferedN: number[] = [];
+  /**
+   * Ticks that arrive while the open candles are read from the store, as their numbers (BUFFERED_FIELDS
+   * each): the decoded tick objects are not kept, so that they die young in every case and V8 keeps
+   * allocating them in the young generation (ticks that survive scavenges make it allocate every later
+   * one in the old generation, which then needs a full collection every few hundred thousand ticks).
+   */
+  buffered: number[] = [];
   /** Bit k: the longer candle k took a closed 1s candle since the last flush. */
   accBits = 0;
   /**
    * A 1s candle continued from the store is already inside the stored longer candles: its volume and
    * count at load are subtracted when it is merged into them (high, low, open and close merge alike).
+   * baseV and baseN count only while baseT is the open candle's start. All three start as doubles
+   * (NaN), what the store's numbers are: a field that starts as a small integer and later takes a
+   * double changes the object's shape, and V8 drops the optimized code of every caller at the first
+   * takeover.
    */
   baseT = Number.NaN;
-  baseV = 0;
-  baseN = 0;
+  baseV = Number.NaN;
+  baseN = Number.NaN;
 
   constructor(
     readonly symbol: string,
@@ -66,6 +76,50 @@ export class CandleSeries {
   ) {}
 }
 
+/**
+ * A candle to write: a plain object (its prototype is Object.prototype, as a literal's) made by a
+ * constructor rather than by an object literal. V8 decides per object literal whether to allocate
+ * its objects in the old generation (allocation-site pretenuring); the closed candles, which wait up
+ * to a flush for their write, made it decide so for every candle, and each flush's thousands became
+ * garbage that only full collections reclaim. Objects made by a constructor are always young.
+ */
+const Write = function CandleWriteObject(
+  this: CandleWrite,
+  symbol: string,
+  tf: Timeframe,
+  t: number,
+  o: number,
+  h: number,
+  l: number,
+  c: number,
+  v: number,
+  n: number,
+  s: number,
+): void {
+  this.symbol = symbol;
+  this.tf = tf;
+  this.t = t;
+  this.o = o;
+  this.h = h;
+  this.l = l;
+  this.c = c;
+  this.v = v;
+  this.n = n;
+  this.s = s;
+} as unknown as new (
+  symbol: string,
+  tf: Timeframe,
+  t: number,
+  o: number,
+  h: number,
+  l: number,
+  c: number,
+  v: number,
+  n: number,
+  s: number,
+) => CandleWrite;
+Write.prototype = Object.prototype;
+
 /** What candles take from a tick (a Quote has it). */
 export interface CandleTick {
   readonly seq: number;
@@ -74,6 +128,8 @@ export interface CandleTick {
   readonly lastSize: number;
   readonly volume: number;
 }
+
+type MutableCandleTick = { -readonly [K in keyof CandleTick]: CandleTick[K] };
 
 export interface CandleAggregatorOptions {
   store: CandleStore;
@@ -114,14 +170,20 @@ export class CandleAggregator {
   private dirty: CandleSeries[] = [];
   private closed: CandleWrite[] = [];
   private epoch = 0;
+  /** The one object a buffered tick is folded from (fold reads a tick's fields); doubles from the start, as above. */
+  private readonly replayed: MutableCandleTick = {
+    seq: Number.NaN,
+    ts: Number.NaN,
+    last: Number.NaN,
+    lastSize: Number.NaN,
+    volume: Number.NaN,
+  };
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
   /** Series whose stored candles are still being read (their ticks wait in `buffered`). */
   private loadingSeries = 0;
-  /** A tick was folded since the last batch was taken. */
-  private changed = false;
   /** settled() callers, released by the write of the first batch taken once no series is loading. */
   private waiters: Array<(stored: boolean) => void> = [];
   /** Whether the write in flight stored its batch. */
@@ -171,7 +233,6 @@ export class CandleAggregator {
     d[base + SEQ] = -1;
     d[base + PREV_VOLUME] = Number.NaN;
     d[base + END] = Number.NaN;
-    d[base + DIRTY] = 0;
     return base;
   }
 
@@ -179,18 +240,18 @@ export class CandleAggregator {
   private candle(s: CandleSeries, k: number, tf: Timeframe = TIMEFRAMES[k]!, t?: number): CandleWrite {
     const d = this.data;
     const b = s.base + at(k);
-    return {
-      symbol: s.symbol,
+    return new Write(
+      s.symbol,
       tf,
-      t: t ?? d[b + T]!,
-      o: d[b + O]!,
-      h: d[b + H]!,
-      l: d[b + L]!,
-      c: d[b + C]!,
-      v: d[b + V]!,
-      n: d[b + N]!,
-      s: d[b + S]!,
-    };
+      t ?? d[b + T]!,
+      d[b + O]!,
+      d[b + H]!,
+      d[b + L]!,
+      d[b + C]!,
+      d[b + V]!,
+      d[b + N]!,
+      d[b + S]!,
+    );
   }
 
   /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
@@ -199,18 +260,18 @@ export class CandleAggregator {
     const o = s.base;
     const b = o + at(k);
     const own = d[o + T] === s.baseT;
-    return {
-      symbol: s.symbol,
-      tf: TIMEFRAMES[k]!,
-      t: d[b + T]!,
-      o: d[b + O]!,
-      h: Math.max(d[b + H]!, d[o + H]!),
-      l: Math.min(d[b + L]!, d[o + L]!),
-      c: d[o + C]!,
-      v: d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
-      n: d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
-      s: d[o + S]!,
-    };
+    return new Write(
+      s.symbol,
+      TIMEFRAMES[k]!,
+      d[b + T]!,
+      d[b + O]!,
+      Math.max(d[b + H]!, d[o + H]!),
+      Math.min(d[b + L]!, d[o + L]!),
+      d[o + C]!,
+      d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
+      d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
+      d[o + S]!,
+    );
   }
 
   /** Folds one source tick (`n` ticks when the producer already conflated some) into every timeframe. */
@@ -223,21 +284,19 @@ export class CandleAggregator {
   }
 
   private buffer(s: CandleSeries, tick: CandleTick, n: number): void {
-    const buffered = s.buffered!;
-    if (buffered.length >= MAX_LOADING_TICKS) {
+    const buffered = s.buffered;
+    if (buffered.length >= MAX_LOADING_TICKS * BUFFERED_FIELDS) {
       this.stats.dropped++;
       return;
     }
-    buffered.push(tick);
-    s.bufferedN.push(n);
+    buffered.push(tick.seq, tick.ts, tick.last, tick.lastSize, tick.volume, n);
   }
 
   // The tick is passed as the object it is: its numbers are read here, not passed one by one, which
-  // would box each of them whenever a call is not inlined.
+  // would box each of them whenever a call is not inlined. What a tick inside the open candle needs is
+  // all here, the rest in open(), so that this stays small enough for V8 to inline into the caller.
   private fold(s: CandleSeries, tick: CandleTick, n: number): void {
     const seq = tick.seq;
-    const ts = tick.ts;
-    const last = tick.last;
     const d = this.data;
     const o = s.base;
     if (seq <= d[o + SEQ]!) {
@@ -251,29 +310,36 @@ export class CandleAggregator {
     const prev = d[o + PREV_VOLUME]!;
     const traded = volume === prev ? 0 : volume > prev ? volume - prev : tick.lastSize;
     d[o + PREV_VOLUME] = volume;
+    const last = tick.last;
     // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
     // reopened). Compared with its end, so that most ticks need no division.
-    if (ts < d[o + END]!) {
+    if (tick.ts < d[o + END]!) {
       if (last > d[o + H]!) d[o + H] = last;
       if (last < d[o + L]!) d[o + L] = last;
       d[o + V] = d[o + V]! + traded;
       d[o + N] = d[o + N]! + n;
     } else {
-      const t = ts - (ts % SHORTEST_MS);
-      if (!Number.isNaN(d[o + T]!)) this.roll(s);
-      d[o + T] = t;
-      d[o + END] = t + SHORTEST_MS;
-      d[o + O] = last;
-      d[o + H] = last;
-      d[o + L] = last;
-      d[o + V] = traded;
-      d[o + N] = n;
+      this.open(s, tick, traded, n);
     }
     d[o + C] = last;
     d[o + S] = seq;
-    d[o + DIRTY] = 1;
-    this.changed = true;
     if (!s.queued) this.enqueue(s);
+  }
+
+  /** The tick starts the next 1s candle (or the first): the open one closes first. */
+  private open(s: CandleSeries, tick: CandleTick, traded: number, n: number): void {
+    const d = this.data;
+    const o = s.base;
+    const ts = tick.ts;
+    const t = ts - (ts % SHORTEST_MS);
+    if (!Number.isNaN(d[o + T]!)) this.roll(s);
+    d[o + T] = t;
+    d[o + END] = t + SHORTEST_MS;
+    d[o + O] = tick.last;
+    d[o + H] = tick.last;
+    d[o + L] = tick.last;
+    d[o + V] = traded;
+    d[o + N] = n;
   }
 
   private enqueue(s: CandleSeries): void {
@@ -287,7 +353,8 @@ export class CandleAggregator {
     const d = this.data;
     const o = s.base;
     const t1 = d[o + T]!;
-    if (d[o + DIRTY] === 1) this.pushClosed(this.candle(s, 0));
+    // Written with a flush already if it has not changed since (a quiet second's candle is complete).
+    if (s.queued) this.pushClosed(this.candle(s, 0));
     const own = t1 === s.baseT;
     for (let k = 1; k < TF_COUNT; k++) {
       const b = o + at(k);
@@ -355,11 +422,17 @@ export class CandleAggregator {
       s.baseN = d[o + N]!;
     }
     s.loading = false;
-    const buffered = s.buffered!;
-    const counts = s.bufferedN;
-    s.buffered = undefined;
-    s.bufferedN = [];
-    for (let i = 0; i < buffered.length; i++) this.fold(s, buffered[i]!, counts[i]!);
+    const buffered = s.buffered;
+    s.buffered = [];
+    const tick = this.replayed;
+    for (let i = 0; i < buffered.length; i += BUFFERED_FIELDS) {
+      tick.seq = buffered[i]!;
+      tick.ts = buffered[i + 1]!;
+      tick.last = buffered[i + 2]!;
+      tick.lastSize = buffered[i + 3]!;
+      tick.volume = buffered[i + 4]!;
+      this.fold(s, tick, buffered[i + 5]!);
+    }
     // Waiters held back by this load go with the next flush, even if every buffered tick was stale.
     if (this.waiters.length > 0) this.schedule();
   }
@@ -371,9 +444,7 @@ export class CandleAggregator {
 
   /** Candles changed or closed and not yet written. */
   pending(): number {
-    let n = this.closed.length;
-    for (const s of this.dirty) if (this.data[s.base + DIRTY] === 1) n += TF_COUNT;
-    return n;
+    return this.closed.length + this.dirty.length * TF_COUNT;
   }
 
   /** Writes everything pending now; resolves when it is stored (or the write failed and was requeued). */
@@ -397,8 +468,9 @@ export class CandleAggregator {
    * whose candles were not stored, and drops by seq those that were.
    */
   settled(): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(!this.changed && this.closed.length === 0);
-    if (!this.changed && this.loadingSeries === 0 && this.closed.length === 0)
+    // A tick folded since the last batch was taken left its series in `dirty`.
+    if (this.stopped) return Promise.resolve(this.dirty.length === 0 && this.closed.length === 0);
+    if (this.dirty.length === 0 && this.loadingSeries === 0 && this.closed.length === 0)
       return this.inFlightStored ?? Promise.resolve(true);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
@@ -440,17 +512,17 @@ export class CandleAggregator {
   }
 
   private collect(): CandleWrite[] {
-    this.changed = false;
-    const batch = this.closed;
-    this.closed = [];
+    // A new array, young: `closed` has lived since the last batch and is likely in the old generation,
+    // where it would keep the thousands of candles pushed below alive through scavenges (V8 sees an
+    // old array is garbage only at a full collection) and have them copied into the old generation.
+    const batch = this.closed.slice();
+    this.closed.length = 0;
     const dirty = this.dirty;
     this.dirty = [];
     const d = this.data;
     for (const s of dirty) {
       s.queued = false;
       const o = s.base;
-      if (d[o + DIRTY] !== 1) continue;
-      d[o + DIRTY] = 0;
       const t1 = d[o + T]!;
       batch.push(this.candle(s, 0));
       for (let k = 1; k < TF_COUNT; k++) {

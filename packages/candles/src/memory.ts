@@ -122,26 +122,45 @@ class CandleRing {
 
 /** The in-memory twin of the candle store (embedded mode). */
 export class MemoryCandleStore implements CandleStore {
-  /** Per timeframe: symbol → its ring. */
-  private readonly series: ReadonlyMap<Timeframe, Map<string, CandleRing>> = new Map(
-    TIMEFRAMES.map((tf) => [tf, new Map()]),
-  );
+  /** Per symbol: its ring of each timeframe, in the order of TIMEFRAMES (absent until written). */
+  private readonly series = new Map<string, Array<CandleRing | undefined>>();
 
   async write(batch: readonly CandleWrite[]): Promise<void> {
+    // A flush writes a symbol's timeframes one after the other: one lookup serves them all.
+    let symbol: string | undefined;
+    let rings: Array<CandleRing | undefined> = [];
     for (let i = 0; i < batch.length; i++) {
       const w = batch[i]!;
-      const bySymbol = this.series.get(w.tf)!;
-      let ring = bySymbol.get(w.symbol);
+      if (w.symbol !== symbol) {
+        symbol = w.symbol;
+        rings = this.rings(symbol);
+      }
+      const k = TIMEFRAMES.indexOf(w.tf);
+      if (k < 0) throw new TypeError(`unknown timeframe ${String(w.tf)}`);
+      let ring = rings[k];
       if (!ring) {
         ring = new CandleRing(CANDLE_RETENTION[w.tf]);
-        bySymbol.set(w.symbol, ring);
+        rings[k] = ring;
       }
       ring.upsert(w);
     }
   }
 
+  private rings(symbol: string): Array<CandleRing | undefined> {
+    let rings = this.series.get(symbol);
+    if (!rings) {
+      rings = TIMEFRAMES.map(() => undefined);
+      this.series.set(symbol, rings);
+    }
+    return rings;
+  }
+
+  private ring(symbol: string, tf: Timeframe): CandleRing | undefined {
+    return this.series.get(symbol)?.[TIMEFRAMES.indexOf(tf)];
+  }
+
   async query(symbol: string, tf: Timeframe, limit: number): Promise<Candle[]> {
-    const ring = this.series.get(tf)!.get(symbol);
+    const ring = this.ring(symbol, tf);
     if (!ring) return [];
     const count = Math.min(limit, ring.length);
     const out = new Array<Candle>(count);
@@ -154,9 +173,11 @@ export class MemoryCandleStore implements CandleStore {
 
   async latest(symbol: string): Promise<LatestCandles> {
     const out: LatestCandles = {};
-    for (const tf of TIMEFRAMES) {
-      const ring = this.series.get(tf)!.get(symbol);
-      if (ring && ring.length > 0) out[tf] = ring.candle(ring.length - 1);
+    const rings = this.series.get(symbol);
+    if (!rings) return out;
+    for (let k = 0; k < TIMEFRAMES.length; k++) {
+      const ring = rings[k];
+      if (ring && ring.length > 0) out[TIMEFRAMES[k]!] = ring.candle(ring.length - 1);
     }
     return out;
   }
@@ -164,7 +185,7 @@ export class MemoryCandleStore implements CandleStore {
   /** Symbol-timeframe series held. */
   size(): number {
     let n = 0;
-    for (const bySymbol of this.series.values()) n += bySymbol.size;
+    for (const rings of this.series.values()) for (const ring of rings) if (ring) n++;
     return n;
   }
 }

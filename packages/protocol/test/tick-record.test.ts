@@ -7,6 +7,7 @@ import {
   TICK_HEADER_PRODUCED_AT,
   TICK_RECORD_VERSION,
   TickRecordError,
+  widenIntegers,
 } from '../src';
 import { quote, quoteUpdate, safeText } from './arbitraries';
 
@@ -56,6 +57,14 @@ describe('tick record', () => {
 
   it('decodes a quote with n = 1', () => {
     expect(decodeTickRecord(encodeTickRecord(aapl))).toEqual({ ...aapl, n: 1 });
+  });
+
+  it('decodes to a plain object, fields in the order of a Quote then n, that widenIntegers widens', () => {
+    const decoded = decodeTickRecord(encodeTickRecord(aapl));
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(Object.keys(decoded)).toEqual([...Object.keys(aapl), 'n']);
+    expect(JSON.stringify(decoded)).toBe(JSON.stringify({ ...aapl, n: 1 }));
+    expect((widenIntegers(decoded) as { ts: unknown }).ts).toBe(BigInt(aapl.ts));
   });
 
   it('round-trips arbitrary quotes exactly', () => {
