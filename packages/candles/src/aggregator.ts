@@ -83,7 +83,7 @@ export class CandleSeries {
  * to a flush for their write, made it decide so for every candle, and each flush's thousands became
  * garbage that only full collections reclaim. Objects made by a constructor are always young.
  */
-const Write = function CandleWriteObject(
+function CandleWriteObject(
   this: CandleWrite,
   symbol: string,
   tf: Timeframe,
@@ -106,19 +106,11 @@ const Write = function CandleWriteObject(
   this.v = v;
   this.n = n;
   this.s = s;
-} as unknown as new (
-  symbol: string,
-  tf: Timeframe,
-  t: number,
-  o: number,
-  h: number,
-  l: number,
-  c: number,
-  v: number,
-  n: number,
-  s: number,
+}
+CandleWriteObject.prototype = Object.prototype;
+const Write = CandleWriteObject as unknown as new (
+  ...args: Parameters<typeof CandleWriteObject>
 ) => CandleWrite;
-Write.prototype = Object.prototype;
 
 /** What candles take from a tick (a Quote has it). */
 export interface CandleTick {

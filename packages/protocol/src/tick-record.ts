@@ -207,7 +207,7 @@ export function decodeTickRecord(bytes: Uint8Array): QuoteUpdate {
  * the life of the process, and every later tick then costs a full collection's work instead of a
  * scavenge's (a source stage ran at half its speed). Objects made by a constructor are always young.
  */
-const DecodedTick = function DecodedTick(
+function DecodedTickObject(
   this: QuoteUpdate,
   symbol: string,
   seq: number,
@@ -238,20 +238,8 @@ const DecodedTick = function DecodedTick(
   this.high = high;
   this.low = low;
   this.n = n;
-} as unknown as new (
-  symbol: string,
-  seq: number,
-  ts: number,
-  bid: number,
-  ask: number,
-  bidSize: number,
-  askSize: number,
-  last: number,
-  lastSize: number,
-  volume: number,
-  open: number,
-  high: number,
-  low: number,
-  n: number,
+}
+DecodedTickObject.prototype = Object.prototype;
+const DecodedTick = DecodedTickObject as unknown as new (
+  ...args: Parameters<typeof DecodedTickObject>
 ) => QuoteUpdate;
-DecodedTick.prototype = Object.prototype;
