@@ -4,7 +4,7 @@ import type { CandleStore, CandleWrite, LatestCandles } from './store';
 const TF_COUNT = TIMEFRAMES.length;
 const DURATIONS = TIMEFRAMES.map((tf) => TIMEFRAME_MS[tf]);
 const SHORTEST_MS = DURATIONS[0]!;
-// Fields of a candle.
+// Fields of a candle (a stored candle, and each longer candle in a series' cold slot).
 const T = 0;
 const O = 1;
 const H = 2;
@@ -14,15 +14,27 @@ const V = 5;
 const N = 6;
 const S = 7;
 const FIELDS = 8;
-// A series' slot in the aggregator's array: the open 1s candle, the per-tick state next to it (one
-// or two cache lines for everything a tick touches), then what each longer timeframe holds.
-const SEQ = 8;
-const PREV_VOLUME = 9;
-const END = 10;
-const LONGER = 16;
+// A series' hot slot: exactly what folding a tick reads and writes, eight numbers (64 bytes, a cache
+// line's size) per series in an array of their own: the slots of 500 symbols take 32 KB. The open 1s
+// candle's high, low, close, volume and count live here; its last seq is the series' seq, which a
+// fold sets after the candle it closes (if any) took the previous one.
+const SEQ = 0;
+const PREV_VOLUME = 1;
+const END = 2;
+const HOT_H = 3;
+const HOT_L = 4;
+const HOT_C = 5;
+const HOT_V = 6;
+const HOT_N = 7;
+const HOT = 8;
+// A series' cold slot: the open 1s candle's start and open (written once per second), then the
+// longer timeframes' candles.
+const OPEN_T = 0;
+const OPEN_O = 1;
+const LONGER = 2;
 const STRIDE = LONGER + (TF_COUNT - 1) * FIELDS;
-/** Offset of candle k in a series' slot (k = 0: the open 1s candle). */
-const at = (k: number): number => (k === 0 ? 0 : LONGER + (k - 1) * FIELDS);
+/** Offset of longer candle k (k ≥ 1) in a series' cold slot. */
+const at = (k: number): number => LONGER + (k - 1) * FIELDS;
 const INITIAL_SERIES = 64;
 /** Ticks a series holds while its open candles are read from the store (a takeover); more are counted and dropped. */
 const MAX_LOADING_TICKS = 50_000;
@@ -34,8 +46,9 @@ const MAX_PENDING_CLOSED = 200_000;
 const EARLY_FLUSH_CLOSED = 10_000;
 
 /**
- * The candles of one symbol: a slot of the aggregator's one typed array (folding a tick allocates
- * nothing and touches one or two cache lines). A tick updates only the open candle of the shortest
+ * The candles of one symbol: a hot and a cold slot in the aggregator's two typed arrays (folding a
+ * tick allocates nothing and touches only the hot slot, the cold one once per second). A
+ * tick updates only the open candle of the shortest
  * timeframe (1s); when that closes it is merged into the longer ones, and a flush writes each longer
  * candle as what it holds merged with the open 1s candle. Candle boundaries nest (every 1m boundary is
  * a 1s boundary, ...), so this is exact, and a tick costs one candle update instead of one per
@@ -71,8 +84,9 @@ export class CandleSeries {
   constructor(
     readonly symbol: string,
     readonly epoch: number,
-    /** Offset of the series' slot in the aggregator's array. */
-    readonly base: number,
+    /** Offsets of the series' slots in the aggregator's hot and cold arrays. */
+    readonly hot: number,
+    readonly cold: number,
   ) {}
 }
 
@@ -156,8 +170,9 @@ export interface CandleAggregatorStats {
  */
 export class CandleAggregator {
   private readonly series_ = new Map<string, CandleSeries>();
-  /** Every series' slot (STRIDE numbers each), grown by doubling; see CandleSeries. */
-  private data = new Float64Array(INITIAL_SERIES * STRIDE);
+  /** Every series' hot slot (HOT numbers each) and cold slot (STRIDE), grown by doubling; see CandleSeries. */
+  private hot = new Float64Array(INITIAL_SERIES * HOT);
+  private cold = new Float64Array(INITIAL_SERIES * STRIDE);
   private slots = 0;
   private dirty: CandleSeries[] = [];
   private closed: CandleWrite[] = [];
@@ -195,7 +210,8 @@ export class CandleAggregator {
   series(symbol: string): CandleSeries {
     let s = this.series_.get(symbol);
     if (s) return s;
-    s = new CandleSeries(symbol, this.epoch, this.allocate());
+    const slot = this.allocate();
+    s = new CandleSeries(symbol, this.epoch, slot * HOT, slot * STRIDE);
     this.series_.set(symbol, s);
     this.loadingSeries++;
     const series = s;
@@ -210,59 +226,86 @@ export class CandleAggregator {
     return s;
   }
 
+  /** A new series' slot number. */
   private allocate(): number {
-    if ((this.slots + 1) * STRIDE > this.data.length) {
-      const data = new Float64Array(this.data.length * 2);
-      data.set(this.data);
-      this.data = data;
+    const slot = this.slots++;
+    if (slot * HOT >= this.hot.length) {
+      const hot = new Float64Array(this.hot.length * 2);
+      hot.set(this.hot);
+      this.hot = hot;
+      const cold = new Float64Array(this.cold.length * 2);
+      cold.set(this.cold);
+      this.cold = cold;
     }
-    const base = this.slots++ * STRIDE;
-    const d = this.data;
-    for (let k = 0; k < TF_COUNT; k++) {
-      d[base + at(k) + T] = Number.NaN;
-      d[base + at(k) + S] = -1;
+    const h = this.hot;
+    const i = slot * HOT;
+    h[i + SEQ] = -1;
+    h[i + PREV_VOLUME] = Number.NaN;
+    h[i + END] = Number.NaN;
+    const c = this.cold;
+    const o = slot * STRIDE;
+    c[o + OPEN_T] = Number.NaN;
+    for (let k = 1; k < TF_COUNT; k++) {
+      c[o + at(k) + T] = Number.NaN;
+      c[o + at(k) + S] = -1;
     }
-    d[base + SEQ] = -1;
-    d[base + PREV_VOLUME] = Number.NaN;
-    d[base + END] = Number.NaN;
-    return base;
+    return slot;
   }
 
-  /** Candle k of a series as a write of timeframe `tf`, with its start `t` (slot 0 also serves longer timeframes). */
-  private candle(s: CandleSeries, k: number, tf: Timeframe = TIMEFRAMES[k]!, t?: number): CandleWrite {
-    const d = this.data;
-    const b = s.base + at(k);
+  /** The open 1s candle as a write of timeframe `tf` starting at `t` (it also opens longer timeframes). */
+  private openCandle(s: CandleSeries, tf: Timeframe, t: number): CandleWrite {
+    const h = this.hot;
+    const i = s.hot;
     return new Write(
       s.symbol,
       tf,
-      t ?? d[b + T]!,
-      d[b + O]!,
-      d[b + H]!,
-      d[b + L]!,
-      d[b + C]!,
-      d[b + V]!,
-      d[b + N]!,
-      d[b + S]!,
+      t,
+      this.cold[s.cold + OPEN_O]!,
+      h[i + HOT_H]!,
+      h[i + HOT_L]!,
+      h[i + HOT_C]!,
+      h[i + HOT_V]!,
+      h[i + HOT_N]!,
+      h[i + SEQ]!,
+    );
+  }
+
+  /** Longer candle k of a series as a write. */
+  private longerCandle(s: CandleSeries, k: number): CandleWrite {
+    const c = this.cold;
+    const b = s.cold + at(k);
+    return new Write(
+      s.symbol,
+      TIMEFRAMES[k]!,
+      c[b + T]!,
+      c[b + O]!,
+      c[b + H]!,
+      c[b + L]!,
+      c[b + C]!,
+      c[b + V]!,
+      c[b + N]!,
+      c[b + S]!,
     );
   }
 
   /** Longer candle k with the open 1s candle merged in (it starts in k's candle `t`). */
   private merged(s: CandleSeries, k: number): CandleWrite {
-    const d = this.data;
-    const o = s.base;
-    const b = o + at(k);
-    const own = d[o + T] === s.baseT;
+    const h = this.hot;
+    const i = s.hot;
+    const c = this.cold;
+    const b = s.cold + at(k);
+    const own = c[s.cold + OPEN_T] === s.baseT;
     return new Write(
       s.symbol,
       TIMEFRAMES[k]!,
-      d[b + T]!,
-      d[b + O]!,
-      Math.max(d[b + H]!, d[o + H]!),
-      Math.min(d[b + L]!, d[o + L]!),
-      d[o + C]!,
-      d[b + V]! + d[o + V]! - (own ? s.baseV : 0),
-      d[b + N]! + d[o + N]! - (own ? s.baseN : 0),
-      d[o + S]!,
+      c[b + T]!,
+      c[b + O]!,
+      Math.max(c[b + H]!, h[i + HOT_H]!),
+      Math.min(c[b + L]!, h[i + HOT_L]!),
+      h[i + HOT_C]!,
+      c[b + V]! + h[i + HOT_V]! - (own ? s.baseV : 0),
+      c[b + N]! + h[i + HOT_N]! - (own ? s.baseN : 0),
+      h[i + SEQ]!,
     );
   }
 
@@ -289,49 +332,50 @@ export class CandleAggregator {
   // all here, the rest in open(), so that this stays small enough for V8 to inline into the caller.
   private fold(s: CandleSeries, tick: CandleTick, n: number): void {
     const seq = tick.seq;
-    const d = this.data;
-    const o = s.base;
-    if (seq <= d[o + SEQ]!) {
+    const h = this.hot;
+    const i = s.hot;
+    if (seq <= h[i + SEQ]!) {
       this.stats.stale++;
       return;
     }
-    d[o + SEQ] = seq;
     // The day volume moves with each trade; a quote-only tick repeats the last trade's size and adds
     // nothing. Where the previous volume is unknown (first tick, new day) the tick's own size counts.
     const volume = tick.volume;
-    const prev = d[o + PREV_VOLUME]!;
+    const prev = h[i + PREV_VOLUME]!;
     const traded = volume === prev ? 0 : volume > prev ? volume - prev : tick.lastSize;
-    d[o + PREV_VOLUME] = volume;
+    h[i + PREV_VOLUME] = volume;
     const last = tick.last;
     // Inside the open candle (or before it: a clock that stepped back is folded into it, no candle is
     // reopened). Compared with its end, so that most ticks need no division.
-    if (tick.ts < d[o + END]!) {
-      if (last > d[o + H]!) d[o + H] = last;
-      if (last < d[o + L]!) d[o + L] = last;
-      d[o + V] = d[o + V]! + traded;
-      d[o + N] = d[o + N]! + n;
+    if (tick.ts < h[i + END]!) {
+      if (last > h[i + HOT_H]!) h[i + HOT_H] = last;
+      if (last < h[i + HOT_L]!) h[i + HOT_L] = last;
+      h[i + HOT_V] = h[i + HOT_V]! + traded;
+      h[i + HOT_N] = h[i + HOT_N]! + n;
     } else {
       this.open(s, tick, traded, n);
     }
-    d[o + C] = last;
-    d[o + S] = seq;
+    h[i + HOT_C] = last;
+    // After open(): the candle it closed ended at the previous seq.
+    h[i + SEQ] = seq;
     if (!s.queued) this.enqueue(s);
   }
 
   /** The tick starts the next 1s candle (or the first): the open one closes first. */
   private open(s: CandleSeries, tick: CandleTick, traded: number, n: number): void {
-    const d = this.data;
-    const o = s.base;
+    const h = this.hot;
+    const i = s.hot;
+    const c = this.cold;
     const ts = tick.ts;
     const t = ts - (ts % SHORTEST_MS);
-    if (!Number.isNaN(d[o + T]!)) this.roll(s);
-    d[o + T] = t;
-    d[o + END] = t + SHORTEST_MS;
-    d[o + O] = tick.last;
-    d[o + H] = tick.last;
-    d[o + L] = tick.last;
-    d[o + V] = traded;
-    d[o + N] = n;
+    if (!Number.isNaN(c[s.cold + OPEN_T]!)) this.roll(s);
+    c[s.cold + OPEN_T] = t;
+    c[s.cold + OPEN_O] = tick.last;
+    h[i + END] = t + SHORTEST_MS;
+    h[i + HOT_H] = tick.last;
+    h[i + HOT_L] = tick.last;
+    h[i + HOT_V] = traded;
+    h[i + HOT_N] = n;
   }
 
   private enqueue(s: CandleSeries): void {
@@ -342,33 +386,40 @@ export class CandleAggregator {
 
   /** The open 1s candle closes: it is written if it changed, and merged into every longer candle. */
   private roll(s: CandleSeries): void {
-    const d = this.data;
-    const o = s.base;
-    const t1 = d[o + T]!;
+    const h = this.hot;
+    const i = s.hot;
+    const c = this.cold;
+    const t1 = c[s.cold + OPEN_T]!;
     // Written with a flush already if it has not changed since (a quiet second's candle is complete).
-    if (s.queued) this.pushClosed(this.candle(s, 0));
+    if (s.queued) this.pushClosed(this.openCandle(s, TIMEFRAMES[0]!, t1));
     const own = t1 === s.baseT;
+    const o1 = c[s.cold + OPEN_O]!;
+    const h1 = h[i + HOT_H]!;
+    const l1 = h[i + HOT_L]!;
+    const c1 = h[i + HOT_C]!;
+    const v1 = h[i + HOT_V]! - (own ? s.baseV : 0);
+    const n1 = h[i + HOT_N]! - (own ? s.baseN : 0);
     for (let k = 1; k < TF_COUNT; k++) {
-      const b = o + at(k);
+      const b = s.cold + at(k);
       const bt = t1 - (t1 % DURATIONS[k]!);
-      if (d[b + T] === bt) {
-        if (d[o + H]! > d[b + H]!) d[b + H] = d[o + H]!;
-        if (d[o + L]! < d[b + L]!) d[b + L] = d[o + L]!;
-        d[b + C] = d[o + C]!;
-        d[b + V] = d[b + V]! + d[o + V]! - (own ? s.baseV : 0);
-        d[b + N] = d[b + N]! + d[o + N]! - (own ? s.baseN : 0);
+      if (c[b + T] === bt) {
+        if (h1 > c[b + H]!) c[b + H] = h1;
+        if (l1 < c[b + L]!) c[b + L] = l1;
+        c[b + C] = c1;
+        c[b + V] = c[b + V]! + v1;
+        c[b + N] = c[b + N]! + n1;
       } else {
         // Candle k is complete: written now unless its final state already went out with a flush.
-        if ((s.accBits & (1 << k)) !== 0) this.pushClosed(this.candle(s, k));
-        d[b + T] = bt;
-        d[b + O] = d[o + O]!;
-        d[b + H] = d[o + H]!;
-        d[b + L] = d[o + L]!;
-        d[b + C] = d[o + C]!;
-        d[b + V] = d[o + V]!;
-        d[b + N] = d[o + N]!;
+        if ((s.accBits & (1 << k)) !== 0) this.pushClosed(this.longerCandle(s, k));
+        c[b + T] = bt;
+        c[b + O] = o1;
+        c[b + H] = h1;
+        c[b + L] = l1;
+        c[b + C] = c1;
+        c[b + V] = h[i + HOT_V]!;
+        c[b + N] = h[i + HOT_N]!;
       }
-      d[b + S] = d[o + S]!;
+      c[b + S] = h[i + SEQ]!;
       s.accBits |= 1 << k;
     }
     s.baseT = Number.NaN;
@@ -387,43 +438,53 @@ export class CandleAggregator {
   private loaded(s: CandleSeries, latest: LatestCandles): void {
     if (s.epoch !== this.epoch || !s.loading) return;
     this.loadingSeries--;
-    const d = this.data;
-    const o = s.base;
+    const h = this.hot;
+    const i = s.hot;
+    const cold = this.cold;
     let seq = -1;
     for (let k = 0; k < TF_COUNT; k++) {
       const c = latest[TIMEFRAMES[k]!];
       if (!c) continue;
-      const b = o + at(k);
-      d[b + T] = c.t;
-      d[b + O] = c.o;
-      d[b + H] = c.h;
-      d[b + L] = c.l;
-      d[b + C] = c.c;
-      d[b + V] = c.v;
-      d[b + N] = c.n;
-      d[b + S] = c.s;
+      if (k === 0) {
+        cold[s.cold + OPEN_T] = c.t;
+        cold[s.cold + OPEN_O] = c.o;
+        h[i + END] = c.t + SHORTEST_MS;
+        h[i + HOT_H] = c.h;
+        h[i + HOT_L] = c.l;
+        h[i + HOT_C] = c.c;
+        h[i + HOT_V] = c.v;
+        h[i + HOT_N] = c.n;
+        s.baseT = c.t;
+        s.baseV = c.v;
+        s.baseN = c.n;
+      } else {
+        const b = s.cold + at(k);
+        cold[b + T] = c.t;
+        cold[b + O] = c.o;
+        cold[b + H] = c.h;
+        cold[b + L] = c.l;
+        cold[b + C] = c.c;
+        cold[b + V] = c.v;
+        cold[b + N] = c.n;
+        cold[b + S] = c.s;
+      }
       // Written together in one flush, all timeframes hold the same ticks; a write that failed half
-      // way leaves some behind, and their missing ticks are not counted again.
+      // way leaves some behind, and their missing ticks are not counted again (the open 1s candle's
+      // seq is the series' seq, so it takes the highest too: no tick between the two joins it later).
       if (c.s > seq) seq = c.s;
     }
-    d[o + SEQ] = seq;
-    if (latest[TIMEFRAMES[0]!]) {
-      d[o + END] = d[o + T]! + SHORTEST_MS;
-      s.baseT = d[o + T]!;
-      s.baseV = d[o + V]!;
-      s.baseN = d[o + N]!;
-    }
+    h[i + SEQ] = seq;
     s.loading = false;
     const buffered = s.buffered;
     s.buffered = [];
     const tick = this.replayed;
-    for (let i = 0; i < buffered.length; i += BUFFERED_FIELDS) {
-      tick.seq = buffered[i]!;
-      tick.ts = buffered[i + 1]!;
-      tick.last = buffered[i + 2]!;
-      tick.lastSize = buffered[i + 3]!;
-      tick.volume = buffered[i + 4]!;
-      this.fold(s, tick, buffered[i + 5]!);
+    for (let j = 0; j < buffered.length; j += BUFFERED_FIELDS) {
+      tick.seq = buffered[j]!;
+      tick.ts = buffered[j + 1]!;
+      tick.last = buffered[j + 2]!;
+      tick.lastSize = buffered[j + 3]!;
+      tick.volume = buffered[j + 4]!;
+      this.fold(s, tick, buffered[j + 5]!);
     }
     // Waiters held back by this load go with the next flush, even if every buffered tick was stale.
     if (this.waiters.length > 0) this.schedule();
@@ -489,7 +550,8 @@ export class CandleAggregator {
     this.epoch++;
     this.series_.clear();
     this.loadingSeries = 0;
-    this.data = new Float64Array(INITIAL_SERIES * STRIDE);
+    this.hot = new Float64Array(INITIAL_SERIES * HOT);
+    this.cold = new Float64Array(INITIAL_SERIES * STRIDE);
     this.slots = 0;
     this.flush().catch(() => undefined);
   }
@@ -511,20 +573,19 @@ export class CandleAggregator {
     this.closed.length = 0;
     const dirty = this.dirty;
     this.dirty = [];
-    const d = this.data;
+    const c = this.cold;
     for (const s of dirty) {
       s.queued = false;
-      const o = s.base;
-      const t1 = d[o + T]!;
-      batch.push(this.candle(s, 0));
+      const t1 = c[s.cold + OPEN_T]!;
+      batch.push(this.openCandle(s, TIMEFRAMES[0]!, t1));
       for (let k = 1; k < TF_COUNT; k++) {
         const bt = t1 - (t1 % DURATIONS[k]!);
-        if (d[o + at(k) + T] === bt) {
+        if (c[s.cold + at(k) + T] === bt) {
           batch.push(this.merged(s, k));
         } else {
           // The open 1s candle starts candle k; what k held is complete.
-          if ((s.accBits & (1 << k)) !== 0) batch.push(this.candle(s, k));
-          batch.push(this.candle(s, 0, TIMEFRAMES[k]!, bt));
+          if ((s.accBits & (1 << k)) !== 0) batch.push(this.longerCandle(s, k));
+          batch.push(this.openCandle(s, TIMEFRAMES[k]!, bt));
         }
       }
       s.accBits = 0;

@@ -150,6 +150,36 @@ describe('CandleAggregator', () => {
     );
   });
 
+  it('continues a store left half written (1s behind 1m): no tick counted twice, the 1s candle goes on', async () => {
+    const store = new MemoryCandleStore();
+    const candle = { symbol: 'IBM', t: T0, o: 10, h: 11, l: 10, c: 11, v: 2 };
+    // The 1m candle holds ticks 1–3, the 1s candle (its write failed half way) only ticks 1–2.
+    await store.write([
+      { ...candle, tf: '1s', n: 2, s: 2 },
+      { ...candle, tf: '1m', n: 3, s: 3, c: 9, l: 9 },
+      { ...candle, tf: '5m', n: 3, s: 3, c: 9, l: 9 },
+      { ...candle, tf: '1h', n: 3, s: 3, c: 9, l: 9 },
+    ]);
+    const agg = aggregator(store);
+    feed(agg, 'IBM', []);
+    await settle();
+    feed(agg, 'IBM', [
+      { seq: 3, ts: T0 + 500, last: 9, lastSize: 1, volume: 3 }, // redelivered: in 1m already
+      { seq: 4, ts: T0 + 700, last: 12, lastSize: 1, volume: 4 },
+    ]);
+    await agg.flush();
+    expect(agg.stats.stale).toBe(1);
+    const latest = await store.latest('IBM');
+    expect(latest['1s']).toMatchObject({ t: T0, o: 10, h: 12, l: 10, c: 12, n: 3, s: 4 });
+    expect(latest['1m']).toMatchObject({ t: T0, o: 10, h: 12, l: 9, c: 12, n: 4, s: 4 });
+    // The next second closes the continued 1s candle into the longer ones once, not again.
+    feed(agg, 'IBM', [{ seq: 5, ts: T0 + 1_100, last: 8, lastSize: 1, volume: 5 }]);
+    await agg.flush();
+    const after = await store.latest('IBM');
+    expect(after['1s']).toMatchObject({ t: T0 + 1_000, o: 8, n: 1, s: 5 });
+    expect(after['1m']).toMatchObject({ t: T0, o: 10, h: 12, l: 8, c: 8, n: 5, s: 5 });
+  });
+
   it('writes again what the store refused, and never loses a candle to one failure', async () => {
     const memory = new MemoryCandleStore();
     let failures = 1;
