@@ -291,8 +291,10 @@ const latencyOf = (h) => ({
 export async function measureWindow(pool, server, seconds, noClientCpuPercent, log) {
   const all = (cmd) => Promise.all(pool.map((w) => w.call(cmd)));
   await all({ op: 'reset' });
-  const c0 = procCpuSeconds(server.child.pid);
+  // The server's own count is read before its CPU, as after it below: a metrics scrape is work that the
+  // peers, which have no /metrics, are never asked for.
   const s0 = server.sent ? await server.sent() : null;
+  const c0 = procCpuSeconds(server.child.pid);
   const w0 = Date.now();
   const tick = setInterval(() => log(`  … ${((Date.now() - w0) / 1000).toFixed(0)} s`), 5000);
   await sleep(seconds * 1000);
