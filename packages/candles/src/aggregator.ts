@@ -47,12 +47,11 @@ const EARLY_FLUSH_CLOSED = 10_000;
 
 /**
  * The candles of one symbol: a hot and a cold slot in the aggregator's two typed arrays (folding a
- * tick allocates nothing and touches only the hot slot, the cold one once per second). A
- * tick updates only the open candle of the shortest
- * timeframe (1s); when that closes it is merged into the longer ones, and a flush writes each longer
- * candle as what it holds merged with the open 1s candle. Candle boundaries nest (every 1m boundary is
- * a 1s boundary, ...), so this is exact, and a tick costs one candle update instead of one per
- * timeframe.
+ * tick allocates nothing and touches only the hot slot, the cold one once per second). A tick updates
+ * only the open candle of the shortest timeframe (1s); when that closes it is merged into the longer
+ * ones, and a flush writes each longer candle as what it holds merged with the open 1s candle.
+ * Candle boundaries nest (every 1m boundary is a 1s boundary, ...), so this is exact, and a tick
+ * costs one candle update instead of one per timeframe.
  *
  * Created by CandleAggregator.series(); the caller keeps it next to its own per-symbol state.
  */
