@@ -172,10 +172,10 @@ if (childMode) {
   const self = fileURLToPath(import.meta.url);
   const periods = Math.max(1, Math.floor((batchCount - 1) / FLUSH_EVERY));
   const cpus = availableParallelism();
+  // One core for both (the last, away from where the system's own work tends to run), when taskset is there.
+  const pin = cpus > 1 && spawnSync('taskset', ['-V']).status === 0;
   const spawnMode = (mode) => {
     const args = [self, '--child', mode, String(total)];
-    // One core for both (the last, away from where the system's own work tends to run), when taskset is there.
-    const pin = cpus > 1 && spawnSync('taskset', ['-V']).status === 0;
     const child = pin
       ? spawn('taskset', ['-c', String(cpus - 1), process.execPath, ...args], {
           stdio: ['pipe', 'pipe', 'inherit'],
